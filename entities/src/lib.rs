@@ -1,0 +1,26 @@
+//! The registry's storage: SeaORM entities, migrations, and the repositories that are the only
+//! code allowed to build queries.
+//!
+//! Every repository method that reads person data takes an [`Access`], whose row scope (decided
+//! by `policies`) becomes part of the SQL. A caller therefore cannot fetch a record it may not
+//! see, and list pagination counts only visible rows.
+
+pub mod access;
+pub mod code_set;
+pub mod codes;
+mod db;
+mod error;
+pub mod migration;
+pub mod model;
+pub mod repo;
+mod scope_sql;
+pub mod seed;
+
+pub use access::Access;
+pub use code_set::{CodeSet, CodeSetError, Vaccine};
+pub use db::{Backend, Store};
+pub use error::StoreError;
+pub use sea_orm::DatabaseConnection;
+
+/// Hash the first access-log entry chains to.
+pub use migration::GENESIS_HASH;

@@ -1,0 +1,21 @@
+//! Forward-only schema migrations, run on PostgreSQL and SQLite alike.
+
+use sea_orm_migration::prelude::*;
+
+mod m20261125_000001_core;
+pub use m20261125_000001_core::GENESIS_HASH;
+mod m20261125_000002_cvx_codes;
+
+/// The registry's migrator; `izgraph migrate` and `izgraph serve` both run it.
+#[derive(Debug)]
+pub struct Migrator;
+
+#[sea_orm_migration::async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![
+            Box::new(m20261125_000001_core::Migration),
+            Box::new(m20261125_000002_cvx_codes::Migration),
+        ]
+    }
+}

@@ -1,0 +1,15 @@
+//! SeaORM table models. They are storage, not API: `schema` converts them into its own types.
+
+pub mod access_log;
+pub mod access_log_head;
+pub mod access_log_person;
+pub mod consent_event;
+pub mod contraindication;
+pub mod dose;
+pub mod enrollment;
+pub mod guardian_link;
+pub mod membership;
+pub mod organization;
+pub mod person;
+pub mod vaccine;
+pub mod vaccine_group;

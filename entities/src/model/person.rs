@@ -1,0 +1,37 @@
+use sea_orm::entity::prelude::*;
+
+use crate::codes::{Gender, Participation};
+
+/// A person's demographics and current consent state. Consent lives on the row (with its
+/// history in `consent_events`) so that the policy's row scope is one indexed predicate.
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "persons")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    pub first_name: String,
+    pub middle_name: Option<String>,
+    pub last_name: String,
+    /// Upper-cased, trimmed names: what searches match and sort on.
+    pub first_name_key: String,
+    pub last_name_key: String,
+    pub date_of_birth: Date,
+    pub gender: Gender,
+    pub address_line1: Option<String>,
+    pub address_line2: Option<String>,
+    pub city: Option<String>,
+    pub state: Option<String>,
+    pub postal_code: Option<String>,
+    pub phone: Option<String>,
+    pub email: Option<String>,
+    pub participation: Participation,
+    pub locked_to_org_id: Option<Uuid>,
+    pub reminders: bool,
+    pub created_at: DateTimeUtc,
+    pub updated_at: DateTimeUtc,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

@@ -1,0 +1,299 @@
+//! The append-only, hash-chained access log.
+//!
+//! Each entry's hash covers its content and the previous entry's hash, so editing or removing
+//! any row breaks every later link. Appends lock the single `access_log_head` row, which
+//! serializes the chain across all gateway instances sharing the database.
+
+use chrono::{DateTime, SubsecRound, Utc};
+use sea_orm::sea_query::{Expr, ExprTrait, Query};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+    TransactionTrait,
+};
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+use crate::codes::{AccessAction, AccessOutcome};
+use crate::model::{access_log, access_log_head, access_log_person};
+use crate::repo::{Cursor, Page};
+use crate::{Access, Store, StoreError};
+
+/// What a caller logs; who, when and the chain fields are filled in by [`append`].
+#[derive(Debug, Clone)]
+pub struct NewEntry {
+    pub action: AccessAction,
+    pub person_ids: Vec<Uuid>,
+    pub fields: Vec<String>,
+    pub outcome: AccessOutcome,
+    pub reason: Option<String>,
+}
+
+impl NewEntry {
+    pub fn allowed(action: AccessAction, person_ids: Vec<Uuid>, fields: Vec<String>) -> Self {
+        NewEntry {
+            action,
+            person_ids,
+            fields,
+            outcome: AccessOutcome::Allowed,
+            reason: None,
+        }
+    }
+
+    pub fn denied(person_ids: Vec<Uuid>, fields: Vec<String>, reason: String) -> Self {
+        NewEntry {
+            action: AccessAction::Denied,
+            person_ids,
+            fields,
+            outcome: AccessOutcome::Denied,
+            reason: Some(reason),
+        }
+    }
+}
+
+/// Filters of the `accessLog` query.
+#[derive(Debug, Clone, Default)]
+pub struct LogFilter {
+    pub person_id: Option<Uuid>,
+    pub subject: Option<String>,
+    pub organization_id: Option<Uuid>,
+    pub action: Option<AccessAction>,
+    pub outcome: Option<AccessOutcome>,
+    pub from: Option<DateTime<Utc>>,
+    pub to: Option<DateTime<Utc>>,
+}
+
+/// The first broken link found by [`verify`], if any.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ChainReport {
+    Intact { entries: u64 },
+    Broken { seq: i64, problem: String },
+}
+
+/// The canonical bytes an entry's hash covers.
+fn digest(m: &access_log::Model) -> String {
+    let mut h = Sha256::new();
+    for part in [
+        m.seq.to_string().as_str(),
+        &m.id.to_string(),
+        &m.at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+        &m.subject,
+        &m.role,
+        &m.organization_id.map(|o| o.to_string()).unwrap_or_default(),
+        m.purpose.as_deref().unwrap_or(""),
+        m.action.as_str(),
+        &m.person_ids,
+        &m.fields,
+        &m.request_id,
+        m.outcome.as_str(),
+        m.reason.as_deref().unwrap_or(""),
+        &m.previous_hash,
+    ] {
+        h.update((part.len() as u64).to_be_bytes());
+        h.update(part.as_bytes());
+    }
+    hex::encode(h.finalize())
+}
+
+/// Appends one entry inside the caller's transaction (so a write and its entry commit
+/// together).
+pub async fn append<C: ConnectionTrait>(
+    txn: &C,
+    access: &Access,
+    entry: NewEntry,
+) -> Result<access_log::Model, StoreError> {
+    // Taking the head row's lock first makes concurrent appenders queue here.
+    txn.execute(
+        &Query::update()
+            .table(access_log_head::Entity)
+            .value(
+                access_log_head::Column::Seq,
+                Expr::col(access_log_head::Column::Seq).add(1),
+            )
+            .and_where(access_log_head::Column::Id.eq(1))
+            .to_owned(),
+    )
+    .await?;
+    let head = access_log_head::Entity::find_by_id(1)
+        .one(txn)
+        .await?
+        .ok_or_else(|| StoreError::Corrupt("access log head row is missing".into()))?;
+    let principal = &access.principal;
+    let mut model = access_log::Model {
+        seq: head.seq,
+        id: Uuid::now_v7(),
+        at: Utc::now().trunc_subsecs(6),
+        subject: principal.subject.clone(),
+        role: principal.role.as_str().to_owned(),
+        organization_id: principal.org,
+        purpose: Some(principal.purpose.as_str().to_owned()),
+        action: entry.action,
+        person_ids: serde_json::to_string(&entry.person_ids)
+            .map_err(|e| StoreError::Corrupt(e.to_string()))?,
+        fields: serde_json::to_string(&entry.fields)
+            .map_err(|e| StoreError::Corrupt(e.to_string()))?,
+        request_id: access.request_id.clone(),
+        outcome: entry.outcome,
+        reason: entry.reason,
+        previous_hash: head.hash,
+        hash: String::new(),
+    };
+    model.hash = digest(&model);
+    access_log::Entity::insert(access_log::ActiveModel::from(model.clone()))
+        .exec_without_returning(txn)
+        .await?;
+    if !entry.person_ids.is_empty() {
+        let mut ids = entry.person_ids.clone();
+        ids.sort_unstable();
+        ids.dedup();
+        access_log_person::Entity::insert_many(ids.into_iter().map(|person_id| {
+            access_log_person::ActiveModel {
+                person_id: Set(person_id),
+                seq: Set(model.seq),
+            }
+        }))
+        .exec_without_returning(txn)
+        .await?;
+    }
+    txn.execute(
+        &Query::update()
+            .table(access_log_head::Entity)
+            .value(access_log_head::Column::Hash, model.hash.clone())
+            .and_where(access_log_head::Column::Id.eq(1))
+            .to_owned(),
+    )
+    .await?;
+    Ok(model)
+}
+
+impl Store {
+    /// Appends one entry in a transaction of its own (reads, searches, denials).
+    pub async fn log_access(&self, access: &Access, entry: NewEntry) -> Result<(), StoreError> {
+        let txn = self.db.begin().await?;
+        append(&txn, access, entry).await?;
+        txn.commit().await?;
+        Ok(())
+    }
+
+    /// Entries newest first. `own_records_of`, when set, restricts the list to entries about
+    /// those persons (a guardian's or individual's view).
+    pub async fn access_log(
+        &self,
+        filter: &LogFilter,
+        restrict_to_persons: Option<&[Uuid]>,
+        first: u64,
+        after: Option<&Cursor>,
+    ) -> Result<Page<access_log::Model>, StoreError> {
+        let mut query = access_log::Entity::find();
+        if let Some(cursor) = after {
+            let seq: i64 = cursor
+                .decode(1)
+                .and_then(|p| p[0].parse().ok())
+                .ok_or_else(|| StoreError::Invalid("malformed cursor".into()))?;
+            query = query.filter(access_log::Column::Seq.lt(seq));
+        }
+        let persons_subquery = |ids: Vec<Uuid>| {
+            access_log::Column::Seq.in_subquery(
+                Query::select()
+                    .column(access_log_person::Column::Seq)
+                    .from(access_log_person::Entity)
+                    .and_where(access_log_person::Column::PersonId.is_in(ids))
+                    .to_owned(),
+            )
+        };
+        if let Some(ids) = restrict_to_persons {
+            query = query.filter(persons_subquery(ids.to_vec()));
+        }
+        if let Some(id) = filter.person_id {
+            query = query.filter(persons_subquery(vec![id]));
+        }
+        if let Some(s) = &filter.subject {
+            query = query.filter(access_log::Column::Subject.eq(s.as_str()));
+        }
+        if let Some(o) = filter.organization_id {
+            query = query.filter(access_log::Column::OrganizationId.eq(o));
+        }
+        if let Some(a) = filter.action {
+            query = query.filter(access_log::Column::Action.eq(a));
+        }
+        if let Some(o) = filter.outcome {
+            query = query.filter(access_log::Column::Outcome.eq(o));
+        }
+        if let Some(from) = filter.from {
+            query = query.filter(access_log::Column::At.gte(from));
+        }
+        if let Some(to) = filter.to {
+            query = query.filter(access_log::Column::At.lte(to));
+        }
+        let mut rows = query
+            .order_by_desc(access_log::Column::Seq)
+            .limit(first + 1)
+            .all(&self.db)
+            .await?;
+        let has_next_page = rows.len() as u64 > first;
+        rows.truncate(first as usize);
+        Ok(Page {
+            items: rows
+                .into_iter()
+                .map(|m| (Cursor::encode(&[&m.seq.to_string()]), m))
+                .collect(),
+            has_next_page,
+        })
+    }
+
+    /// Walks the whole chain in order and reports the first broken link.
+    pub async fn verify_access_log(&self) -> Result<ChainReport, StoreError> {
+        const BATCH: u64 = 5_000;
+        let mut previous = crate::migration::GENESIS_HASH.to_owned();
+        let mut expected_seq = 1i64;
+        loop {
+            let rows = access_log::Entity::find()
+                .filter(access_log::Column::Seq.gte(expected_seq))
+                .order_by_asc(access_log::Column::Seq)
+                .limit(BATCH)
+                .all(&self.db)
+                .await?;
+            if rows.is_empty() {
+                break;
+            }
+            for row in rows {
+                if row.seq != expected_seq {
+                    return Ok(ChainReport::Broken {
+                        seq: expected_seq,
+                        problem: format!("entry {expected_seq} is missing"),
+                    });
+                }
+                if row.previous_hash != previous {
+                    return Ok(ChainReport::Broken {
+                        seq: row.seq,
+                        problem: "previous_hash does not match the preceding entry".into(),
+                    });
+                }
+                if digest(&row) != row.hash {
+                    return Ok(ChainReport::Broken {
+                        seq: row.seq,
+                        problem: "content does not match its hash".into(),
+                    });
+                }
+                previous = row.hash;
+                expected_seq += 1;
+            }
+        }
+        let head = access_log_head::Entity::find_by_id(1)
+            .one(&self.db)
+            .await?
+            .ok_or_else(|| StoreError::Corrupt("access log head row is missing".into()))?;
+        if head.seq != expected_seq - 1 || head.hash != previous {
+            return Ok(ChainReport::Broken {
+                seq: expected_seq,
+                problem: format!(
+                    "the chain ends at {} but its head says {}",
+                    expected_seq - 1,
+                    head.seq
+                ),
+            });
+        }
+        Ok(ChainReport::Intact {
+            entries: u64::try_from(expected_seq - 1).unwrap_or(0),
+        })
+    }
+}

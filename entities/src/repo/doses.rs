@@ -1,0 +1,172 @@
+//! Doses: batch reads and recording with duplicate merging.
+
+use chrono::{NaiveDate, Utc};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set, TransactionTrait,
+};
+use uuid::Uuid;
+
+use crate::codes::{AccessAction, Participation};
+use crate::model::{dose, organization, person};
+use crate::repo::access_log::{append, NewEntry};
+use crate::repo::visible::visible_person_ids;
+use crate::repo::write_guard::person_for_write;
+use crate::{Access, Store, StoreError};
+
+/// A dose as submitted.
+#[derive(Debug, Clone)]
+pub struct NewDose {
+    pub person_id: Uuid,
+    pub cvx: String,
+    pub date_given: NaiveDate,
+    pub mvx: Option<String>,
+    pub lot_number: Option<String>,
+    pub site: Option<String>,
+    pub route: Option<String>,
+    pub administered_by: Option<Uuid>,
+}
+
+/// What happened to a submitted dose.
+#[derive(Debug, Clone)]
+pub enum RecordOutcome {
+    Stored(dose::Model),
+    /// Same person, a shared vaccine group, same date: the existing dose.
+    Duplicate(dose::Model),
+    /// The person opted out: acknowledged, nothing stored.
+    NotStored,
+}
+
+fn short(field: &str, value: Option<&str>, max: usize) -> Result<Option<String>, StoreError> {
+    match value.map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(v) if v.chars().count() > max => Err(StoreError::Invalid(format!(
+            "{field} is longer than {max} characters"
+        ))),
+        Some(v) => Ok(Some(v.to_owned())),
+    }
+}
+
+impl Store {
+    /// Doses of the visible persons among `person_ids`, oldest first.
+    pub async fn doses_for(
+        &self,
+        access: &Access,
+        person_ids: &[Uuid],
+    ) -> Result<Vec<dose::Model>, StoreError> {
+        if person_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        Ok(dose::Entity::find()
+            .filter(
+                dose::Column::PersonId.in_subquery(visible_person_ids(&access.scope, person_ids)),
+            )
+            .order_by_asc(dose::Column::PersonId)
+            .order_by_asc(dose::Column::DateGiven)
+            .order_by_asc(dose::Column::RecordedAt)
+            .all(&self.db)
+            .await?)
+    }
+
+    /// Records a dose. Validation failures write nothing; an opted-out person's dose is
+    /// acknowledged and dropped; a duplicate returns the dose it duplicates.
+    pub async fn record_dose(
+        &self,
+        access: &Access,
+        input: NewDose,
+    ) -> Result<RecordOutcome, StoreError> {
+        let vaccine = self
+            .codes
+            .get(input.cvx.trim())
+            .ok_or_else(|| StoreError::Invalid(format!("unknown CVX code `{}`", input.cvx)))?
+            .clone();
+        if input.date_given > access.today {
+            return Err(StoreError::Invalid(
+                "dateGiven must not be in the future".into(),
+            ));
+        }
+        let mvx = short("manufacturer", input.mvx.as_deref(), 8)?.map(|m| m.to_uppercase());
+        let lot = short("lotNumber", input.lot_number.as_deref(), 60)?;
+        let site = short("site", input.site.as_deref(), 60)?;
+        let route = short("route", input.route.as_deref(), 60)?;
+
+        let txn = self.db.begin().await?;
+        let participation = person::Entity::find_by_id(input.person_id)
+            .one(&txn)
+            .await?
+            .map(|p| p.participation);
+        if participation == Some(Participation::OptedOut) {
+            append(
+                &txn,
+                access,
+                NewEntry {
+                    reason: Some("person opted out: dose acknowledged, not stored".into()),
+                    ..NewEntry::allowed(AccessAction::Write, vec![input.person_id], vec![])
+                },
+            )
+            .await?;
+            txn.commit().await?;
+            return Ok(RecordOutcome::NotStored);
+        }
+        let person = person_for_write(&txn, access, input.person_id).await?;
+        if input.date_given < person.date_of_birth {
+            return Err(StoreError::Invalid(
+                "dateGiven is before the person's date of birth".into(),
+            ));
+        }
+        let administered_by = match input.administered_by {
+            Some(org) => {
+                organization::Entity::find_by_id(org)
+                    .one(&txn)
+                    .await?
+                    .ok_or_else(|| {
+                        StoreError::Invalid(format!(
+                            "administeredById {org} is not an organization"
+                        ))
+                    })?;
+                Some(org)
+            }
+            None => access.principal.org,
+        };
+        let same_day = dose::Entity::find()
+            .filter(dose::Column::PersonId.eq(person.id))
+            .filter(dose::Column::DateGiven.eq(input.date_given))
+            .order_by_asc(dose::Column::RecordedAt)
+            .all(&txn)
+            .await?;
+        if let Some(existing) = same_day
+            .into_iter()
+            .find(|d| self.codes.share_a_group(&d.cvx, &vaccine.cvx))
+        {
+            txn.commit().await?;
+            return Ok(RecordOutcome::Duplicate(existing));
+        }
+        let row = dose::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            person_id: Set(person.id),
+            cvx: Set(vaccine.cvx.clone()),
+            date_given: Set(input.date_given),
+            mvx: Set(mvx),
+            lot_number: Set(lot),
+            site: Set(site),
+            route: Set(route),
+            administered_by_org_id: Set(administered_by),
+            reported_by_org_id: Set(access.principal.org),
+            recorded_by: Set(access.principal.subject.clone()),
+            recorded_at: Set(Utc::now()),
+        }
+        .insert(&txn)
+        .await?;
+        append(
+            &txn,
+            access,
+            NewEntry::allowed(
+                AccessAction::Write,
+                vec![person.id],
+                vec!["Dose.create".into()],
+            ),
+        )
+        .await?;
+        txn.commit().await?;
+        Ok(RecordOutcome::Stored(row))
+    }
+}

@@ -1,0 +1,133 @@
+//! Guardian links between persons.
+
+use chrono::Utc;
+use sea_orm::sea_query::Condition;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set, TransactionTrait,
+};
+use uuid::Uuid;
+
+use crate::codes::AccessAction;
+use crate::model::{guardian_link, person};
+use crate::repo::access_log::{append, NewEntry};
+use crate::repo::visible::visible_person_ids;
+use crate::repo::write_guard::person_for_write;
+use crate::scope_sql::{person_condition, Locks};
+use crate::{Access, Store, StoreError};
+
+/// A visible person's guardian.
+#[derive(Debug, Clone)]
+pub struct GuardianOf {
+    pub ward_id: Uuid,
+    pub relationship: String,
+    pub guardian: person::Model,
+}
+
+impl Store {
+    /// Guardians of the visible persons among `ward_ids`. The guardian's own record is shown
+    /// when the caller may see it, or when the caller is that guardian.
+    pub async fn guardians_for(
+        &self,
+        access: &Access,
+        ward_ids: &[Uuid],
+    ) -> Result<Vec<GuardianOf>, StoreError> {
+        if ward_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let links = guardian_link::Entity::find()
+            .filter(
+                guardian_link::Column::PersonId
+                    .in_subquery(visible_person_ids(&access.scope, ward_ids)),
+            )
+            .order_by_asc(guardian_link::Column::CreatedAt)
+            .all(&self.db)
+            .await?;
+        if links.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut visible = Condition::any().add(person_condition(&access.scope, Locks::Enforce));
+        if let Some(me) = access.principal.person {
+            visible = visible.add(person::Column::Id.eq(me));
+        }
+        let guardians = person::Entity::find()
+            .filter(person::Column::Id.is_in(links.iter().map(|l| l.guardian_id)))
+            .filter(visible)
+            .all(&self.db)
+            .await?;
+        Ok(links
+            .into_iter()
+            .filter_map(|l| {
+                let guardian = guardians.iter().find(|g| g.id == l.guardian_id)?.clone();
+                Some(GuardianOf {
+                    ward_id: l.person_id,
+                    relationship: l.relationship,
+                    guardian,
+                })
+            })
+            .collect())
+    }
+
+    /// Links `guardian_id` as a guardian of `person_id`; re-linking updates the relationship.
+    pub async fn add_guardian(
+        &self,
+        access: &Access,
+        person_id: Uuid,
+        guardian_id: Uuid,
+        relationship: &str,
+    ) -> Result<person::Model, StoreError> {
+        let relationship = relationship.trim();
+        if relationship.is_empty() || relationship.chars().count() > 60 {
+            return Err(StoreError::Invalid(
+                "relationship must be 1 to 60 characters".into(),
+            ));
+        }
+        if person_id == guardian_id {
+            return Err(StoreError::Invalid(
+                "a person cannot be their own guardian".into(),
+            ));
+        }
+        let txn = self.db.begin().await?;
+        let ward = person_for_write(&txn, access, person_id).await?;
+        let guardian = person_for_write(&txn, access, guardian_id).await?;
+        if guardian.date_of_birth >= ward.date_of_birth {
+            return Err(StoreError::Invalid(
+                "a guardian must be older than the person".into(),
+            ));
+        }
+        let existing = guardian_link::Entity::find()
+            .filter(guardian_link::Column::PersonId.eq(person_id))
+            .filter(guardian_link::Column::GuardianId.eq(guardian_id))
+            .one(&txn)
+            .await?;
+        match existing {
+            Some(link) => {
+                let mut link: guardian_link::ActiveModel = link.into();
+                link.relationship = Set(relationship.to_owned());
+                link.update(&txn).await?;
+            }
+            None => {
+                guardian_link::ActiveModel {
+                    id: Set(Uuid::now_v7()),
+                    person_id: Set(person_id),
+                    guardian_id: Set(guardian_id),
+                    relationship: Set(relationship.to_owned()),
+                    created_at: Set(Utc::now()),
+                }
+                .insert(&txn)
+                .await?;
+            }
+        }
+        append(
+            &txn,
+            access,
+            NewEntry::allowed(
+                AccessAction::Write,
+                vec![person_id, guardian_id],
+                vec!["Person.guardians".into()],
+            ),
+        )
+        .await?;
+        txn.commit().await?;
+        Ok(ward)
+    }
+}

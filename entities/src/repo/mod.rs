@@ -1,0 +1,18 @@
+//! Repositories: the only code that builds queries. Reads of person data take an
+//! [`Access`](crate::Access) and apply its row scope in SQL; writes authorize, write and append
+//! their access-log entry in one transaction.
+
+pub mod access_log;
+pub mod consent;
+pub mod contraindications;
+pub mod doses;
+pub mod enrollments;
+pub mod guardians;
+pub mod memberships;
+pub mod organizations;
+mod page;
+pub mod persons;
+mod visible;
+mod write_guard;
+
+pub use page::{Cursor, Page};

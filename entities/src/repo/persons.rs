@@ -1,0 +1,361 @@
+//! Person records: lookup, search, create and update.
+
+use chrono::{NaiveDate, Utc};
+use sea_orm::sea_query::Condition;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+    TransactionTrait,
+};
+use uuid::Uuid;
+
+use crate::codes::{AccessAction, Gender, Participation};
+use crate::model::person;
+use crate::repo::access_log::{append, NewEntry};
+use crate::repo::write_guard::person_for_write;
+use crate::repo::{Cursor, Page};
+use crate::scope_sql::{locked_against, person_condition, Locks};
+use crate::{Access, Store, StoreError};
+
+/// Contact fields as given; blanks become `None`.
+#[derive(Debug, Clone, Default)]
+pub struct Contact {
+    pub address_line1: Option<String>,
+    pub address_line2: Option<String>,
+    pub city: Option<String>,
+    pub state: Option<String>,
+    pub postal_code: Option<String>,
+    pub phone: Option<String>,
+    pub email: Option<String>,
+}
+
+/// A new person.
+#[derive(Debug, Clone)]
+pub struct NewPerson {
+    pub first_name: String,
+    pub middle_name: Option<String>,
+    pub last_name: String,
+    pub date_of_birth: NaiveDate,
+    pub gender: Gender,
+    pub contact: Option<Contact>,
+}
+
+/// A partial update; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default)]
+pub struct PersonPatch {
+    pub first_name: Option<String>,
+    pub middle_name: Option<String>,
+    pub last_name: Option<String>,
+    pub date_of_birth: Option<NaiveDate>,
+    pub gender: Option<Gender>,
+    pub contact: Option<Contact>,
+}
+
+/// Search criteria; at least one must be given.
+#[derive(Debug, Clone, Default)]
+pub struct PersonSearch {
+    pub last_name: Option<String>,
+    pub first_name: Option<String>,
+    pub date_of_birth: Option<NaiveDate>,
+}
+
+/// The result of a fetch by id.
+#[derive(Debug, Clone)]
+pub enum Lookup {
+    Found(Box<person::Model>),
+    /// Exists and would be visible but for a lock to another provider. Carries no data.
+    Locked,
+    NotFound,
+}
+
+/// The key names are searched and sorted by.
+pub(crate) fn name_key(name: &str) -> String {
+    name.trim().to_uppercase()
+}
+
+fn required_name(field: &str, value: &str) -> Result<String, StoreError> {
+    let trimmed = value.trim();
+    if trimmed.is_empty() {
+        return Err(StoreError::Invalid(format!("{field} must not be blank")));
+    }
+    if trimmed.chars().count() > 100 {
+        return Err(StoreError::Invalid(format!(
+            "{field} is longer than 100 characters"
+        )));
+    }
+    Ok(trimmed.to_owned())
+}
+
+fn optional(field: &str, value: Option<&str>, max: usize) -> Result<Option<String>, StoreError> {
+    match value.map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(v) if v.chars().count() > max => Err(StoreError::Invalid(format!(
+            "{field} is longer than {max} characters"
+        ))),
+        Some(v) => Ok(Some(v.to_owned())),
+    }
+}
+
+fn date_of_birth(access: &Access, dob: NaiveDate) -> Result<NaiveDate, StoreError> {
+    if dob > access.today {
+        return Err(StoreError::Invalid(
+            "dateOfBirth must not be in the future".into(),
+        ));
+    }
+    if dob < NaiveDate::from_ymd_opt(1900, 1, 1).unwrap_or(NaiveDate::MIN) {
+        return Err(StoreError::Invalid("dateOfBirth is before 1900".into()));
+    }
+    Ok(dob)
+}
+
+fn apply_contact(m: &mut person::ActiveModel, c: &Contact) -> Result<(), StoreError> {
+    m.address_line1 = Set(optional("addressLine1", c.address_line1.as_deref(), 200)?);
+    m.address_line2 = Set(optional("addressLine2", c.address_line2.as_deref(), 200)?);
+    m.city = Set(optional("city", c.city.as_deref(), 100)?);
+    m.state = Set(optional("state", c.state.as_deref(), 50)?);
+    m.postal_code = Set(optional("postalCode", c.postal_code.as_deref(), 20)?);
+    m.phone = Set(optional("phone", c.phone.as_deref(), 40)?);
+    m.email = Set(optional("email", c.email.as_deref(), 200)?);
+    if let Some(email) = c.email.as_deref().map(str::trim).filter(|e| !e.is_empty()) {
+        if !email.contains('@') {
+            return Err(StoreError::Invalid("email is not an e-mail address".into()));
+        }
+    }
+    Ok(())
+}
+
+/// Escapes `%`, `_` and `\` so a name is matched literally as a prefix.
+fn like_prefix(key: &str) -> String {
+    let mut out = String::with_capacity(key.len() + 1);
+    for ch in key.chars() {
+        if matches!(ch, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(ch);
+    }
+    out.push('%');
+    out
+}
+
+impl Store {
+    /// Fetches one person within the caller's row scope.
+    pub async fn person(&self, access: &Access, id: Uuid) -> Result<Lookup, StoreError> {
+        let row = person::Entity::find_by_id(id)
+            .filter(person_condition(&access.scope, Locks::Report))
+            .one(&self.db)
+            .await?;
+        Ok(match row {
+            None => Lookup::NotFound,
+            Some(row) if locked_against(&access.scope, &row) => Lookup::Locked,
+            Some(row) => Lookup::Found(Box::new(row)),
+        })
+    }
+
+    /// Visible persons among `ids` (for batch loading); hidden and locked ones are left out.
+    pub async fn persons_by_ids(
+        &self,
+        access: &Access,
+        ids: &[Uuid],
+    ) -> Result<Vec<person::Model>, StoreError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        Ok(person::Entity::find()
+            .filter(person::Column::Id.is_in(ids.iter().copied()))
+            .filter(person_condition(&access.scope, Locks::Enforce))
+            .all(&self.db)
+            .await?)
+    }
+
+    /// Searches by name prefix (case-insensitive) and/or exact date of birth, ordered by last
+    /// name, first name and id. Hidden records are excluded by the query itself.
+    pub async fn search_persons(
+        &self,
+        access: &Access,
+        search: &PersonSearch,
+        first: u64,
+        after: Option<&Cursor>,
+    ) -> Result<Page<person::Model>, StoreError> {
+        let last = search
+            .last_name
+            .as_deref()
+            .map(name_key)
+            .filter(|s| !s.is_empty());
+        let first_name = search
+            .first_name
+            .as_deref()
+            .map(name_key)
+            .filter(|s| !s.is_empty());
+        if last.is_none() && first_name.is_none() && search.date_of_birth.is_none() {
+            return Err(StoreError::Invalid(
+                "give at least one of lastName, firstName, dateOfBirth".into(),
+            ));
+        }
+        let mut query =
+            person::Entity::find().filter(person_condition(&access.scope, Locks::Enforce));
+        if let Some(l) = last {
+            query = query.filter(person::Column::LastNameKey.like(like_prefix(&l)));
+        }
+        if let Some(f) = first_name {
+            query = query.filter(person::Column::FirstNameKey.like(like_prefix(&f)));
+        }
+        if let Some(d) = search.date_of_birth {
+            query = query.filter(person::Column::DateOfBirth.eq(d));
+        }
+        if let Some(cursor) = after {
+            let parts = cursor
+                .decode(3)
+                .ok_or_else(|| StoreError::Invalid("malformed cursor".into()))?;
+            let id: Uuid = parts[2]
+                .parse()
+                .map_err(|_| StoreError::Invalid("malformed cursor".into()))?;
+            let (l, f) = (parts[0].clone(), parts[1].clone());
+            query = query.filter(
+                Condition::any()
+                    .add(person::Column::LastNameKey.gt(l.clone()))
+                    .add(
+                        Condition::all()
+                            .add(person::Column::LastNameKey.eq(l.clone()))
+                            .add(person::Column::FirstNameKey.gt(f.clone())),
+                    )
+                    .add(
+                        Condition::all()
+                            .add(person::Column::LastNameKey.eq(l))
+                            .add(person::Column::FirstNameKey.eq(f))
+                            .add(person::Column::Id.gt(id)),
+                    ),
+            );
+        }
+        let mut rows = query
+            .order_by_asc(person::Column::LastNameKey)
+            .order_by_asc(person::Column::FirstNameKey)
+            .order_by_asc(person::Column::Id)
+            .limit(first + 1)
+            .all(&self.db)
+            .await?;
+        let has_next_page = rows.len() as u64 > first;
+        rows.truncate(first as usize);
+        Ok(Page {
+            items: rows
+                .into_iter()
+                .map(|m| {
+                    let cursor =
+                        Cursor::encode(&[&m.last_name_key, &m.first_name_key, &m.id.to_string()]);
+                    (cursor, m)
+                })
+                .collect(),
+            has_next_page,
+        })
+    }
+
+    /// Creates a person (participating, unlocked, reminders on).
+    pub async fn create_person(
+        &self,
+        access: &Access,
+        input: NewPerson,
+    ) -> Result<person::Model, StoreError> {
+        let first_name = required_name("firstName", &input.first_name)?;
+        let last_name = required_name("lastName", &input.last_name)?;
+        let now = Utc::now();
+        let id = Uuid::now_v7();
+        let mut model = person::ActiveModel {
+            id: Set(id),
+            first_name_key: Set(name_key(&first_name)),
+            last_name_key: Set(name_key(&last_name)),
+            first_name: Set(first_name),
+            middle_name: Set(optional("middleName", input.middle_name.as_deref(), 100)?),
+            last_name: Set(last_name),
+            date_of_birth: Set(date_of_birth(access, input.date_of_birth)?),
+            gender: Set(input.gender),
+            participation: Set(Participation::Participating),
+            locked_to_org_id: Set(None),
+            reminders: Set(true),
+            created_at: Set(now),
+            updated_at: Set(now),
+            ..Default::default()
+        };
+        apply_contact(&mut model, &input.contact.unwrap_or_default())?;
+        let txn = self.db.begin().await?;
+        let row = model.insert(&txn).await?;
+        append(
+            &txn,
+            access,
+            NewEntry::allowed(AccessAction::Write, vec![id], vec!["Person.create".into()]),
+        )
+        .await?;
+        txn.commit().await?;
+        Ok(row)
+    }
+
+    /// Applies a partial update to a person the caller may see.
+    pub async fn update_person(
+        &self,
+        access: &Access,
+        id: Uuid,
+        patch: PersonPatch,
+    ) -> Result<person::Model, StoreError> {
+        let txn = self.db.begin().await?;
+        let current = person_for_write(&txn, access, id).await?;
+        let mut model: person::ActiveModel = current.into();
+        let mut fields = Vec::new();
+        if let Some(v) = &patch.first_name {
+            let v = required_name("firstName", v)?;
+            model.first_name_key = Set(name_key(&v));
+            model.first_name = Set(v);
+            fields.push("Person.firstName");
+        }
+        if let Some(v) = &patch.last_name {
+            let v = required_name("lastName", v)?;
+            model.last_name_key = Set(name_key(&v));
+            model.last_name = Set(v);
+            fields.push("Person.lastName");
+        }
+        if let Some(v) = &patch.middle_name {
+            model.middle_name = Set(optional("middleName", Some(v), 100)?);
+            fields.push("Person.middleName");
+        }
+        if let Some(v) = patch.date_of_birth {
+            model.date_of_birth = Set(date_of_birth(access, v)?);
+            fields.push("Person.dateOfBirth");
+        }
+        if let Some(v) = patch.gender {
+            model.gender = Set(v);
+            fields.push("Person.gender");
+        }
+        if let Some(c) = &patch.contact {
+            apply_contact(&mut model, c)?;
+            fields.push("Person.contact");
+        }
+        model.updated_at = Set(Utc::now());
+        let row = model.update(&txn).await?;
+        append(
+            &txn,
+            access,
+            NewEntry::allowed(
+                AccessAction::Write,
+                vec![id],
+                fields.into_iter().map(str::to_owned).collect(),
+            ),
+        )
+        .await?;
+        txn.commit().await?;
+        Ok(row)
+    }
+}
+
+impl Store {
+    /// The records a guardian or individual answers for: their own and those in their row
+    /// scope (a guardian's minor wards). Used to restrict their view of the access log.
+    pub async fn own_record_ids(&self, access: &Access) -> Result<Vec<Uuid>, StoreError> {
+        let mut ids: Vec<Uuid> = person::Entity::find()
+            .select_only()
+            .column(person::Column::Id)
+            .filter(person_condition(&access.scope, Locks::Enforce))
+            .into_tuple()
+            .all(&self.db)
+            .await?;
+        if let Some(me) = access.principal.person {
+            ids.push(me);
+        }
+        Ok(ids)
+    }
+}

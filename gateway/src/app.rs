@@ -1,0 +1,158 @@
+//! Building and running the server: what `izgraph serve` does and what tests spawn.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use entities::seed::SeedOptions;
+use entities::{Store, StoreError};
+use schema::IzSchema;
+use tokio::net::TcpListener;
+
+use crate::auth::Authenticator;
+use crate::config::Settings;
+use crate::keys::{DevKeys, KeyError};
+
+/// Persons seeded into an empty embedded database on first start.
+pub const DEMO_PERSONS: u64 = 400;
+/// The seed of the demo data, so every fresh clone shows the same records.
+pub const DEMO_SEED: u64 = 2026;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("database: {0}")]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Key(#[from] KeyError),
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("cannot create the data directory {path}: {source}")]
+    DataDir {
+        path: std::path::PathBuf,
+        source: std::io::Error,
+    },
+    #[error("external issuers (IZGRAPH_ISSUER) are not supported by this build; unset them to use the dev issuer")]
+    ExternalIssuer,
+}
+
+/// Shared by every request handler.
+#[derive(Clone)]
+pub struct AppState {
+    pub schema: IzSchema,
+    pub store: Store,
+    pub auth: Arc<Authenticator>,
+    pub settings: Arc<Settings>,
+}
+
+/// A configured, bound, not yet serving gateway.
+pub struct Application {
+    listener: TcpListener,
+    state: AppState,
+}
+
+/// Connects to the configured database and applies migrations.
+pub async fn open_store(settings: &Settings) -> Result<Store, StartError> {
+    if settings.database_url.is_none() {
+        std::fs::create_dir_all(&settings.data_dir).map_err(|source| StartError::DataDir {
+            path: settings.data_dir.clone(),
+            source,
+        })?;
+    }
+    let store = Store::connect(
+        settings.effective_database_url().expose(),
+        settings.max_connections,
+    )
+    .await?;
+    store.migrate().await?;
+    Ok(store)
+}
+
+impl Application {
+    /// Connects, migrates, seeds demo data into an empty database (when enabled), loads the
+    /// dev key and binds the listener.
+    pub async fn build(settings: Settings) -> Result<Application, StartError> {
+        if settings.external_issuer.is_some() {
+            return Err(StartError::ExternalIssuer);
+        }
+        let store = open_store(&settings).await?;
+        if settings.seed_demo && store.is_empty().await? {
+            store
+                .seed(
+                    SeedOptions {
+                        persons: DEMO_PERSONS,
+                        seed: DEMO_SEED,
+                        today: settings.today(),
+                    },
+                    |_| {},
+                )
+                .await?;
+        }
+        let keys = DevKeys::load_or_create(&settings.data_dir)?;
+        let listener =
+            TcpListener::bind(settings.listen)
+                .await
+                .map_err(|source| StartError::Bind {
+                    addr: settings.listen,
+                    source,
+                })?;
+        let schema = schema::build().data(store.clone()).finish();
+        Ok(Application {
+            listener,
+            state: AppState {
+                schema,
+                store,
+                auth: Arc::new(Authenticator::dev(keys)),
+                settings: Arc::new(settings),
+            },
+        })
+    }
+
+    /// The address actually bound (port 0 resolved).
+    pub fn address(&self) -> std::io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.state.store
+    }
+
+    pub fn keys(&self) -> &DevKeys {
+        self.state.auth.keys()
+    }
+
+    /// Serves until `shutdown` resolves, then lets in-flight requests finish.
+    pub async fn run_until(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        let router = crate::http::router(self.state);
+        axum::serve(self.listener, router)
+            .with_graceful_shutdown(shutdown)
+            .await
+    }
+}
+
+/// Resolves on SIGTERM or Ctrl-C.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+}

@@ -1,0 +1,207 @@
+//! Settings: read once from the environment (the contract in `shared/spec/cli-and-tokens.md`).
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use chrono_tz::Tz;
+
+/// A value that must not appear in logs (connection strings carry passwords).
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Secret(value.into())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+/// An external OpenID Connect issuer whose tokens the gateway accepts instead of dev tokens.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExternalIssuer {
+    pub issuer: String,
+    pub audience: String,
+    pub jwks_url: String,
+}
+
+/// Everything the gateway is configured by.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub listen: SocketAddr,
+    pub data_dir: PathBuf,
+    /// `None`: SQLite in the data directory.
+    pub database_url: Option<Secret>,
+    /// `None`: in-process cache.
+    pub redis_url: Option<Secret>,
+    /// `None`: the dev issuer with its key in the data directory.
+    pub external_issuer: Option<ExternalIssuer>,
+    pub timezone: Tz,
+    /// Seed demo data when the database is empty on start.
+    pub seed_demo: bool,
+    pub max_connections: u32,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("IZGRAPH_LISTEN `{0}` is not an address like 127.0.0.1:8080")]
+    Listen(String),
+    #[error("IZGRAPH_TIMEZONE `{0}` is not an IANA time zone like America/Chicago")]
+    Timezone(String),
+    #[error("IZGRAPH_ISSUER, IZGRAPH_AUDIENCE and IZGRAPH_JWKS_URL must be set together")]
+    PartialIssuer,
+    #[error("{name} `{value}` is not valid: {why}")]
+    Invalid {
+        name: &'static str,
+        value: String,
+        why: &'static str,
+    },
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            data_dir: PathBuf::from("./.izgraph"),
+            database_url: None,
+            redis_url: None,
+            external_issuer: None,
+            timezone: chrono_tz::America::Chicago,
+            seed_demo: true,
+            max_connections: 16,
+        }
+    }
+}
+
+impl Settings {
+    /// Reads the process environment.
+    pub fn from_env() -> Result<Settings, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok().filter(|v| !v.trim().is_empty()))
+    }
+
+    /// Reads settings through `lookup` (the environment, or a map in tests).
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Settings, ConfigError> {
+        let mut s = Settings::default();
+        if let Some(listen) = lookup("IZGRAPH_LISTEN") {
+            s.listen = listen.parse().map_err(|_| ConfigError::Listen(listen))?;
+        }
+        if let Some(dir) = lookup("IZGRAPH_DATA_DIR") {
+            s.data_dir = PathBuf::from(dir);
+        }
+        s.database_url = lookup("DATABASE_URL").map(Secret::new);
+        s.redis_url = lookup("REDIS_URL").map(Secret::new);
+        if let Some(tz) = lookup("IZGRAPH_TIMEZONE") {
+            s.timezone = tz.parse().map_err(|_| ConfigError::Timezone(tz))?;
+        }
+        s.external_issuer = match (
+            lookup("IZGRAPH_ISSUER"),
+            lookup("IZGRAPH_AUDIENCE"),
+            lookup("IZGRAPH_JWKS_URL"),
+        ) {
+            (None, None, None) => None,
+            (Some(issuer), Some(audience), Some(jwks_url)) => Some(ExternalIssuer {
+                issuer,
+                audience,
+                jwks_url,
+            }),
+            _ => return Err(ConfigError::PartialIssuer),
+        };
+        if let Some(v) = lookup("IZGRAPH_SEED_DEMO") {
+            s.seed_demo = match v.to_ascii_lowercase().as_str() {
+                "1" | "true" | "yes" => true,
+                "0" | "false" | "no" => false,
+                _ => {
+                    return Err(ConfigError::Invalid {
+                        name: "IZGRAPH_SEED_DEMO",
+                        value: v,
+                        why: "expected true or false",
+                    })
+                }
+            };
+        }
+        if let Some(v) = lookup("IZGRAPH_DB_MAX_CONNECTIONS") {
+            s.max_connections =
+                v.parse()
+                    .ok()
+                    .filter(|n| (1..=1000).contains(n))
+                    .ok_or(ConfigError::Invalid {
+                        name: "IZGRAPH_DB_MAX_CONNECTIONS",
+                        value: v,
+                        why: "expected 1 to 1000",
+                    })?;
+        }
+        Ok(s)
+    }
+
+    /// The database URL in effect: the configured one, or SQLite in the data directory.
+    pub fn effective_database_url(&self) -> Secret {
+        self.database_url.clone().unwrap_or_else(|| {
+            Secret::new(format!(
+                "sqlite://{}?mode=rwc",
+                self.data_dir.join("izgraph.db").display()
+            ))
+        })
+    }
+
+    /// The registry's calendar date now.
+    pub fn today(&self) -> chrono::NaiveDate {
+        chrono::Utc::now()
+            .with_timezone(&self.timezone)
+            .date_naive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn settings(vars: &[(&str, &str)]) -> Result<Settings, ConfigError> {
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        Settings::from_lookup(|k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn no_configuration_means_the_embedded_default() {
+        let s = settings(&[]).expect("defaults");
+        assert_eq!(s.listen.to_string(), "127.0.0.1:8080");
+        assert!(s
+            .effective_database_url()
+            .expose()
+            .starts_with("sqlite://./.izgraph/"));
+        assert_eq!(s.timezone, chrono_tz::America::Chicago);
+        assert!(s.external_issuer.is_none());
+    }
+
+    #[test]
+    fn a_partial_issuer_configuration_is_refused() {
+        assert!(matches!(
+            settings(&[("IZGRAPH_ISSUER", "https://id.example")]),
+            Err(ConfigError::PartialIssuer)
+        ));
+    }
+
+    #[test]
+    fn bad_values_name_the_variable() {
+        let err = settings(&[("IZGRAPH_TIMEZONE", "Mars/Olympus")]).expect_err("bad tz");
+        assert!(err.to_string().contains("IZGRAPH_TIMEZONE"));
+    }
+
+    #[test]
+    fn secrets_do_not_print() {
+        let s = settings(&[("DATABASE_URL", "postgres://u:hunter2@h/db")]).expect("ok");
+        assert!(!format!("{s:?}").contains("hunter2"));
+    }
+}

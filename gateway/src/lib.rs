@@ -1,0 +1,12 @@
+//! The izgraph gateway: configuration, authentication, the HTTP server and the CLI commands
+//! built on them. `main.rs` only parses arguments and calls in here, so end-to-end tests run
+//! exactly the server `izgraph serve` runs.
+
+pub mod app;
+pub mod auth;
+pub mod config;
+pub mod http;
+pub mod keys;
+
+pub use app::Application;
+pub use config::Settings;

@@ -1,0 +1,184 @@
+//! The `izgraph` command line (`shared/spec/cli-and-tokens.md`).
+
+use std::io::Write;
+
+use anyhow::{bail, Context};
+use clap::{Parser, Subcommand};
+use gateway::app::{open_store, shutdown_signal, Application};
+use gateway::auth::{mint, TokenRequest};
+use gateway::keys::DevKeys;
+use gateway::Settings;
+use policies::{Purpose, Role};
+
+#[derive(Parser)]
+#[command(
+    name = "izgraph",
+    version,
+    about = "GraphQL gateway for an immunization registry"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the gateway.
+    Serve,
+    /// Apply pending migrations and exit.
+    Migrate,
+    /// Load synthetic demo data.
+    Seed {
+        /// How many persons (children and their guardians) to create.
+        #[arg(long, default_value_t = 1000)]
+        persons: u64,
+        /// Random seed: the same seed makes the same data.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
+    /// Print the served GraphQL schema (SDL with federation directives).
+    Schema,
+    /// Print a bearer token signed by the dev key.
+    Token {
+        #[arg(long)]
+        role: String,
+        #[arg(long)]
+        org: Option<uuid::Uuid>,
+        #[arg(long)]
+        person: Option<uuid::Uuid>,
+        #[arg(long)]
+        scope: Option<String>,
+        #[arg(long)]
+        purpose: Option<String>,
+        #[arg(long, default_value_t = 3600)]
+        ttl: i64,
+        #[arg(long)]
+        sub: Option<String>,
+    },
+    /// Access-log tools.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Walk the hash chain and report the first broken link.
+    Verify,
+}
+
+fn init_tracing() {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_env("IZGRAPH_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .json()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    init_tracing();
+    let settings = Settings::from_env()?;
+    match cli.command {
+        Command::Serve => {
+            let app = Application::build(settings).await?;
+            let addr = app.address()?;
+            println!("izgraph listening on http://{addr}/graphql");
+            std::io::stdout().flush()?;
+            app.run_until(shutdown_signal()).await?;
+        }
+        Command::Migrate => {
+            let store = open_store(&settings).await?;
+            let pending = store.pending_migrations().await?;
+            println!("migrations applied; {pending} pending");
+        }
+        Command::Seed { persons, seed } => {
+            let store = open_store(&settings).await?;
+            let bar = indicatif::ProgressBar::new(persons);
+            bar.set_style(
+                indicatif::ProgressStyle::with_template(
+                    "{bar:40} {pos}/{len} persons ({per_sec}, eta {eta})",
+                )
+                .context("progress style")?,
+            );
+            let started = std::time::Instant::now();
+            let summary = store
+                .seed(
+                    entities::seed::SeedOptions {
+                        persons,
+                        seed,
+                        today: settings.today(),
+                    },
+                    |done| bar.set_position(done),
+                )
+                .await?;
+            bar.finish_and_clear();
+            let secs = started.elapsed().as_secs_f64();
+            println!(
+                "seeded {} persons, {} doses, {} organizations in {:.2}s ({:.0} persons/s)",
+                summary.persons,
+                summary.doses,
+                summary.organizations,
+                secs,
+                summary.persons as f64 / secs.max(1e-9)
+            );
+        }
+        Command::Schema => print!("{}", schema::sdl()),
+        Command::Token {
+            role,
+            org,
+            person,
+            scope,
+            purpose,
+            ttl,
+            sub,
+        } => {
+            if settings.external_issuer.is_some() {
+                bail!("izgraph token signs dev tokens; this gateway is configured for an external issuer (IZGRAPH_ISSUER)");
+            }
+            let role: Role = role.parse()?;
+            let purpose = purpose
+                .map(|p| {
+                    p.parse::<Purpose>()
+                        .map_err(|()| anyhow::anyhow!("unknown purpose `{p}`"))
+                })
+                .transpose()?;
+            if ttl <= 0 {
+                bail!("--ttl must be positive");
+            }
+            let keys = DevKeys::load_or_create(&settings.data_dir)?;
+            let token = mint(
+                &keys,
+                &TokenRequest {
+                    role,
+                    org,
+                    person,
+                    scope,
+                    purpose,
+                    ttl_seconds: ttl,
+                    subject: sub,
+                },
+            )?;
+            println!("{token}");
+        }
+        Command::Audit {
+            command: AuditCommand::Verify,
+        } => {
+            let store = open_store(&settings).await?;
+            match store.verify_access_log().await? {
+                entities::repo::access_log::ChainReport::Intact { entries } => {
+                    println!("access log intact: {entries} entries");
+                }
+                entities::repo::access_log::ChainReport::Broken { seq, problem } => {
+                    println!("access log BROKEN at entry {seq}: {problem}");
+                    std::process::exit(1);
+                }
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,22 @@
+//! Access-policy vocabulary and decisions for izgraph.
+//!
+//! This crate is deliberately pure: no database, no network and no clock. "Today" is an
+//! argument, so every decision is reproducible in a test and cheap enough to run per field.
+//! The normative matrix is `shared/spec/access-policy.md`; each rule there has a named
+//! counterpart here.
+
+mod principal;
+mod purpose;
+mod role;
+mod row_scope;
+mod scope;
+
+pub use principal::{Principal, PrincipalError};
+pub use purpose::Purpose;
+pub use role::Role;
+pub use row_scope::{age_in_years, school_year_of, RowScope, ADULT_AGE};
+pub use scope::{Scope, ScopeSet};
+mod write;
+pub use write::{authorize_write, Denial, WriteAction};
+mod field;
+pub use field::{read_field, Field, FieldDenial};

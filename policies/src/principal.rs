@@ -1,0 +1,99 @@
+//! The verified identity a request acts as.
+
+use uuid::Uuid;
+
+use crate::{Purpose, Role, Scope, ScopeSet};
+
+/// Why a set of token claims does not make a principal.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PrincipalError {
+    #[error("unknown role `{0}`")]
+    UnknownRole(String),
+    #[error("unknown purpose of use `{0}`")]
+    UnknownPurpose(String),
+    #[error("role `{0}` requires an `org` claim")]
+    MissingOrg(Role),
+    #[error("role `{0}` requires a `person` claim")]
+    MissingPerson(Role),
+    #[error("the subject is blank")]
+    BlankSubject,
+}
+
+/// A request's principal. Built only from verified token claims; the effective rights are
+/// computed once here so no resolver can forget the intersection.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Principal {
+    pub subject: String,
+    pub role: Role,
+    /// The organization acted for (providers, public health, schools, health plans).
+    pub org: Option<Uuid>,
+    /// The identity-verified person (guardians and individuals).
+    pub person: Option<Uuid>,
+    /// Role rights ∩ token scopes.
+    pub scopes: ScopeSet,
+    pub purpose: Purpose,
+}
+
+impl Principal {
+    /// Builds a principal from claims. `token_scopes: None` means the token named no scope and
+    /// gets every right of its role.
+    pub fn from_claims(
+        subject: &str,
+        role: Role,
+        org: Option<Uuid>,
+        person: Option<Uuid>,
+        token_scopes: Option<ScopeSet>,
+        purpose: Option<Purpose>,
+    ) -> Result<Self, PrincipalError> {
+        if subject.trim().is_empty() {
+            return Err(PrincipalError::BlankSubject);
+        }
+        if role.needs_org() && org.is_none() {
+            return Err(PrincipalError::MissingOrg(role));
+        }
+        if role.needs_person() && person.is_none() {
+            return Err(PrincipalError::MissingPerson(role));
+        }
+        let rights = role.rights();
+        Ok(Principal {
+            subject: subject.to_owned(),
+            role,
+            org: if role.needs_org() { org } else { None },
+            person: if role.needs_person() { person } else { None },
+            scopes: token_scopes.map_or(rights, |s| s.intersect(rights)),
+            purpose: purpose.unwrap_or(Purpose::default_for(role)),
+        })
+    }
+
+    /// Whether the effective rights include `scope`.
+    pub fn has(&self, scope: Scope) -> bool {
+        self.scopes.contains(scope)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn token_scopes_cannot_widen_role_rights() {
+        let p = Principal::from_claims(
+            "s",
+            Role::School,
+            Some(Uuid::nil()),
+            None,
+            Some(ScopeSet::all()),
+            None,
+        )
+        .expect("valid claims");
+        assert!(p.has(Scope::PersonRead));
+        assert!(!p.has(Scope::DoseWrite));
+        assert!(!p.has(Scope::Admin));
+    }
+
+    #[test]
+    fn provider_without_org_is_refused() {
+        let err = Principal::from_claims("s", Role::Provider, None, None, None, None);
+        assert_eq!(err, Err(PrincipalError::MissingOrg(Role::Provider)));
+    }
+}

@@ -1,0 +1,208 @@
+//! `Dose`, `DoseEvaluation`, `Recommendation` and `Contraindication`.
+
+use async_graphql::{Context, Enum, InputObject, Object, Result, SimpleObject, ID};
+use entities::codes::ContraindicationKind;
+use entities::model::{contraindication, dose};
+use policies::Field;
+
+use crate::organization::{mirror_enum, OrganizationNode};
+use crate::person::organization_by_id;
+use crate::scalars::{Date, DateTime};
+use crate::vaccine::VaccineNode;
+use crate::{guard, ids};
+
+pub struct DoseNode(pub dose::Model);
+
+impl DoseNode {
+    async fn optional_org(
+        &self,
+        ctx: &Context<'_>,
+        org: Option<uuid::Uuid>,
+    ) -> Result<Option<OrganizationNode>> {
+        guard::read(ctx, self.0.person_id, Field::DoseDetails)?;
+        match org {
+            Some(id) => Ok(Some(organization_by_id(ctx, id).await?)),
+            None => Ok(None),
+        }
+    }
+
+    fn detail<'a>(
+        &'a self,
+        ctx: &Context<'_>,
+        value: &'a Option<String>,
+    ) -> Result<Option<&'a str>> {
+        guard::read(ctx, self.0.person_id, Field::DoseDetails)?;
+        Ok(value.as_deref())
+    }
+}
+
+#[Object(name = "Dose")]
+impl DoseNode {
+    async fn id(&self) -> ID {
+        ids::to_id(self.0.id)
+    }
+
+    async fn vaccine(&self, ctx: &Context<'_>) -> Result<Option<VaccineNode>> {
+        guard::read(ctx, self.0.person_id, Field::DoseVaccine)?;
+        let store = ctx.data::<entities::Store>()?;
+        Ok(store.codes().get(&self.0.cvx).map(VaccineNode::from))
+    }
+
+    async fn date_given(&self, ctx: &Context<'_>) -> Result<Option<Date>> {
+        guard::read(ctx, self.0.person_id, Field::DoseVaccine)?;
+        Ok(Some(Date(self.0.date_given)))
+    }
+
+    /// MVX manufacturer code.
+    async fn manufacturer(&self, ctx: &Context<'_>) -> Result<Option<&str>> {
+        self.detail(ctx, &self.0.mvx)
+    }
+
+    async fn lot_number(&self, ctx: &Context<'_>) -> Result<Option<&str>> {
+        self.detail(ctx, &self.0.lot_number)
+    }
+
+    async fn site(&self, ctx: &Context<'_>) -> Result<Option<&str>> {
+        self.detail(ctx, &self.0.site)
+    }
+
+    async fn route(&self, ctx: &Context<'_>) -> Result<Option<&str>> {
+        self.detail(ctx, &self.0.route)
+    }
+
+    async fn administered_by(&self, ctx: &Context<'_>) -> Result<Option<OrganizationNode>> {
+        self.optional_org(ctx, self.0.administered_by_org_id).await
+    }
+
+    /// Who reported the dose to the registry.
+    async fn reported_by(&self, ctx: &Context<'_>) -> Result<Option<OrganizationNode>> {
+        self.optional_org(ctx, self.0.reported_by_org_id).await
+    }
+
+    /// Whether the dose counts, judged against the schedule's ages and intervals.
+    async fn evaluation(&self, ctx: &Context<'_>) -> Result<Option<DoseEvaluation>> {
+        guard::read(ctx, self.0.person_id, Field::DoseEvaluation)?;
+        // Served by the forecasting engine once it is wired in.
+        Ok(None)
+    }
+}
+
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EvaluationStatus {
+    Valid,
+    NotValid,
+    SubStandard,
+    Extraneous,
+}
+
+#[derive(SimpleObject, Debug, Clone)]
+pub struct DoseEvaluation {
+    pub status: EvaluationStatus,
+    pub reason: Option<String>,
+}
+
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SeriesStatus {
+    NotComplete,
+    Complete,
+    Immune,
+    Contraindicated,
+    AgedOut,
+    NotRecommended,
+}
+
+#[derive(SimpleObject, Debug, Clone)]
+#[graphql(name = "Recommendation")]
+pub struct RecommendationNode {
+    pub vaccine_group: String,
+    pub status: SeriesStatus,
+    /// The next dose's number in its series, when a next dose is due.
+    pub dose_number: Option<i32>,
+    pub earliest_date: Option<Date>,
+    pub recommended_date: Option<Date>,
+    pub past_due_date: Option<Date>,
+    pub latest_date: Option<Date>,
+    /// Preferred vaccines for the next dose.
+    pub vaccines: Vec<VaccineNode>,
+    pub reason: Option<String>,
+}
+
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+#[graphql(name = "ContraindicationKind")]
+pub enum ContraindicationKindGql {
+    Contraindication,
+    Precaution,
+    Immunity,
+    MedicalExemption,
+    NonMedicalExemption,
+}
+mirror_enum!(
+    ContraindicationKindGql,
+    ContraindicationKind {
+        Contraindication,
+        Precaution,
+        Immunity,
+        MedicalExemption,
+        NonMedicalExemption
+    }
+);
+
+pub struct ContraindicationNode(pub contraindication::Model);
+
+#[Object(name = "Contraindication")]
+impl ContraindicationNode {
+    async fn id(&self) -> ID {
+        ids::to_id(self.0.id)
+    }
+
+    async fn kind(&self) -> ContraindicationKindGql {
+        self.0.kind.into()
+    }
+
+    /// Vaccine group it applies to; null for all.
+    async fn vaccine_group(&self) -> Option<&str> {
+        self.0.vaccine_group.as_deref()
+    }
+
+    async fn reason(&self) -> Option<&str> {
+        self.0.reason.as_deref()
+    }
+
+    async fn recorded_at(&self) -> DateTime {
+        DateTime(self.0.recorded_at)
+    }
+
+    async fn expires_on(&self) -> Option<Date> {
+        self.0.expires_on.map(Date)
+    }
+}
+
+#[derive(InputObject)]
+pub struct DoseInput {
+    pub person_id: ID,
+    pub cvx: String,
+    pub date_given: Date,
+    pub manufacturer: Option<String>,
+    pub lot_number: Option<String>,
+    pub site: Option<String>,
+    pub route: Option<String>,
+    /// Defaults to the caller's organization.
+    pub administered_by_id: Option<ID>,
+}
+
+#[derive(InputObject)]
+pub struct ContraindicationInput {
+    pub person_id: ID,
+    pub kind: ContraindicationKindGql,
+    pub vaccine_group: Option<String>,
+    pub reason: Option<String>,
+    pub expires_on: Option<Date>,
+}
+
+#[derive(SimpleObject)]
+pub struct RecordDosePayload {
+    /// The stored dose, or the existing one it duplicated; null when the person opted out.
+    pub dose: Option<DoseNode>,
+    pub duplicate_of: Option<ID>,
+    pub stored: bool,
+}

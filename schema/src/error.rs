@@ -1,0 +1,112 @@
+//! API errors and their stable `extensions.code` values. Storage and policy errors are mapped
+//! here, once; internal causes are logged and never sent to clients.
+
+use async_graphql::ErrorExtensions;
+use entities::StoreError;
+
+/// The `extensions.code` values clients can rely on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorCode {
+    BadUserInput,
+    Forbidden,
+    NotFound,
+    RecordLocked,
+    Conflict,
+    Unauthenticated,
+    ServiceUnavailable,
+    InternalServerError,
+}
+
+impl ErrorCode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::BadUserInput => "BAD_USER_INPUT",
+            ErrorCode::Forbidden => "FORBIDDEN",
+            ErrorCode::NotFound => "NOT_FOUND",
+            ErrorCode::RecordLocked => "RECORD_LOCKED",
+            ErrorCode::Conflict => "CONFLICT",
+            ErrorCode::Unauthenticated => "UNAUTHENTICATED",
+            ErrorCode::ServiceUnavailable => "SERVICE_UNAVAILABLE",
+            ErrorCode::InternalServerError => "INTERNAL_SERVER_ERROR",
+        }
+    }
+}
+
+/// An error a resolver returns.
+///
+/// Deliberately not `Display`: async-graphql converts any `Display` type into an error without
+/// a code, so this type can only become a GraphQL error through the `From` below, which always
+/// sets `extensions.code`.
+#[derive(Debug)]
+pub enum ApiError {
+    BadInput(String),
+    Forbidden(String),
+    NotFound,
+    RecordLocked,
+    Conflict(String),
+    Unavailable,
+    Internal { request_id: String },
+}
+
+impl ApiError {
+    /// The client-facing message; internal causes are never part of it.
+    pub fn message(&self) -> String {
+        match self {
+            ApiError::BadInput(m) | ApiError::Forbidden(m) | ApiError::Conflict(m) => m.clone(),
+            ApiError::NotFound => "not found".into(),
+            ApiError::RecordLocked => "the record is locked to another provider".into(),
+            ApiError::Unavailable => "the database is unavailable; try again".into(),
+            ApiError::Internal { request_id } => format!("internal error (request {request_id})"),
+        }
+    }
+
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            ApiError::BadInput(_) => ErrorCode::BadUserInput,
+            ApiError::Forbidden(_) => ErrorCode::Forbidden,
+            ApiError::NotFound => ErrorCode::NotFound,
+            ApiError::RecordLocked => ErrorCode::RecordLocked,
+            ApiError::Conflict(_) => ErrorCode::Conflict,
+            ApiError::Unavailable => ErrorCode::ServiceUnavailable,
+            ApiError::Internal { .. } => ErrorCode::InternalServerError,
+        }
+    }
+
+    /// Maps a storage error; `request_id` goes into internal errors so support can find the
+    /// logged cause.
+    pub fn from_store(err: StoreError, request_id: &str) -> ApiError {
+        match err {
+            StoreError::Invalid(msg) => ApiError::BadInput(msg),
+            StoreError::NotFound { .. } => ApiError::NotFound,
+            StoreError::RecordLocked => ApiError::RecordLocked,
+            StoreError::Forbidden(what) => {
+                ApiError::Forbidden(format!("the caller may not {what}"))
+            }
+            StoreError::Conflict(msg) => ApiError::Conflict(msg),
+            StoreError::Database(ref db) if is_unavailable(db) => {
+                tracing::warn!(request_id, error = %err, "database unavailable");
+                ApiError::Unavailable
+            }
+            other => {
+                tracing::error!(request_id, error = %other, "internal error");
+                ApiError::Internal {
+                    request_id: request_id.to_owned(),
+                }
+            }
+        }
+    }
+}
+
+fn is_unavailable(err: &sea_orm::DbErr) -> bool {
+    matches!(
+        err,
+        sea_orm::DbErr::ConnectionAcquire(_) | sea_orm::DbErr::Conn(_)
+    )
+}
+
+impl From<ApiError> for async_graphql::Error {
+    fn from(err: ApiError) -> Self {
+        let code = err.code();
+        async_graphql::Error::new(err.message()).extend_with(|_, e| e.set("code", code.as_str()))
+    }
+}

@@ -1,0 +1,58 @@
+//! izgraph's GraphQL schema: types, resolvers and the one place where storage and policy
+//! errors become GraphQL error codes.
+//!
+//! [`build`] has no side effects: the gateway attaches the [`entities::Store`] and, per
+//! request, a [`RequestContext`] carrying the principal.
+
+mod access_log;
+mod consent;
+mod context;
+mod dose;
+mod error;
+mod guard;
+mod ids;
+mod organization;
+mod page;
+mod person;
+mod principal;
+mod scalars;
+mod vaccine;
+
+use async_graphql::{EmptySubscription, MergedObject, Schema, SchemaBuilder};
+
+pub use context::RequestContext;
+pub use error::{ApiError, ErrorCode};
+
+/// Every query root field, merged from the domain modules.
+#[derive(MergedObject, Default)]
+pub struct Query(
+    principal::MeQuery,
+    person::PersonQuery,
+    organization::OrganizationQuery,
+    vaccine::VaccineQuery,
+    access_log::AccessLogQuery,
+);
+
+/// Every mutation, merged from the domain modules.
+#[derive(MergedObject, Default)]
+pub struct Mutation(
+    organization::OrganizationMutation,
+    person::PersonMutation,
+    dose::DoseMutation,
+    consent::ConsentMutation,
+);
+
+/// The executable schema type.
+pub type IzSchema = Schema<Query, Mutation, EmptySubscription>;
+
+/// The schema builder, with Apollo Federation v2 enabled (`Person` is an entity).
+pub fn build() -> SchemaBuilder<Query, Mutation, EmptySubscription> {
+    Schema::build(Query::default(), Mutation::default(), EmptySubscription).enable_federation()
+}
+
+/// The SDL as served, federation directives included.
+pub fn sdl() -> String {
+    build()
+        .finish()
+        .sdl_with_options(async_graphql::SDLExportOptions::new().federation())
+}

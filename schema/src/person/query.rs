@@ -1,0 +1,75 @@
+//! `person`, `persons` and the federation entity resolver.
+
+use async_graphql::{Context, Object, Result, ID};
+use entities::repo::persons::{Lookup, PersonSearch};
+use entities::repo::Cursor;
+
+use super::types::{PersonConnection, PersonEdge, PersonFilter, PersonNode};
+use crate::context::{request, store_err};
+use crate::page::{page_info, page_size};
+use crate::{ids, ApiError};
+
+/// Fetches one person by id through the row scope: the one path `person(id:)` and
+/// `_entities` share, so federation cannot bypass the policy.
+pub(crate) async fn person_by_id(ctx: &Context<'_>, id: &ID) -> Result<Option<PersonNode>> {
+    let (rc, store) = request(ctx)?;
+    let id = ids::parse(id, "id")?;
+    match store.person(&rc.access, id).await.map_err(store_err(rc))? {
+        Lookup::Found(row) => Ok(Some(PersonNode::new(*row))),
+        Lookup::Locked => {
+            rc.record_denial(Some(id), "Person", "record_locked");
+            Err(ApiError::RecordLocked.into())
+        }
+        Lookup::NotFound => Err(ApiError::NotFound.into()),
+    }
+}
+
+#[derive(Default)]
+pub struct PersonQuery;
+
+#[Object]
+impl PersonQuery {
+    async fn person(&self, ctx: &Context<'_>, id: ID) -> Result<Option<PersonNode>> {
+        person_by_id(ctx, &id).await
+    }
+
+    /// Search by name and/or date of birth; records the caller may not read are left out.
+    async fn persons(
+        &self,
+        ctx: &Context<'_>,
+        filter: PersonFilter,
+        #[graphql(default = 20)] first: i32,
+        after: Option<String>,
+    ) -> Result<PersonConnection> {
+        let (rc, store) = request(ctx)?;
+        let first = page_size(first)?;
+        let search = PersonSearch {
+            last_name: filter.last_name,
+            first_name: filter.first_name,
+            date_of_birth: filter.date_of_birth.map(|d| d.0),
+        };
+        let after = after.map(Cursor);
+        let page = store
+            .search_persons(&rc.access, &search, first, after.as_ref())
+            .await
+            .map_err(store_err(rc))?;
+        rc.record_search();
+        Ok(PersonConnection {
+            page_info: page_info(&page),
+            edges: page
+                .items
+                .into_iter()
+                .map(|(cursor, row)| PersonEdge {
+                    cursor: cursor.0,
+                    node: PersonNode::new(row),
+                })
+                .collect(),
+        })
+    }
+
+    /// Federation: resolves `Person` references through the same path as `person(id:)`.
+    #[graphql(entity)]
+    async fn find_person_by_id(&self, ctx: &Context<'_>, id: ID) -> Result<Option<PersonNode>> {
+        person_by_id(ctx, &id).await
+    }
+}
