@@ -1,0 +1,1 @@
+//! CDSi forecasting engine.
