@@ -1,1 +1,1 @@
-//! End-to-end tests live in tests/.
+//! End-to-end tests of izgraph live in `tests/e2e/`; this crate has no library code.

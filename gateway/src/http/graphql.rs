@@ -229,6 +229,7 @@ fn complete_errors(body: &mut Value, rid: &str) -> bool {
             let code = if message.contains("Invalid value for argument")
                 || message.contains("Failed to parse")
                 || message.starts_with("Variable")
+                || message.starts_with("Expected input type")
                 || message.contains("is not a date")
                 || message.contains("is not an RFC 3339")
             {

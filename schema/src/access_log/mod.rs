@@ -140,12 +140,12 @@ impl AccessLogQuery {
         &self,
         ctx: &Context<'_>,
         filter: Option<AccessLogFilter>,
-        #[graphql(default = 50)] first: i32,
+        #[graphql(default = 50)] first: Option<i32>,
         after: Option<String>,
     ) -> Result<AccessLogConnection> {
         guard::scope(ctx, Scope::AuditRead, "accessLog")?;
         let (rc, store) = request(ctx)?;
-        let first = page_size(first)?;
+        let first = page_size(first.unwrap_or(50))?;
         let filter = filter.unwrap_or_default();
         let store_filter = LogFilter {
             person_id: filter

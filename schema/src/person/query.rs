@@ -38,11 +38,11 @@ impl PersonQuery {
         &self,
         ctx: &Context<'_>,
         filter: PersonFilter,
-        #[graphql(default = 20)] first: i32,
+        #[graphql(default = 20)] first: Option<i32>,
         after: Option<String>,
     ) -> Result<PersonConnection> {
         let (rc, store) = request(ctx)?;
-        let first = page_size(first)?;
+        let first = page_size(first.unwrap_or(20))?;
         let search = PersonSearch {
             last_name: filter.last_name,
             first_name: filter.first_name,

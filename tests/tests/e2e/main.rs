@@ -1,0 +1,13 @@
+//! End-to-end tests: the real gateway (the same `Application` that `izgraph serve` runs) on a
+//! random port, against a real database of its own — PostgreSQL when `DATABASE_URL` is set,
+//! SQLite otherwise — driven over HTTP.
+
+mod support;
+
+mod access_log;
+mod consent;
+mod contract;
+mod doses;
+mod graphql_http;
+mod organizations;
+mod persons;
