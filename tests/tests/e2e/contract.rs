@@ -11,7 +11,9 @@ use crate::support::{shared_dir, TestApp};
 fn index(doc: &ServiceDocument) -> HashMap<String, (String, Vec<String>, Vec<String>)> {
     let mut out = HashMap::new();
     for def in &doc.definitions {
-        let TypeSystemDefinition::Type(t) = def else { continue };
+        let TypeSystemDefinition::Type(t) = def else {
+            continue;
+        };
         let t = &t.node;
         let directives = t
             .directives
@@ -48,7 +50,12 @@ fn index(doc: &ServiceDocument) -> HashMap<String, (String, Vec<String>, Vec<Str
                             })
                             .collect();
                         args.sort();
-                        format!("{}({}): {}", f.node.name.node, args.join(", "), f.node.ty.node)
+                        format!(
+                            "{}({}): {}",
+                            f.node.name.node,
+                            args.join(", "),
+                            f.node.ty.node
+                        )
                     })
                     .collect(),
             ),
@@ -69,7 +76,10 @@ fn index(doc: &ServiceDocument) -> HashMap<String, (String, Vec<String>, Vec<Str
             TypeKind::Interface(_) => ("interface", vec![]),
             TypeKind::Union(_) => ("union", vec![]),
         };
-        out.insert(t.name.node.to_string(), (kind.to_owned(), members, directives));
+        out.insert(
+            t.name.node.to_string(),
+            (kind.to_owned(), members, directives),
+        );
     }
     out
 }
@@ -108,7 +118,10 @@ fn missing_from_served(served_sdl: &str) -> Vec<String> {
 #[test]
 fn the_served_sdl_contains_every_name_of_schema_core() {
     let missing = missing_from_served(&schema::sdl());
-    assert!(missing.is_empty(), "missing from the served schema: {missing:#?}");
+    assert!(
+        missing.is_empty(),
+        "missing from the served schema: {missing:#?}"
+    );
 }
 
 #[test]

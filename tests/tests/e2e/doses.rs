@@ -9,7 +9,9 @@ async fn a_dose_is_recorded_with_the_recorders_org_and_read_back() {
     let app = TestApp::spawn().await;
     let clinic = app.create_org("North Clinic", "CLINIC").await;
     let token = app.provider(&clinic);
-    let kid = app.create_person(&token, "Liam", "Olson", "2024-01-10").await;
+    let kid = app
+        .create_person(&token, "Liam", "Olson", "2024-01-10")
+        .await;
     let body = app
         .gql(
             &token,
@@ -28,7 +30,11 @@ async fn a_dose_is_recorded_with_the_recorders_org_and_read_back() {
     assert_eq!(dose["reportedBy"]["name"], "North Clinic");
 
     let data = app
-        .ok(&token, "query($id: ID!) { person(id: $id) { doses { id dateGiven lotNumber } } }", json!({ "id": kid }))
+        .ok(
+            &token,
+            "query($id: ID!) { person(id: $id) { doses { id dateGiven lotNumber } } }",
+            json!({ "id": kid }),
+        )
         .await;
     assert_eq!(data["person"]["doses"][0]["lotNumber"], "A123");
 }
@@ -49,7 +55,11 @@ async fn a_duplicate_dose_is_merged_not_stored_twice() {
     let other = app.record_dose(&token, &kid, "83", "2023-01-05").await;
     assert_eq!(other["data"]["recordDose"]["stored"], true);
     let data = app
-        .ok(&token, "query($id: ID!) { person(id: $id) { doses { vaccine { cvx } } } }", json!({ "id": kid }))
+        .ok(
+            &token,
+            "query($id: ID!) { person(id: $id) { doses { vaccine { cvx } } } }",
+            json!({ "id": kid }),
+        )
         .await;
     assert_eq!(data["person"]["doses"].as_array().map(Vec::len), Some(2));
 }
@@ -74,11 +84,26 @@ async fn bad_doses_are_refused_and_nothing_is_written() {
         .gql(&token, "mutation($i: DoseInput!) { recordDose(input: $i) { stored } }",
              json!({ "i": { "personId": kid, "cvx": "20", "dateGiven": "2023-07-01", "administeredById": uuid::Uuid::new_v4() } }))
         .await;
-    assert_eq!(error_code(&body), Some("BAD_USER_INPUT"), "unknown administering org");
-    let body = app.record_dose(&token, &uuid::Uuid::new_v4().to_string(), "20", "2023-07-01").await;
+    assert_eq!(
+        error_code(&body),
+        Some("BAD_USER_INPUT"),
+        "unknown administering org"
+    );
+    let body = app
+        .record_dose(
+            &token,
+            &uuid::Uuid::new_v4().to_string(),
+            "20",
+            "2023-07-01",
+        )
+        .await;
     assert_eq!(error_code(&body), Some("NOT_FOUND"));
     let data = app
-        .ok(&token, "query($id: ID!) { person(id: $id) { doses { id } } }", json!({ "id": kid }))
+        .ok(
+            &token,
+            "query($id: ID!) { person(id: $id) { doses { id } } }",
+            json!({ "id": kid }),
+        )
         .await;
     assert_eq!(data["person"]["doses"], json!([]));
 }
@@ -88,7 +113,9 @@ async fn contraindications_are_recorded_and_validated() {
     let app = TestApp::spawn().await;
     let clinic = app.create_org("Clinic", "CLINIC").await;
     let token = app.provider(&clinic);
-    let kid = app.create_person(&token, "Mia", "Garcia", "2019-01-01").await;
+    let kid = app
+        .create_person(&token, "Mia", "Garcia", "2019-01-01")
+        .await;
     let data = app
         .ok(
             &token,
@@ -97,27 +124,45 @@ async fn contraindications_are_recorded_and_validated() {
         )
         .await;
     assert_eq!(data["recordContraindication"]["kind"], "IMMUNITY");
-    assert!(data["recordContraindication"]["recordedAt"].as_str().is_some_and(|s| s.ends_with('Z')));
+    assert!(data["recordContraindication"]["recordedAt"]
+        .as_str()
+        .is_some_and(|s| s.ends_with('Z')));
     let body = app
         .gql(&token, "mutation($i: ContraindicationInput!) { recordContraindication(input: $i) { id } }",
              json!({ "i": { "personId": kid, "kind": "CONTRAINDICATION", "vaccineGroup": "Kryptonite" } }))
         .await;
     assert_eq!(error_code(&body), Some("BAD_USER_INPUT"));
     let body = app
-        .gql(&token, "mutation($i: ContraindicationInput!) { recordContraindication(input: $i) { id } }",
-             json!({ "i": { "personId": kid, "kind": "PRECAUTION", "expiresOn": "2001-01-01" } }))
+        .gql(
+            &token,
+            "mutation($i: ContraindicationInput!) { recordContraindication(input: $i) { id } }",
+            json!({ "i": { "personId": kid, "kind": "PRECAUTION", "expiresOn": "2001-01-01" } }),
+        )
         .await;
     assert_eq!(error_code(&body), Some("BAD_USER_INPUT"));
     let data = app
-        .ok(&token, "query($id: ID!) { person(id: $id) { contraindications { kind vaccineGroup } } }", json!({ "id": kid }))
+        .ok(
+            &token,
+            "query($id: ID!) { person(id: $id) { contraindications { kind vaccineGroup } } }",
+            json!({ "id": kid }),
+        )
         .await;
-    assert_eq!(data["person"]["contraindications"], json!([{ "kind": "IMMUNITY", "vaccineGroup": "Varicella" }]));
+    assert_eq!(
+        data["person"]["contraindications"],
+        json!([{ "kind": "IMMUNITY", "vaccineGroup": "Varicella" }])
+    );
 }
 
 #[tokio::test]
 async fn the_vaccine_code_set_is_served() {
     let app = TestApp::spawn().await;
-    let data = app.ok(&app.admin(), "{ vaccines { cvx name vaccineGroups } }", json!({})).await;
+    let data = app
+        .ok(
+            &app.admin(),
+            "{ vaccines { cvx name vaccineGroups } }",
+            json!({}),
+        )
+        .await;
     let vaccines = data["vaccines"].as_array().expect("list");
     assert!(vaccines.len() >= 60);
     let mmrv = vaccines.iter().find(|v| v["cvx"] == "94").expect("MMRV");

@@ -17,7 +17,10 @@ async fn accept_application_json_gets_application_json_back() {
         .await
         .expect("send");
     assert_eq!(resp.status(), 200);
-    let ct = resp.headers()["content-type"].to_str().expect("ascii").to_owned();
+    let ct = resp.headers()["content-type"]
+        .to_str()
+        .expect("ascii")
+        .to_owned();
     assert!(ct.starts_with("application/json"), "{ct}");
     let resp = app
         .client
@@ -28,7 +31,10 @@ async fn accept_application_json_gets_application_json_back() {
         .send()
         .await
         .expect("send");
-    let ct = resp.headers()["content-type"].to_str().expect("ascii").to_owned();
+    let ct = resp.headers()["content-type"]
+        .to_str()
+        .expect("ascii")
+        .to_owned();
     assert!(ct.starts_with("application/graphql-response+json"), "{ct}");
 }
 
@@ -50,7 +56,10 @@ async fn get_runs_queries_and_refuses_mutations_with_405() {
         .client
         .get(format!("{}/graphql", app.base))
         .bearer_auth(app.admin())
-        .query(&[("query", "mutation { createOrganization(input: {name: \"x\", kind: CLINIC}) { id } }")])
+        .query(&[(
+            "query",
+            "mutation { createOrganization(input: {name: \"x\", kind: CLINIC}) { id } }",
+        )])
         .send()
         .await
         .expect("send");
@@ -75,7 +84,12 @@ async fn get_without_a_query_serves_graphiql_to_browsers() {
 #[tokio::test]
 async fn requests_without_a_valid_token_get_401_unauthenticated() {
     let app = TestApp::spawn().await;
-    for auth in [None, Some("Bearer"), Some("Bearer not.a.jwt"), Some("Basic abc")] {
+    for auth in [
+        None,
+        Some("Bearer"),
+        Some("Bearer not.a.jwt"),
+        Some("Basic abc"),
+    ] {
         let mut req = app
             .client
             .post(format!("{}/graphql", app.base))
@@ -99,7 +113,10 @@ async fn every_error_carries_a_code() {
         ("{ person(id: 5) { id } }", "BAD_USER_INPUT"),
     ] {
         let body = app.gql(&app.admin(), query, serde_json::json!({})).await;
-        assert_eq!(body["errors"][0]["extensions"]["code"], code, "{query}: {body}");
+        assert_eq!(
+            body["errors"][0]["extensions"]["code"], code,
+            "{query}: {body}"
+        );
         assert!(body["errors"][0]["extensions"]["requestId"].is_string());
     }
     let resp = app
@@ -120,7 +137,12 @@ async fn every_error_carries_a_code() {
 async fn health_and_readiness_probes_answer() {
     let app = TestApp::spawn().await;
     for path in ["/healthz", "/readyz", "/.well-known/jwks.json"] {
-        let resp = app.client.get(format!("{}{path}", app.base)).send().await.expect("send");
+        let resp = app
+            .client
+            .get(format!("{}{path}", app.base))
+            .send()
+            .await
+            .expect("send");
         assert_eq!(resp.status(), 200, "{path}");
     }
 }

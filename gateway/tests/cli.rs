@@ -1,0 +1,312 @@
+//! The `izgraph` binary as automation drives it: `serve` (random port, restart on the same
+//! data, SIGTERM), `migrate`, `seed`, `schema`, `token` and `audit verify`.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+const BIN: &str = env!("CARGO_BIN_EXE_izgraph");
+
+/// A fresh database for one test: a PostgreSQL database when `DATABASE_URL` names a server,
+/// else SQLite in the data directory.
+struct Db {
+    url: Option<String>,
+    admin: Option<(String, String)>,
+}
+
+impl Db {
+    fn new() -> Db {
+        let Some(admin) = std::env::var("DATABASE_URL")
+            .ok()
+            .filter(|u| u.starts_with("postgres"))
+        else {
+            return Db {
+                url: None,
+                admin: None,
+            };
+        };
+        let name = format!("izgraph_cli_{}", uuid::Uuid::new_v4().simple());
+        psql(&admin, &format!("CREATE DATABASE {name}"));
+        let base = admin.rsplit_once('/').map_or(admin.as_str(), |(b, _)| b);
+        Db {
+            url: Some(format!("{base}/{name}")),
+            admin: Some((admin.clone(), name)),
+        }
+    }
+}
+
+impl Drop for Db {
+    fn drop(&mut self) {
+        if let Some((admin, name)) = &self.admin {
+            psql(
+                admin,
+                &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
+            );
+        }
+    }
+}
+
+/// Runs one statement on its own thread and runtime, so it works from sync and async tests.
+fn psql(url: &str, sql: &str) {
+    let (url, sql) = (url.to_owned(), sql.to_owned());
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("rt");
+        rt.block_on(async {
+            use sea_orm::ConnectionTrait;
+            let db = sea_orm::Database::connect(&url).await.expect("connect");
+            db.execute_unprepared(&sql).await.expect("statement");
+            db.close().await.ok();
+        });
+    })
+    .join()
+    .expect("psql thread");
+}
+
+fn izgraph(dir: &std::path::Path, db: &Db) -> Command {
+    let mut cmd = Command::new(BIN);
+    cmd.env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("IZGRAPH_DATA_DIR", dir)
+        .env("IZGRAPH_LISTEN", "127.0.0.1:0")
+        .env("IZGRAPH_LOG", "warn");
+    if let Some(url) = &db.url {
+        cmd.env("DATABASE_URL", url);
+    }
+    cmd
+}
+
+fn run(cmd: &mut Command) -> (bool, String, String) {
+    let out = cmd.output().expect("run izgraph");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// A running `izgraph serve` and the URL from its start-up line.
+struct Server {
+    child: Child,
+    url: String,
+}
+
+impl Server {
+    fn start(dir: &std::path::Path, db: &Db, seed_demo: bool) -> Server {
+        let mut child = izgraph(dir, db)
+            .arg("serve")
+            .env("IZGRAPH_SEED_DEMO", seed_demo.to_string())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("spawn serve");
+        let stdout = child.stdout.take().expect("stdout");
+        let mut line = String::new();
+        BufReader::new(stdout)
+            .read_line(&mut line)
+            .expect("start-up line");
+        let url = line
+            .trim()
+            .strip_prefix("izgraph listening on ")
+            .unwrap_or_else(|| panic!("unexpected start-up line {line:?}"))
+            .to_owned();
+        Server { child, url }
+    }
+
+    fn stop(mut self) -> std::process::ExitStatus {
+        let pid = nix::unistd::Pid::from_raw(self.child.id() as i32);
+        nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).expect("SIGTERM");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Some(status) = self.child.try_wait().expect("wait") {
+                return status;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "izgraph did not exit after SIGTERM"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+fn token(dir: &std::path::Path, db: &Db, args: &[&str]) -> String {
+    let (ok, out, err) = run(izgraph(dir, db).arg("token").args(args));
+    assert!(ok, "token failed: {err}");
+    out.trim().to_owned()
+}
+
+async fn query(url: &str, token: &str, q: &str) -> Value {
+    reqwest::Client::new()
+        .post(url)
+        .bearer_auth(token)
+        .json(&json!({ "query": q }))
+        .send()
+        .await
+        .expect("send")
+        .json()
+        .await
+        .expect("json")
+}
+
+#[tokio::test]
+async fn serve_seeds_demo_data_once_and_reuses_it_after_a_restart() {
+    let dir = tempfile::tempdir().expect("dir");
+    let db = Db::new();
+    let server = Server::start(dir.path(), &db, true);
+    assert!(server.url.starts_with("http://127.0.0.1:") && server.url.ends_with("/graphql"));
+    let admin = token(dir.path(), &db, &["--role", "registry_admin"]);
+    let q = "{ persons(filter: { lastName: \"o\" }, first: 200) { edges { node { id } } } }";
+    let before = query(&server.url, &admin, q).await;
+    let n = before["data"]["persons"]["edges"]
+        .as_array()
+        .map_or(0, Vec::len);
+    assert!(n > 0, "demo data seeded: {before}");
+    let created = query(
+        &server.url,
+        &admin,
+        "mutation { createPerson(input: { firstName: \"Kept\", lastName: \"Across\", dateOfBirth: \"2001-01-01\", gender: MALE }) { id } }",
+    )
+    .await;
+    let id = created["data"]["createPerson"]["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    assert!(server.stop().success(), "SIGTERM exits cleanly");
+
+    let server = Server::start(dir.path(), &db, true);
+    let after = query(&server.url, &admin, q).await;
+    assert_eq!(
+        after["data"]["persons"]["edges"]
+            .as_array()
+            .map_or(0, Vec::len),
+        n,
+        "no second seeding"
+    );
+    let kept = query(
+        &server.url,
+        &admin,
+        &format!("{{ person(id: \"{id}\") {{ firstName }} }}"),
+    )
+    .await;
+    assert_eq!(kept["data"]["person"]["firstName"], "Kept");
+    assert!(server.stop().success());
+}
+
+#[tokio::test]
+async fn sigterm_lets_in_flight_requests_finish() {
+    let dir = tempfile::tempdir().expect("dir");
+    let db = Db::new();
+    let server = Server::start(dir.path(), &db, true);
+    let admin = token(dir.path(), &db, &["--role", "registry_admin"]);
+    // Wide reads over the demo data: slow enough to be in flight when the signal arrives.
+    let q = "{ persons(filter: { lastName: \"o\" }, first: 200) { edges { node { id doses { id vaccine { cvx } } guardians { relationship } } } } }";
+    let mut inflight = Vec::new();
+    for _ in 0..4 {
+        let (url, admin) = (server.url.clone(), admin.clone());
+        inflight.push(tokio::spawn(async move { query(&url, &admin, q).await }));
+    }
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    let status = tokio::task::spawn_blocking(move || server.stop())
+        .await
+        .expect("join");
+    assert!(status.success(), "clean exit after draining");
+    for request in inflight {
+        let body = request
+            .await
+            .expect("an accepted request is answered in full");
+        assert!(
+            body["data"]["persons"]["edges"]
+                .as_array()
+                .is_some_and(|e| !e.is_empty()),
+            "{body}"
+        );
+    }
+}
+
+#[test]
+fn migrate_is_idempotent() {
+    let dir = tempfile::tempdir().expect("dir");
+    let db = Db::new();
+    for _ in 0..2 {
+        let (ok, out, err) = run(izgraph(dir.path(), &db).arg("migrate"));
+        assert!(ok, "{err}");
+        assert!(out.contains("0 pending"), "{out}");
+    }
+}
+
+#[test]
+fn seed_is_deterministic_for_a_seed() {
+    let counts = |seed: &str| {
+        let dir = tempfile::tempdir().expect("dir");
+        let db = Db::new();
+        let (ok, out, err) =
+            run(izgraph(dir.path(), &db).args(["seed", "--persons", "300", "--seed", seed]));
+        assert!(ok, "{err}");
+        // Seeding the same seed again adds nothing.
+        let (ok, again, err) =
+            run(izgraph(dir.path(), &db).args(["seed", "--persons", "300", "--seed", seed]));
+        assert!(ok, "{err}");
+        let (ok, verify, _) = run(izgraph(dir.path(), &db).args(["audit", "verify"]));
+        assert!(ok && verify.contains("intact"), "{verify}");
+        (
+            out.split(" in ").next().map(str::to_owned),
+            again.split(" in ").next().map(str::to_owned),
+        )
+    };
+    let (a1, a2) = counts("7");
+    let (b1, _) = counts("7");
+    assert_eq!(a1, b1, "the same seed makes the same data");
+    assert_eq!(a1, a2);
+    assert!(
+        a1.as_deref()
+            .is_some_and(|s| s.starts_with("seeded 300 persons")),
+        "{a1:?}"
+    );
+}
+
+#[test]
+fn schema_prints_the_federated_sdl() {
+    let (ok, out, _) = run(Command::new(BIN).arg("schema"));
+    assert!(ok);
+    assert!(out.contains("type Person @key(fields: \"id\")"), "{out}");
+    assert!(out.contains("recordDose(input: DoseInput!): RecordDosePayload!"));
+}
+
+#[test]
+fn token_refuses_bad_claims_and_external_issuers() {
+    let dir = tempfile::tempdir().expect("dir");
+    let db = Db {
+        url: None,
+        admin: None,
+    };
+    let (ok, _, err) = run(izgraph(dir.path(), &db).args(["token", "--role", "provider"]));
+    assert!(!ok && err.contains("org"), "a provider needs an org: {err}");
+    let (ok, _, err) = run(izgraph(dir.path(), &db).args(["token", "--role", "wizard"]));
+    assert!(!ok && err.contains("wizard"), "{err}");
+    let (ok, _, err) = run(izgraph(dir.path(), &db)
+        .args(["token", "--role", "registry_admin"])
+        .env("IZGRAPH_ISSUER", "https://id.example")
+        .env("IZGRAPH_AUDIENCE", "izgraph")
+        .env("IZGRAPH_JWKS_URL", "https://id.example/jwks"));
+    assert!(!ok && err.contains("external issuer"), "{err}");
+    let t = token(
+        dir.path(),
+        &db,
+        &[
+            "--role",
+            "guardian",
+            "--person",
+            "6f1c1d2e-8b43-4e39-9f53-2a6b1d1c0f00",
+            "--scope",
+            "person:read",
+            "--ttl",
+            "60",
+        ],
+    );
+    assert_eq!(t.split('.').count(), 3);
+}
