@@ -1,0 +1,2 @@
+//! Placeholder until the forecasting benchmark lands.
+fn main() {}

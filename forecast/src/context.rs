@@ -1,0 +1,89 @@
+//! The prepared patient: CVX and observation codes parsed to integers once, so the
+//! engine's inner loops compare integers only.
+
+use crate::duration::Duration;
+use crate::types::{Gender, Patient};
+use chrono::NaiveDate;
+
+/// Observation codes as a bit set (codes are < 512).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct ObsSet([u64; 8]);
+
+impl ObsSet {
+    pub fn insert(&mut self, code: u16) {
+        if (code as usize) < 512 {
+            self.0[code as usize / 64] |= 1 << (code % 64);
+        }
+    }
+    #[inline]
+    pub fn contains(&self, code: u16) -> bool {
+        (code as usize) < 512 && self.0[code as usize / 64] & (1 << (code % 64)) != 0
+    }
+    pub fn is_empty(&self) -> bool {
+        self.0.iter().all(|w| *w == 0)
+    }
+}
+
+/// One administered dose, interned.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Dose {
+    pub date: NaiveDate,
+    pub cvx: u16,
+    /// Index of the dose in the patient's input.
+    pub index: u16,
+}
+
+pub(crate) struct Ctx<'p> {
+    pub dob: NaiveDate,
+    pub assessment: NaiveDate,
+    pub gender: Gender,
+    pub obs: ObsSet,
+    /// Doses sorted by date (stable: same-day doses keep input order).
+    pub doses: Vec<Dose>,
+    pub patient: &'p Patient,
+}
+
+/// Parses a code like "08" or "042"; unparseable codes become 0 (matches nothing).
+pub(crate) fn parse_code(s: &str) -> u16 {
+    s.trim().parse().unwrap_or(0)
+}
+
+impl<'p> Ctx<'p> {
+    pub fn new(patient: &'p Patient, assessment: NaiveDate) -> Self {
+        let mut obs = ObsSet::default();
+        for o in &patient.observations {
+            obs.insert(parse_code(o));
+        }
+        let mut doses: Vec<Dose> = patient
+            .doses
+            .iter()
+            .enumerate()
+            .map(|(i, d)| Dose { date: d.date_given, cvx: parse_code(&d.cvx), index: i as u16 })
+            .collect();
+        doses.sort_by_key(|d| d.date);
+        Ctx { dob: patient.date_of_birth, assessment, gender: patient.gender, obs, doses, patient }
+    }
+
+    /// Date at which the patient reaches `age`.
+    #[inline]
+    pub fn at_age(&self, age: Duration) -> NaiveDate {
+        age.add_to(self.dob)
+    }
+
+    /// Is `date` within the age window `[begin, end)`? Missing bounds are open.
+    #[inline]
+    pub fn age_in(&self, date: NaiveDate, begin: Option<Duration>, end: Option<Duration>) -> bool {
+        begin.is_none_or(|b| date >= self.at_age(b)) && end.is_none_or(|e| date < self.at_age(e))
+    }
+
+    /// The MVX of a dose, if given.
+    pub fn mvx(&self, index: u16) -> Option<&str> {
+        self.patient.doses.get(index as usize).and_then(|d| d.mvx.as_deref())
+    }
+}
+
+/// Is `date` within `[effective, cessation]` (both inclusive, missing bounds open)?
+#[inline]
+pub(crate) fn in_effect(date: NaiveDate, effective: Option<NaiveDate>, cessation: Option<NaiveDate>) -> bool {
+    effective.is_none_or(|e| date >= e) && cessation.is_none_or(|c| date <= c)
+}

@@ -1,0 +1,140 @@
+//! The whole-patient pipeline: gather history, then per antigen select relevant
+//! series, evaluate and forecast each, pick the best series, apply immunity and
+//! contraindications; finally roll antigens up to vaccine groups and doses.
+
+use crate::context::{Ctx, Dose};
+use crate::evaluation::{evaluate, Evaluated, Reason};
+use crate::forecasting::{forecast as forecast_series, Dates, SeriesForecast};
+use crate::schedule::Schedule;
+use crate::series_select::{best, prioritized, Candidate};
+use crate::types::{Antigen, DoseEvaluation, EvaluationStatus, Patient, PatientForecast, SeriesStatus};
+use crate::{history, immunity, rollup, selection};
+use chrono::NaiveDate;
+
+/// The forecast of one antigen.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct AntigenResult {
+    pub status: Option<SeriesStatus>,
+    pub dose_number: Option<u32>,
+    pub dates: Dates,
+    pub vaccines: Vec<u16>,
+    pub series_name: Option<String>,
+}
+
+/// Reusable working memory for one antigen.
+#[derive(Default)]
+struct Scratch {
+    relevant: Vec<usize>,
+    evals: Vec<Evaluated>,
+    forecasts: Vec<SeriesForecast>,
+}
+
+/// Runs the CDSi engine for `patient` at `assessment_date`.
+pub fn forecast(schedule: &Schedule, patient: &Patient, assessment_date: NaiveDate) -> PatientForecast {
+    let ctx = Ctx::new(patient, assessment_date);
+    let mut gathered: Vec<Vec<Dose>> = vec![Vec::new(); schedule.antigens.len()];
+    history::gather(schedule, &ctx, &mut gathered);
+    let mut doses: Vec<DoseEvaluation> = patient
+        .doses
+        .iter()
+        .map(|_| DoseEvaluation { status: EvaluationStatus::Extraneous, reason: None, per_antigen: Vec::new() })
+        .collect();
+    let mut results: Vec<AntigenResult> = Vec::with_capacity(schedule.antigens.len());
+    let mut scratch = Scratch::default();
+    for (a, recs) in gathered.iter().enumerate() {
+        let (res, ev) = antigen(schedule, &ctx, a, recs, &mut scratch);
+        if let Some(ev) = ev {
+            for (k, d) in recs.iter().enumerate() {
+                let (s, r) = (ev.statuses[k], ev.reasons[k]);
+                doses[d.index as usize].per_antigen.push((Antigen(a as u8), s, r.as_str().map(str::to_string)));
+            }
+        }
+        results.push(res);
+    }
+    for d in &mut doses {
+        if let Some((_, s, r)) = d.per_antigen.iter().max_by_key(|(_, s, _)| s.rank()) {
+            d.status = *s;
+            d.reason = r.clone();
+        } else {
+            d.status = EvaluationStatus::Extraneous;
+            d.reason = Some("Vaccine not in the schedule".to_string());
+        }
+    }
+    let vaccine_groups = schedule.groups.iter().map(|g| rollup::rollup(schedule, g, &results)).collect();
+    PatientForecast { vaccine_groups, doses }
+}
+
+fn antigen<'s>(
+    schedule: &Schedule,
+    ctx: &Ctx,
+    a: usize,
+    recs: &[Dose],
+    scratch: &'s mut Scratch,
+) -> (AntigenResult, Option<&'s Evaluated>) {
+    let def = &schedule.antigens[a];
+    let all = &def.data.series;
+    selection::relevant_series(all, &def.series_order, ctx, &mut scratch.relevant);
+    let n = scratch.relevant.len();
+    if scratch.evals.len() < n {
+        scratch.evals.resize_with(n, Evaluated::default);
+    }
+    scratch.forecasts.clear();
+    let mut completed_groups: u64 = 0;
+    let mut pending: u64 = 0;
+    let mut current_group = u32::MAX;
+    for k in 0..n {
+        let s = &all[scratch.relevant[k]];
+        if s.series_group != current_group {
+            completed_groups |= pending;
+            current_group = s.series_group;
+        }
+        evaluate(schedule, ctx, s, recs, completed_groups, &mut scratch.evals[k]);
+        let f = forecast_series(schedule, ctx, s, recs, &scratch.evals[k], completed_groups);
+        if f.status == SeriesStatus::Complete && s.series_group < 64 {
+            pending |= 1 << s.series_group;
+        }
+        scratch.forecasts.push(f);
+    }
+    let cands: Vec<Candidate> = (0..n)
+        .map(|k| Candidate { series: &all[scratch.relevant[k]], eval: &scratch.evals[k], forecast: scratch.forecasts[k] })
+        .collect();
+    let mut groups: Vec<u32> = cands.iter().map(|c| c.series.series_group).collect();
+    groups.dedup();
+    let mut prio = Vec::with_capacity(groups.len());
+    let mut members = Vec::new();
+    for g in groups {
+        members.clear();
+        members.extend((0..n).filter(|&k| cands[k].series.series_group == g));
+        if let Some(p) = prioritized(&cands, &members, ctx) {
+            prio.push(p);
+        }
+    }
+    let Some(b) = best(&cands, &prio) else {
+        return (AntigenResult { status: None, ..Default::default() }, None);
+    };
+    let c = &cands[b];
+    let mut res = AntigenResult { series_name: Some(c.series.name.clone()), ..Default::default() };
+    let status = if immunity::is_immune(&def.data, ctx) {
+        SeriesStatus::Immune
+    } else if immunity::is_contraindicated(&def.data, ctx) {
+        SeriesStatus::Contraindicated
+    } else {
+        c.forecast.status
+    };
+    res.status = Some(status);
+    if status == SeriesStatus::NotComplete {
+        if let Some(t) = c.forecast.target {
+            res.dose_number = Some(t as u32 + 1);
+            res.dates = c.forecast.dates;
+            let td = &c.series.doses[t];
+            res.vaccines.extend(
+                td.preferable_vaccines
+                    .iter()
+                    .filter(|v| v.forecast && !immunity::vaccine_contraindicated(&def.data, ctx, v.cvx))
+                    .map(|v| v.cvx),
+            );
+        }
+    }
+    let _ = Reason::None;
+    (res, Some(&scratch.evals[b]))
+}

@@ -1,0 +1,210 @@
+//! Evaluate each dose of an antigen against the target doses of one patient series
+//! (CDSi chapter 6): conditional skip, age (with the four-day grace period between
+//! the absolute minimum and the minimum), preferable and allowable intervals, live
+//! virus conflicts, preferable and allowable vaccines.
+
+use crate::context::{in_effect, Ctx, Dose};
+use crate::interval::reference_date;
+use crate::schedule::model::{AgeData, SeriesData, SeriesDoseData, SkipContext};
+use crate::schedule::Schedule;
+use crate::skip::{should_skip, SkipInput};
+use crate::types::EvaluationStatus;
+use chrono::NaiveDate;
+
+/// Why a dose got its status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Reason {
+    None,
+    TooYoung,
+    TooOld,
+    TooSoon,
+    LiveVirusConflict,
+    NotPreferableOrAllowable,
+    Inadvertent,
+    SeriesComplete,
+    GracePeriod,
+}
+
+impl Reason {
+    pub fn as_str(self) -> Option<&'static str> {
+        Some(match self {
+            Reason::None => return None,
+            Reason::TooYoung => "Too young",
+            Reason::TooOld => "Too old",
+            Reason::TooSoon => "Too soon",
+            Reason::LiveVirusConflict => "Live virus conflict",
+            Reason::NotPreferableOrAllowable => "Not a preferable or allowable vaccine",
+            Reason::Inadvertent => "Inadvertent administration",
+            Reason::SeriesComplete => "Not needed: series already complete",
+            Reason::GracePeriod => "Grace period",
+        })
+    }
+
+    /// Age and interval failures cancel the grace period of the next dose.
+    fn is_age_or_interval(self) -> bool {
+        matches!(self, Reason::TooYoung | Reason::TooSoon | Reason::TooOld)
+    }
+}
+
+/// The result of evaluating one patient series.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Evaluated {
+    pub statuses: Vec<EvaluationStatus>,
+    pub reasons: Vec<Reason>,
+    /// Per target dose: the date of the dose that satisfied it.
+    pub satisfied: Vec<Option<NaiveDate>>,
+    /// Index of the next unsatisfied target dose after evaluation.
+    pub next: usize,
+    pub valid_count: u32,
+    /// Index of the last dose usable as "previous dose" for intervals.
+    pub previous: Option<usize>,
+}
+
+/// Selects the age requirement in effect at `date`.
+pub(crate) fn age_at<'a>(dose: &'a SeriesDoseData, date: NaiveDate) -> Option<&'a AgeData> {
+    dose.ages.iter().find(|a| in_effect(date, a.effective, a.cessation)).or(dose.ages.first())
+}
+
+/// Evaluates `doses` (one antigen's, in date order) against `series`.
+pub(crate) fn evaluate(
+    schedule: &Schedule,
+    ctx: &Ctx,
+    series: &SeriesData,
+    doses: &[Dose],
+    completed_groups: u64,
+    out: &mut Evaluated,
+) {
+    let n = series.doses.len();
+    out.statuses.clear();
+    out.reasons.clear();
+    out.satisfied.clear();
+    out.satisfied.resize(n, None);
+    out.valid_count = 0;
+    out.previous = None;
+    let mut t = 0usize;
+    for (i, dose) in doses.iter().enumerate() {
+        while t < n {
+            let input = SkipInput {
+                ctx,
+                doses: &doses[..i],
+                statuses: &out.statuses[..i],
+                reference: dose.date,
+                completed_groups,
+            };
+            if should_skip(&series.doses[t].conditional_skips, SkipContext::Evaluation, &input) {
+                t += 1;
+            } else {
+                break;
+            }
+        }
+        if t >= n {
+            out.statuses.push(EvaluationStatus::Extraneous);
+            out.reasons.push(Reason::SeriesComplete);
+            continue;
+        }
+        let td = &series.doses[t];
+        if td.inadvertent_vaccines.contains(&dose.cvx) {
+            out.statuses.push(EvaluationStatus::NotValid);
+            out.reasons.push(Reason::Inadvertent);
+            continue;
+        }
+        let reason = evaluate_dose(schedule, ctx, td, doses, i, out);
+        if matches!(reason, Reason::None | Reason::GracePeriod) {
+            out.statuses.push(EvaluationStatus::Valid);
+            out.satisfied[t] = Some(dose.date);
+            out.valid_count += 1;
+            if !td.recurring {
+                t += 1;
+            }
+        } else {
+            out.statuses.push(EvaluationStatus::NotValid);
+        }
+        out.reasons.push(reason);
+        out.previous = Some(i);
+    }
+    out.next = t;
+}
+
+fn evaluate_dose(schedule: &Schedule, ctx: &Ctx, td: &SeriesDoseData, doses: &[Dose], i: usize, ev: &Evaluated) -> Reason {
+    let dose = &doses[i];
+    let date = dose.date;
+    let prev_bad = ev.previous.is_some_and(|p| ev.statuses[p] == EvaluationStatus::NotValid && ev.reasons[p].is_age_or_interval());
+    let mut grace = false;
+    // Age.
+    if let Some(age) = age_at(td, date) {
+        let min = age.min.map(|d| ctx.at_age(d));
+        let abs_min = age.abs_min.map(|d| ctx.at_age(d)).or(min);
+        if abs_min.is_some_and(|a| date < a) {
+            return Reason::TooYoung;
+        }
+        if min.is_some_and(|m| date < m) {
+            if prev_bad {
+                return Reason::TooYoung;
+            }
+            grace = true;
+        }
+        if age.max.is_some_and(|m| date >= ctx.at_age(m)) {
+            return Reason::TooOld;
+        }
+    }
+    // Preferable intervals, falling back to allowable intervals.
+    let previous = ev.previous.map(|p| &doses[p]);
+    let mut interval_ok = true;
+    for iv in td.intervals.iter().filter(|iv| in_effect(date, iv.effective, iv.cessation)) {
+        let Some(r) = reference_date(iv, ctx, previous, &ev.satisfied, date, true) else { continue };
+        let min = iv.min.map(|d| d.add_to(r));
+        let abs_min = iv.abs_min.map(|d| d.add_to(r)).or(min);
+        if abs_min.is_some_and(|a| date < a) || (min.is_some_and(|m| date < m) && prev_bad) {
+            interval_ok = false;
+            break;
+        }
+        if min.is_some_and(|m| date < m) {
+            grace = true;
+        }
+    }
+    if !interval_ok {
+        let allowed = td.allowable_intervals.iter().filter(|iv| in_effect(date, iv.effective, iv.cessation)).any(|iv| {
+            reference_date(iv, ctx, previous, &ev.satisfied, date, true)
+                .is_some_and(|r| iv.abs_min.is_none_or(|a| date >= a.add_to(r)))
+        });
+        if !allowed {
+            return Reason::TooSoon;
+        }
+    }
+    // Live virus conflicts with any earlier dose of the patient.
+    if let Some(conflicts) = schedule.live.get(dose.cvx as usize) {
+        for c in conflicts {
+            for p in ctx.doses.iter().take_while(|p| p.date < date) {
+                if p.cvx != c.previous_cvx {
+                    continue;
+                }
+                let prev_valid = doses
+                    .iter()
+                    .position(|d| d.index == p.index)
+                    .is_none_or(|k| ev.statuses.get(k).is_none_or(|s| *s == EvaluationStatus::Valid));
+                let begin = c.begin.add_to(p.date);
+                let end = if prev_valid { c.min_end.add_to(p.date) } else { c.end.add_to(p.date) };
+                if date >= begin && date < end {
+                    return Reason::LiveVirusConflict;
+                }
+            }
+        }
+    }
+    // Preferable, then allowable vaccine.
+    let preferable = td.preferable_vaccines.iter().any(|v| {
+        v.cvx == dose.cvx
+            && ctx.age_in(date, v.begin_age, v.end_age)
+            && v.mvx.as_deref().is_none_or(|m| ctx.mvx(dose.index).is_none_or(|x| x.eq_ignore_ascii_case(m)))
+    });
+    if !preferable {
+        let allowable = td.allowable_vaccines.iter().any(|v| v.cvx == dose.cvx && ctx.age_in(date, v.begin_age, v.end_age));
+        if !allowable {
+            return Reason::NotPreferableOrAllowable;
+        }
+    }
+    if grace {
+        Reason::GracePeriod
+    } else {
+        Reason::None
+    }
+}

@@ -1,0 +1,95 @@
+//! Forecast the next target dose of a patient series (CDSi chapter 7): conditional
+//! skip in the forecast context, forecast need (complete / aged out), and the
+//! earliest, recommended, past-due and latest dates.
+
+use crate::context::{in_effect, Ctx, Dose};
+use crate::evaluation::{age_at, Evaluated};
+use crate::interval::reference_date;
+use crate::schedule::model::{SeriesData, SkipContext};
+use crate::schedule::Schedule;
+use crate::skip::{should_skip, SkipInput};
+use crate::types::SeriesStatus;
+use chrono::NaiveDate;
+
+/// Forecast dates of the next dose.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Dates {
+    pub earliest: Option<NaiveDate>,
+    pub recommended: Option<NaiveDate>,
+    pub past_due: Option<NaiveDate>,
+    pub latest: Option<NaiveDate>,
+}
+
+/// The forecast of one patient series.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct SeriesForecast {
+    pub status: SeriesStatus,
+    /// Index of the target dose forecast (when not complete).
+    pub target: Option<usize>,
+    pub dates: Dates,
+}
+
+const ONE_DAY_BACK: crate::duration::Duration = crate::duration::Duration::days(-1);
+
+pub(crate) fn forecast(
+    schedule: &Schedule,
+    ctx: &Ctx,
+    series: &SeriesData,
+    doses: &[Dose],
+    ev: &Evaluated,
+    completed_groups: u64,
+) -> SeriesForecast {
+    let n = series.doses.len();
+    let mut t = ev.next;
+    let input = SkipInput { ctx, doses, statuses: &ev.statuses, reference: ctx.assessment, completed_groups };
+    while t < n && should_skip(&series.doses[t].conditional_skips, SkipContext::Forecast, &input) {
+        t += 1;
+    }
+    if t >= n {
+        return SeriesForecast { status: SeriesStatus::Complete, target: None, dates: Dates::default() };
+    }
+    let td = &series.doses[t];
+    let age = age_at(td, ctx.assessment);
+    let max = age.and_then(|a| a.max).map(|m| ctx.at_age(m));
+    if max.is_some_and(|m| ctx.assessment >= m) {
+        return SeriesForecast { status: SeriesStatus::AgedOut, target: Some(t), dates: Dates::default() };
+    }
+    let mut earliest = age.and_then(|a| a.min.or(a.abs_min)).map(|m| ctx.at_age(m)).unwrap_or(ctx.dob);
+    let mut recommended = age.and_then(|a| a.earliest_rec).map(|m| ctx.at_age(m));
+    let mut past_due = age.and_then(|a| a.latest_rec).map(|m| ONE_DAY_BACK.add_to(ctx.at_age(m)));
+    let previous = ev.previous.map(|p| &doses[p]);
+    for iv in td.intervals.iter().filter(|iv| in_effect(ctx.assessment, iv.effective, iv.cessation)) {
+        let Some(r) = reference_date(iv, ctx, previous, &ev.satisfied, ctx.assessment, false) else { continue };
+        if let Some(m) = iv.min.or(iv.abs_min) {
+            earliest = earliest.max(m.add_to(r));
+        }
+        if let Some(m) = iv.earliest_rec {
+            let d = m.add_to(r);
+            recommended = Some(recommended.map_or(d, |x| x.max(d)));
+        }
+        if let Some(m) = iv.latest_rec {
+            let d = ONE_DAY_BACK.add_to(m.add_to(r));
+            past_due = Some(past_due.map_or(d, |x| x.max(d)));
+        }
+    }
+    // Live virus: a live vaccine cannot be forecast inside a conflict window.
+    for v in &td.preferable_vaccines {
+        if let Some(conflicts) = schedule.live.get(v.cvx as usize) {
+            for c in conflicts {
+                for p in ctx.doses.iter().filter(|p| p.cvx == c.previous_cvx) {
+                    earliest = earliest.max(c.end.add_to(p.date));
+                }
+            }
+        }
+    }
+    if let Some(s) = td.seasonal.as_ref().and_then(|s| s.start) {
+        earliest = earliest.max(s);
+    }
+    let recommended = recommended.map_or(earliest, |r| r.max(earliest));
+    let latest = max.map(|m| ONE_DAY_BACK.add_to(m));
+    SeriesForecast {
+        status: SeriesStatus::NotComplete,
+        target: Some(t),
+        dates: Dates { earliest: Some(earliest), recommended: Some(recommended), past_due, latest },
+    }
+}

@@ -1,0 +1,72 @@
+//! Vaccine group forecast (CDSi chapter 9): a single-antigen group takes its
+//! antigen's forecast; a multi-antigen group (MMR, DTaP/Tdap/Td) combines them —
+//! any antigen still due makes the group due; when the group must be administered
+//! as a whole (MMR) the latest dates win, otherwise the earliest.
+
+use crate::engine::AntigenResult;
+use crate::schedule::{GroupDef, Schedule};
+use crate::types::{SeriesStatus, VaccineGroupForecast};
+
+pub(crate) fn rollup(_schedule: &Schedule, g: &GroupDef, results: &[AntigenResult]) -> VaccineGroupForecast {
+    let parts: Vec<&AntigenResult> = g.antigens.iter().map(|&a| &results[a as usize]).filter(|r| r.status.is_some()).collect();
+    let mut out = VaccineGroupForecast {
+        vaccine_group: g.group,
+        status: SeriesStatus::NotRecommended,
+        dose_number: None,
+        earliest_date: None,
+        recommended_date: None,
+        past_due_date: None,
+        latest_date: None,
+        vaccines: Vec::new(),
+        reason: None,
+    };
+    if parts.is_empty() {
+        out.reason = Some("No relevant patient series".to_string());
+        return out;
+    }
+    let st = |s: SeriesStatus| parts.iter().filter(move |r| r.status == Some(s));
+    let any = |s: SeriesStatus| st(s).next().is_some();
+    let status = if g.administer_full && any(SeriesStatus::Contraindicated) {
+        SeriesStatus::Contraindicated
+    } else if any(SeriesStatus::NotComplete) {
+        SeriesStatus::NotComplete
+    } else if parts.iter().all(|r| r.status == Some(SeriesStatus::Immune)) {
+        SeriesStatus::Immune
+    } else if any(SeriesStatus::Contraindicated) {
+        SeriesStatus::Contraindicated
+    } else if parts.iter().all(|r| matches!(r.status, Some(SeriesStatus::Complete | SeriesStatus::Immune))) {
+        SeriesStatus::Complete
+    } else if any(SeriesStatus::AgedOut) {
+        SeriesStatus::AgedOut
+    } else {
+        parts[0].status.unwrap_or(SeriesStatus::NotRecommended)
+    };
+    out.status = status;
+    if status == SeriesStatus::NotComplete {
+        let due: Vec<&&AntigenResult> = st(SeriesStatus::NotComplete).collect();
+        let pick = |f: fn(&AntigenResult) -> Option<chrono::NaiveDate>| {
+            let v = due.iter().filter_map(|r| f(r));
+            if g.administer_full {
+                v.max()
+            } else {
+                v.min()
+            }
+        };
+        out.earliest_date = pick(|r| r.dates.earliest);
+        out.recommended_date = pick(|r| r.dates.recommended);
+        out.past_due_date = pick(|r| r.dates.past_due);
+        out.latest_date = due.iter().filter_map(|r| r.dates.latest).min();
+        let lead = due.iter().min_by_key(|r| r.dates.earliest).copied();
+        out.dose_number = lead.and_then(|r| r.dose_number);
+        for r in &due {
+            for v in &r.vaccines {
+                let s = format!("{v:02}");
+                if !out.vaccines.contains(&s) {
+                    out.vaccines.push(s);
+                }
+            }
+        }
+        out.reason = lead.and_then(|r| r.series_name.clone());
+    }
+    out
+}

@@ -1,0 +1,229 @@
+//! The schedule: loading izgraph's JSON schedule files, validating them and compiling
+//! them into the lookup structures the engine uses (CVX codes interned as integers,
+//! per-CVX antigen associations, live-virus conflicts indexed by CVX).
+
+pub mod model;
+
+use crate::duration::Duration;
+use crate::types::Antigen;
+use crate::vaccine_group::VaccineGroup;
+use model::{AntigenData, ScheduleData};
+use std::sync::OnceLock;
+
+/// Largest CVX code the engine indexes directly (CVX codes are < 1000).
+pub(crate) const MAX_CVX: usize = 1024;
+
+/// Why a schedule could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum ScheduleError {
+    #[error("schedule file {file} is not valid JSON for its format: {source}")]
+    Json {
+        file: String,
+        #[source]
+        source: serde_json::Error,
+    },
+    #[error("unknown vaccine group {0:?} in the schedule")]
+    UnknownVaccineGroup(String),
+    #[error("vaccine group {group:?} names antigen {antigen:?} which has no antigen file")]
+    UnknownAntigen { group: String, antigen: String },
+    #[error("CVX {cvx} maps to antigen {antigen:?} which has no antigen file")]
+    UnknownCvxAntigen { cvx: u16, antigen: String },
+    #[error("CVX code {0} is out of range")]
+    CvxOutOfRange(u16),
+    #[error("antigen {antigen:?} series {series:?} is invalid: {reason}")]
+    InvalidSeries { antigen: String, series: String, reason: String },
+    #[error("too many antigens ({0})")]
+    TooManyAntigens(usize),
+}
+
+/// An antigen association of a CVX code, with its age window.
+#[derive(Debug, Clone)]
+pub(crate) struct CvxAssoc {
+    pub antigen: u8,
+    pub begin_age: Option<Duration>,
+    pub end_age: Option<Duration>,
+}
+
+/// A live virus conflict seen from the current dose.
+#[derive(Debug, Clone)]
+pub(crate) struct LiveConflict {
+    pub previous_cvx: u16,
+    pub begin: Duration,
+    pub min_end: Duration,
+    pub end: Duration,
+}
+
+/// One antigen, compiled.
+#[derive(Debug, Clone)]
+pub(crate) struct AntigenDef {
+    pub data: AntigenData,
+    pub group: VaccineGroup,
+    /// Series indices ordered by series group, so "completed series" skip conditions
+    /// can see the results of lower groups.
+    pub series_order: Vec<usize>,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct GroupDef {
+    pub group: VaccineGroup,
+    pub administer_full: bool,
+    pub antigens: Vec<u8>,
+}
+
+/// A loaded, validated and compiled schedule. Immutable and cheap to share.
+#[derive(Debug, Clone)]
+pub struct Schedule {
+    pub(crate) data: ScheduleData,
+    pub(crate) antigens: Vec<AntigenDef>,
+    pub(crate) groups: Vec<GroupDef>,
+    /// Antigen associations by CVX code.
+    pub(crate) cvx: Vec<Vec<CvxAssoc>>,
+    /// Live virus conflicts by current CVX code.
+    pub(crate) live: Vec<Vec<LiveConflict>>,
+}
+
+/// The schedule files compiled into the crate: `(relative path, JSON)`.
+pub const EMBEDDED_FILES: &[(&str, &str)] = &include!("embedded_files.rs");
+
+impl Schedule {
+    /// The schedule shipped with this crate (`forecast/schedule/`), parsed and
+    /// compiled once per process.
+    pub fn embedded() -> Result<&'static Schedule, &'static ScheduleError> {
+        static CELL: OnceLock<Result<Schedule, ScheduleError>> = OnceLock::new();
+        CELL.get_or_init(|| Schedule::from_json_files(EMBEDDED_FILES.iter().copied())).as_ref()
+    }
+
+    /// Builds a schedule from JSON files: `schedule.json` plus any number of
+    /// `antigens/*.json` (the name decides which is which).
+    pub fn from_json_files<'a>(
+        files: impl IntoIterator<Item = (&'a str, &'a str)>,
+    ) -> Result<Schedule, ScheduleError> {
+        let mut sched: Option<ScheduleData> = None;
+        let mut antigens = Vec::new();
+        for (name, json) in files {
+            if name.ends_with("schedule.json") {
+                sched = Some(serde_json::from_str(json).map_err(|source| ScheduleError::Json { file: name.to_string(), source })?);
+            } else {
+                let a: AntigenData = serde_json::from_str(json).map_err(|source| ScheduleError::Json { file: name.to_string(), source })?;
+                antigens.push(a);
+            }
+        }
+        let sched = sched.ok_or_else(|| ScheduleError::Json {
+            file: "schedule.json".to_string(),
+            source: serde::de::Error::custom("missing schedule.json"),
+        })?;
+        Schedule::compile(sched, antigens)
+    }
+
+    /// Compiles parsed data (see [`model`]).
+    pub fn compile(data: ScheduleData, antigen_data: Vec<AntigenData>) -> Result<Schedule, ScheduleError> {
+        if antigen_data.len() > 250 {
+            return Err(ScheduleError::TooManyAntigens(antigen_data.len()));
+        }
+        let mut groups = Vec::new();
+        for g in &data.vaccine_groups {
+            let group = VaccineGroup::from_name(&g.name).ok_or_else(|| ScheduleError::UnknownVaccineGroup(g.name.clone()))?;
+            let mut ids = Vec::new();
+            for a in &g.antigens {
+                let id = antigen_data
+                    .iter()
+                    .position(|d| d.antigen == *a)
+                    .ok_or_else(|| ScheduleError::UnknownAntigen { group: g.name.clone(), antigen: a.clone() })?;
+                ids.push(id as u8);
+            }
+            groups.push(GroupDef { group, administer_full: g.administer_full_vaccine_group, antigens: ids });
+        }
+        let mut antigens = Vec::new();
+        for (i, a) in antigen_data.into_iter().enumerate() {
+            let group = groups
+                .iter()
+                .find(|g| g.antigens.contains(&(i as u8)))
+                .map(|g| g.group)
+                .ok_or_else(|| ScheduleError::UnknownAntigen { group: "(none)".into(), antigen: a.antigen.clone() })?;
+            for s in &a.series {
+                if s.doses.is_empty() {
+                    return Err(ScheduleError::InvalidSeries { antigen: a.antigen.clone(), series: s.name.clone(), reason: "no doses".into() });
+                }
+                for (k, d) in s.doses.iter().enumerate() {
+                    if d.dose_number as usize != k + 1 {
+                        return Err(ScheduleError::InvalidSeries { antigen: a.antigen.clone(), series: s.name.clone(), reason: format!("dose {} out of order", d.dose_number) });
+                    }
+                    for iv in &d.intervals {
+                        if iv.from_target_dose.is_some_and(|t| t == 0 || t as usize > s.doses.len()) {
+                            return Err(ScheduleError::InvalidSeries { antigen: a.antigen.clone(), series: s.name.clone(), reason: "bad fromTargetDose".into() });
+                        }
+                    }
+                }
+            }
+            let mut series_order: Vec<usize> = (0..a.series.len()).collect();
+            series_order.sort_by_key(|&s| a.series[s].series_group);
+            antigens.push(AntigenDef { data: a, group, series_order });
+        }
+        let mut cvx = vec![Vec::new(); MAX_CVX];
+        for c in &data.cvx {
+            if c.cvx as usize >= MAX_CVX {
+                return Err(ScheduleError::CvxOutOfRange(c.cvx));
+            }
+            for a in &c.antigens {
+                let id = antigens
+                    .iter()
+                    .position(|d| d.data.antigen == a.antigen)
+                    .ok_or_else(|| ScheduleError::UnknownCvxAntigen { cvx: c.cvx, antigen: a.antigen.clone() })?;
+                cvx[c.cvx as usize].push(CvxAssoc { antigen: id as u8, begin_age: a.begin_age, end_age: a.end_age });
+            }
+        }
+        let mut live = vec![Vec::new(); MAX_CVX];
+        for l in &data.live_virus_conflicts {
+            if l.current_cvx as usize >= MAX_CVX || l.previous_cvx as usize >= MAX_CVX {
+                return Err(ScheduleError::CvxOutOfRange(l.current_cvx.max(l.previous_cvx)));
+            }
+            live[l.current_cvx as usize].push(LiveConflict { previous_cvx: l.previous_cvx, begin: l.begin, min_end: l.min_end, end: l.end });
+        }
+        Ok(Schedule { data, antigens, groups, cvx, live })
+    }
+
+    /// Version of the CDC supporting data the schedule was converted from.
+    pub fn cdc_version(&self) -> &str {
+        &self.data.cdc_version
+    }
+
+    /// The vaccine groups of the schedule, in schedule order.
+    pub fn vaccine_groups(&self) -> impl Iterator<Item = VaccineGroup> + '_ {
+        self.groups.iter().map(|g| g.group)
+    }
+
+    /// The antigens of the schedule.
+    pub fn antigens(&self) -> impl Iterator<Item = Antigen> + '_ {
+        (0..self.antigens.len()).map(|i| Antigen(i as u8))
+    }
+
+    /// The name of an antigen ("Measles", "Diphtheria", ...).
+    pub fn antigen_name(&self, antigen: Antigen) -> &str {
+        self.antigens.get(antigen.0 as usize).map(|a| a.data.antigen.as_str()).unwrap_or("")
+    }
+
+    /// The vaccine group an antigen belongs to.
+    pub fn antigen_group(&self, antigen: Antigen) -> Option<VaccineGroup> {
+        self.antigens.get(antigen.0 as usize).map(|a| a.group)
+    }
+
+    /// The antigens of a vaccine group.
+    pub fn group_antigens(&self, group: VaccineGroup) -> Vec<Antigen> {
+        self.groups.iter().filter(|g| g.group == group).flat_map(|g| g.antigens.iter().map(|&a| Antigen(a))).collect()
+    }
+
+    /// The title of an observation code (e.g. 42 -> "Smoke cigarettes").
+    pub fn observation_title(&self, code: u16) -> Option<&str> {
+        self.data.observations.iter().find(|o| o.code == code).map(|o| o.title.as_str())
+    }
+
+    /// The short description of a CVX code.
+    pub fn cvx_description(&self, cvx: u16) -> Option<&str> {
+        self.data.cvx.iter().find(|c| c.cvx == cvx).map(|c| c.description.as_str())
+    }
+
+    /// The uncompiled data (e.g. to re-serialize or compare with the CDC's).
+    pub fn data(&self) -> (&ScheduleData, impl Iterator<Item = &AntigenData>) {
+        (&self.data, self.antigens.iter().map(|a| &a.data))
+    }
+}

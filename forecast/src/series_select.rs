@@ -1,0 +1,102 @@
+//! Select the best patient series (CDSi chapter 8): one prioritized series per
+//! series group (complete first, then in-process by score, then the series the
+//! patient may start now), then one best series across the groups.
+
+use crate::context::Ctx;
+use crate::evaluation::Evaluated;
+use crate::forecasting::SeriesForecast;
+use crate::schedule::model::SeriesData;
+use crate::types::SeriesStatus;
+
+/// A candidate: a relevant series with its evaluation and forecast.
+pub(crate) struct Candidate<'a> {
+    pub series: &'a SeriesData,
+    pub eval: &'a Evaluated,
+    pub forecast: SeriesForecast,
+}
+
+fn done(s: SeriesStatus) -> bool {
+    matches!(s, SeriesStatus::Complete | SeriesStatus::Immune)
+}
+
+/// The prioritized series of one series group (`members` index `cands`).
+pub(crate) fn prioritized(cands: &[Candidate], members: &[usize], ctx: &Ctx) -> Option<usize> {
+    if members.len() <= 1 {
+        return members.first().copied();
+    }
+    let pref = |i: &&usize| cands[**i].series.series_preference;
+    // A complete series wins.
+    if let Some(c) = members.iter().filter(|&&i| done(cands[i].forecast.status)).min_by_key(pref) {
+        return Some(*c);
+    }
+    // In-process series (at least one valid dose) are scored.
+    let in_process: Vec<usize> = members.iter().copied().filter(|&i| cands[i].eval.valid_count > 0).collect();
+    match in_process.len() {
+        0 => {}
+        1 => return Some(in_process[0]),
+        _ => return Some(best_by_score(cands, &in_process)),
+    }
+    // Nothing started: the series the patient may start at the assessment age.
+    let startable = members
+        .iter()
+        .filter(|&&i| ctx.age_in(ctx.assessment, cands[i].series.min_age_to_start, cands[i].series.max_age_to_start));
+    if let Some(s) = startable.min_by_key(|i| (!cands[**i].series.default_series, cands[**i].series.series_preference)) {
+        return Some(*s);
+    }
+    members.iter().find(|&&i| cands[i].series.default_series).or(members.first()).copied()
+}
+
+fn best_by_score(cands: &[Candidate], ids: &[usize]) -> usize {
+    let max_valid = ids.iter().map(|&i| cands[i].eval.valid_count).max().unwrap_or(0);
+    let remaining = |i: usize| cands[i].series.doses.len().saturating_sub(cands[i].eval.next);
+    let min_remaining = ids.iter().map(|&i| remaining(i)).min().unwrap_or(0);
+    let earliest = ids.iter().filter_map(|&i| cands[i].forecast.dates.earliest).min();
+    let score = |i: usize| -> i32 {
+        let c = &cands[i];
+        let mut s = 0;
+        if c.eval.valid_count == max_valid {
+            s += 1;
+        }
+        if remaining(i) == min_remaining {
+            s += 1;
+        }
+        if c.forecast.dates.earliest.is_some() && c.forecast.dates.earliest == earliest {
+            s += 1;
+        }
+        if c.forecast.status == SeriesStatus::AgedOut {
+            s -= 1;
+        }
+        s
+    };
+    let mut best = ids[0];
+    for &i in &ids[1..] {
+        let (sb, si) = (score(best), score(i));
+        if si > sb || (si == sb && cands[i].series.series_preference < cands[best].series.series_preference) {
+            best = i;
+        }
+    }
+    best
+}
+
+/// The best series across the prioritized series of each group.
+pub(crate) fn best(cands: &[Candidate], prioritized: &[usize]) -> Option<usize> {
+    let mut alive: Vec<usize> = prioritized.to_vec();
+    // A complete series makes its equivalent series groups unnecessary.
+    for &p in prioritized {
+        if done(cands[p].forecast.status) {
+            let eq = &cands[p].series.equivalent_series_groups;
+            alive.retain(|&q| done(cands[q].forecast.status) || !eq.contains(&cands[q].series.series_group));
+        }
+    }
+    let not_complete = alive
+        .iter()
+        .filter(|&&i| cands[i].forecast.status == SeriesStatus::NotComplete)
+        .min_by_key(|&&i| (cands[i].forecast.dates.earliest, cands[i].series.series_group));
+    if let Some(i) = not_complete {
+        return Some(*i);
+    }
+    if let Some(i) = alive.iter().find(|&&i| done(cands[i].forecast.status)) {
+        return Some(*i);
+    }
+    alive.first().or(prioritized.first()).copied()
+}

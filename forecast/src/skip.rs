@@ -1,0 +1,88 @@
+//! Conditional skip (CDSi 6.3 / 7.1): a target dose is skipped when its conditions
+//! are met at the reference date — the date administered when evaluating, the
+//! assessment date when forecasting.
+
+use crate::context::{in_effect, Ctx, Dose};
+use crate::schedule::model::{ConditionType, ConditionalSkip, DoseCountLogic, Logic, SkipCondition, SkipContext, SkipSet};
+use crate::types::EvaluationStatus;
+use chrono::NaiveDate;
+
+/// What a skip condition may look at.
+pub(crate) struct SkipInput<'a> {
+    pub ctx: &'a Ctx<'a>,
+    /// The antigen's doses that precede the reference point.
+    pub doses: &'a [Dose],
+    /// Their evaluation statuses so far (same length as `doses`).
+    pub statuses: &'a [EvaluationStatus],
+    pub reference: NaiveDate,
+    /// Bit `g` set when a series of series group `g` is already complete.
+    pub completed_groups: u64,
+}
+
+/// Is the target dose skipped in `context`?
+pub(crate) fn should_skip(skips: &[ConditionalSkip], context: SkipContext, input: &SkipInput) -> bool {
+    skips.iter().any(|cs| {
+        (cs.context == context || cs.context == SkipContext::Both) && skip_met(cs, input)
+    })
+}
+
+fn skip_met(cs: &ConditionalSkip, input: &SkipInput) -> bool {
+    let mut sets = cs.sets.iter().map(|s| set_met(s, input));
+    match cs.set_logic {
+        Some(Logic::Or) => sets.any(|x| x),
+        Some(Logic::And) => sets.all(|x| x),
+        None => sets.next().unwrap_or(false),
+    }
+}
+
+fn set_met(set: &SkipSet, input: &SkipInput) -> bool {
+    if !in_effect(input.reference, set.effective, set.cessation) {
+        return false;
+    }
+    let mut conds = set.conditions.iter().map(|c| condition_met(c, input));
+    match set.condition_logic {
+        Some(Logic::Or) => conds.any(|x| x),
+        _ => conds.all(|x| x),
+    }
+}
+
+fn condition_met(c: &SkipCondition, input: &SkipInput) -> bool {
+    let ctx = input.ctx;
+    match c.kind {
+        ConditionType::Age => ctx.age_in(input.reference, c.begin_age, c.end_age),
+        ConditionType::Interval => match (input.doses.last(), c.interval) {
+            (Some(prev), Some(iv)) => input.reference >= iv.add_to(prev.date),
+            _ => false,
+        },
+        ConditionType::CompletedSeries => c
+            .series_groups
+            .iter()
+            .any(|g| *g < 64 && input.completed_groups & (1 << g) != 0),
+        ConditionType::VaccineCountByAge
+        | ConditionType::VaccineCountByDate
+        | ConditionType::VaccineCountByDateAndAge => {
+            let by_age = c.kind != ConditionType::VaccineCountByDate;
+            let by_date = c.kind != ConditionType::VaccineCountByAge;
+            let count = input
+                .doses
+                .iter()
+                .zip(input.statuses)
+                .filter(|(d, s)| {
+                    d.date < input.reference
+                        && (!c.valid_only || **s == EvaluationStatus::Valid)
+                        && (c.vaccine_types.is_empty() || c.vaccine_types.contains(&d.cvx))
+                        && (!by_age || ctx.age_in(d.date, c.begin_age, c.end_age))
+                        && (!by_date
+                            || (c.start_date.is_none_or(|s| d.date >= s) && c.end_date.is_none_or(|e| d.date < e)))
+                })
+                .count() as u32;
+            let want = c.dose_count.unwrap_or(0);
+            match c.dose_count_logic {
+                Some(DoseCountLogic::GreaterThan) => count > want,
+                Some(DoseCountLogic::EqualTo) => count == want,
+                Some(DoseCountLogic::LessThan) => count < want,
+                None => false,
+            }
+        }
+    }
+}
