@@ -105,7 +105,7 @@ fn antigen<'s>(
     for g in groups {
         members.clear();
         members.extend((0..n).filter(|&k| cands[k].series.series_group == g));
-        if let Some(p) = prioritized(&cands, &members, ctx) {
+        if let Some(p) = prioritized(&cands, &members, ctx, recs.first().map(|d| d.date)) {
             prio.push(p);
         }
     }
@@ -124,7 +124,9 @@ fn antigen<'s>(
     res.status = Some(status);
     if status == SeriesStatus::NotComplete {
         if let Some(t) = c.forecast.target {
-            res.dose_number = Some(t as u32 + 1);
+            // Skipped target doses do not count: the number is the count of satisfied
+            // target doses before this one, plus one.
+            res.dose_number = Some(c.eval.satisfied[..t].iter().filter(|d| d.is_some()).count() as u32 + 1);
             res.dates = c.forecast.dates;
             let td = &c.series.doses[t];
             res.vaccines.extend(

@@ -109,6 +109,12 @@ pub(crate) fn evaluate(
             continue;
         }
         let reason = evaluate_dose(schedule, ctx, td, doses, i, out);
+        if reason == Reason::TooOld {
+            // Given past the target dose's maximum age: it cannot count (CDSi: extraneous).
+            out.statuses.push(EvaluationStatus::Extraneous);
+            out.reasons.push(reason);
+            continue;
+        }
         if matches!(reason, Reason::None | Reason::GracePeriod) {
             out.statuses.push(EvaluationStatus::Valid);
             out.satisfied[t] = Some(dose.date);

@@ -55,8 +55,12 @@ pub(crate) fn forecast(
         return SeriesForecast { status: SeriesStatus::AgedOut, target: Some(t), dates: Dates::default() };
     }
     let mut earliest = age.and_then(|a| a.min.or(a.abs_min)).map(|m| ctx.at_age(m)).unwrap_or(ctx.dob);
-    let mut recommended = age.and_then(|a| a.earliest_rec).map(|m| ctx.at_age(m));
-    let mut past_due = age.and_then(|a| a.latest_rec).map(|m| ONE_DAY_BACK.add_to(ctx.at_age(m)));
+    // Age-based recommended and past-due dates take precedence; intervals only
+    // supply them when the target dose has no age-based ones.
+    let age_rec = age.and_then(|a| a.earliest_rec).map(|m| ctx.at_age(m));
+    let age_past_due = age.and_then(|a| a.latest_rec).map(|m| ONE_DAY_BACK.add_to(ctx.at_age(m)));
+    let mut int_rec: Option<NaiveDate> = None;
+    let mut int_past_due: Option<NaiveDate> = None;
     let previous = ev.previous.map(|p| &doses[p]);
     for iv in td.intervals.iter().filter(|iv| in_effect(ctx.assessment, iv.effective, iv.cessation)) {
         let Some(r) = reference_date(iv, ctx, previous, &ev.satisfied, ctx.assessment, false) else { continue };
@@ -65,13 +69,15 @@ pub(crate) fn forecast(
         }
         if let Some(m) = iv.earliest_rec {
             let d = m.add_to(r);
-            recommended = Some(recommended.map_or(d, |x| x.max(d)));
+            int_rec = Some(int_rec.map_or(d, |x| x.max(d)));
         }
         if let Some(m) = iv.latest_rec {
             let d = ONE_DAY_BACK.add_to(m.add_to(r));
-            past_due = Some(past_due.map_or(d, |x| x.max(d)));
+            int_past_due = Some(int_past_due.map_or(d, |x| x.max(d)));
         }
     }
+    let recommended = age_rec.or(int_rec);
+    let past_due = age_past_due.or(int_past_due);
     // Live virus: a live vaccine cannot be forecast inside a conflict window.
     for v in &td.preferable_vaccines {
         if let Some(conflicts) = schedule.live.get(v.cvx as usize) {
@@ -86,6 +92,7 @@ pub(crate) fn forecast(
         earliest = earliest.max(s);
     }
     let recommended = recommended.map_or(earliest, |r| r.max(earliest));
+    let past_due = past_due.map(|p| p.max(earliest));
     let latest = max.map(|m| ONE_DAY_BACK.add_to(m));
     SeriesForecast {
         status: SeriesStatus::NotComplete,

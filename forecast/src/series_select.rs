@@ -20,7 +20,12 @@ fn done(s: SeriesStatus) -> bool {
 }
 
 /// The prioritized series of one series group (`members` index `cands`).
-pub(crate) fn prioritized(cands: &[Candidate], members: &[usize], ctx: &Ctx) -> Option<usize> {
+pub(crate) fn prioritized(
+    cands: &[Candidate],
+    members: &[usize],
+    ctx: &Ctx,
+    first_dose: Option<chrono::NaiveDate>,
+) -> Option<usize> {
     if members.len() <= 1 {
         return members.first().copied();
     }
@@ -30,19 +35,19 @@ pub(crate) fn prioritized(cands: &[Candidate], members: &[usize], ctx: &Ctx) -> 
         return Some(*c);
     }
     // In-process series (at least one valid dose) are scored.
-    let in_process: Vec<usize> = members.iter().copied().filter(|&i| cands[i].eval.valid_count > 0).collect();
+    // A series the patient started after its maximum age to start is not in process.
+    let started_in_time = |i: usize| {
+        let s = cands[i].series;
+        first_dose.is_none_or(|d| ctx.age_in(d, None, s.max_age_to_start))
+    };
+    let in_process: Vec<usize> =
+        members.iter().copied().filter(|&i| cands[i].eval.valid_count > 0 && started_in_time(i)).collect();
     match in_process.len() {
         0 => {}
         1 => return Some(in_process[0]),
         _ => return Some(best_by_score(cands, &in_process)),
     }
-    // Nothing started: the series the patient may start at the assessment age.
-    let startable = members
-        .iter()
-        .filter(|&&i| ctx.age_in(ctx.assessment, cands[i].series.min_age_to_start, cands[i].series.max_age_to_start));
-    if let Some(s) = startable.min_by_key(|i| (!cands[**i].series.default_series, cands[**i].series.series_preference)) {
-        return Some(*s);
-    }
+    // Nothing started: the default series.
     members.iter().find(|&&i| cands[i].series.default_series).or(members.first()).copied()
 }
 
