@@ -24,6 +24,12 @@ fn main() {
                 .collect();
             println!("   {} cvx {:>3} exp {:<10} got {}", d.date_administered, d.cvx, d.evaluation_status, per.join(" "));
         }
+        let names: Vec<String> = schedule.group_antigens(g).iter().map(|a| schedule.antigen_name(*a).to_string()).collect();
+        for line in forecast::debug_antigens(schedule, &c.patient(), c.assessment_date) {
+            if names.iter().any(|n| line.starts_with(&format!("{n}:"))) {
+                println!("   {line}");
+            }
+        }
         let f = r.group(g).expect("group forecast");
         println!("   exp {} #{:?} {:?} {:?} {:?}", c.expected.series_status, c.expected.forecast_number, c.expected.earliest_date, c.expected.recommended_date, c.expected.past_due_date);
         println!("   got {} #{:?} {:?} {:?} {:?} latest {:?} via {:?}", f.status.as_str(), f.dose_number, f.earliest_date, f.recommended_date, f.past_due_date, f.latest_date, f.reason);

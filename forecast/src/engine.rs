@@ -64,6 +64,33 @@ pub fn forecast(schedule: &Schedule, patient: &Patient, assessment_date: NaiveDa
     PatientForecast { vaccine_groups, doses }
 }
 
+/// Per-antigen summary lines (series chosen, status, dates) for debugging.
+#[doc(hidden)]
+pub fn debug_antigens(schedule: &Schedule, patient: &Patient, assessment_date: NaiveDate) -> Vec<String> {
+    let ctx = Ctx::new(patient, assessment_date);
+    let mut gathered: Vec<Vec<Dose>> = vec![Vec::new(); schedule.antigens.len()];
+    history::gather(schedule, &ctx, &mut gathered);
+    let mut scratch = Scratch::default();
+    let mut out = Vec::new();
+    for (a, recs) in gathered.iter().enumerate() {
+        let (res, _) = antigen(schedule, &ctx, a, recs, &mut scratch);
+        let mut line = format!(
+            "{}: {:?} #{:?} {:?} via {:?}",
+            schedule.antigens[a].data.antigen, res.status, res.dose_number, res.dates, res.series_name
+        );
+        for k in 0..scratch.relevant.len() {
+            let s = &schedule.antigens[a].data.series[scratch.relevant[k]];
+            line.push_str(&format!(
+                "\n      [{}] g{} {:?} next={} valid={} {:?} {:?}",
+                s.name, s.series_group, scratch.forecasts[k].status, scratch.evals[k].next, scratch.evals[k].valid_count,
+                scratch.forecasts[k].dates.earliest, scratch.evals[k].statuses
+            ));
+        }
+        out.push(line);
+    }
+    out
+}
+
 fn antigen<'s>(
     schedule: &Schedule,
     ctx: &Ctx,

@@ -39,5 +39,7 @@ mod types;
 mod vaccine_group;
 
 pub use engine::forecast;
+#[doc(hidden)]
+pub use engine::debug_antigens;
 pub use schedule::{Schedule, ScheduleError};
 pub use types::*;

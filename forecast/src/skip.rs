@@ -10,7 +10,8 @@ use chrono::NaiveDate;
 /// What a skip condition may look at.
 pub(crate) struct SkipInput<'a> {
     pub ctx: &'a Ctx<'a>,
-    /// The antigen's doses that precede the reference point.
+    /// The antigen's doses that count: those before the dose being evaluated, or
+    /// all of them when forecasting.
     pub doses: &'a [Dose],
     /// Their evaluation statuses so far (same length as `doses`).
     pub statuses: &'a [EvaluationStatus],
@@ -68,8 +69,7 @@ fn condition_met(c: &SkipCondition, input: &SkipInput) -> bool {
                 .iter()
                 .zip(input.statuses)
                 .filter(|(d, s)| {
-                    d.date < input.reference
-                        && (!c.valid_only || **s == EvaluationStatus::Valid)
+                    (!c.valid_only || **s == EvaluationStatus::Valid)
                         && (c.vaccine_types.is_empty() || c.vaccine_types.contains(&d.cvx))
                         && (!by_age || ctx.age_in(d.date, c.begin_age, c.end_age))
                         && (!by_date
