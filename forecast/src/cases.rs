@@ -122,6 +122,12 @@ pub fn check_case(schedule: &Schedule, case: &Case) -> CaseResult {
     };
     let result = forecast(schedule, &case.patient(), case.assessment_date);
     let statuses = result.dose_status_for_group(schedule, group);
+    // Doses without the group's antigens are judged by their own antigens.
+    let statuses: Vec<Option<EvaluationStatus>> = statuses
+        .iter()
+        .zip(&result.doses)
+        .map(|(s, d)| s.or((!d.per_antigen.is_empty()).then_some(d.status)))
+        .collect();
     for (i, (d, got)) in case.doses.iter().zip(&statuses).enumerate() {
         if normalize(&d.evaluation_status) != normalize(eval_str(*got)) {
             differences.push(format!(

@@ -136,7 +136,7 @@ fn antigen<'s>(
             prio.push(p);
         }
     }
-    let Some(b) = best(&cands, &prio) else {
+    let Some(b) = best(&cands, &prio, ctx) else {
         return (AntigenResult { status: None, ..Default::default() }, None);
     };
     let c = &cands[b];

@@ -84,10 +84,22 @@ fn best_by_score(cands: &[Candidate], ids: &[usize]) -> usize {
 }
 
 /// The best series across the prioritized series of each group.
-pub(crate) fn best(cands: &[Candidate], prioritized: &[usize]) -> Option<usize> {
-    let mut alive: Vec<usize> = prioritized.to_vec();
+pub(crate) fn best(cands: &[Candidate], prioritized: &[usize], ctx: &Ctx) -> Option<usize> {
+    // A series group the patient is too young to start (and has not started) does
+    // not compete yet (e.g. the 50+ pneumococcal group for a child).
+    let mut alive: Vec<usize> = prioritized
+        .iter()
+        .copied()
+        .filter(|&p| {
+            let c = &cands[p];
+            c.eval.valid_count > 0 || c.series.min_age_to_start.is_none_or(|m| ctx.assessment >= ctx.at_age(m))
+        })
+        .collect();
+    if alive.is_empty() {
+        alive = prioritized.to_vec();
+    }
     // A complete series makes its equivalent series groups unnecessary.
-    for &p in prioritized {
+    for &p in &alive.clone() {
         if done(cands[p].forecast.status) {
             let eq = &cands[p].series.equivalent_series_groups;
             alive.retain(|&q| done(cands[q].forecast.status) || !eq.contains(&cands[q].series.series_group));
