@@ -7,6 +7,7 @@ use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbB
 use sea_orm_migration::MigratorTrait;
 
 use crate::migration::Migrator;
+use crate::repo::log_writer::LogWriter;
 use crate::{CodeSet, StoreError};
 
 /// Which engine a store runs on.
@@ -21,6 +22,46 @@ pub enum Backend {
 pub struct Store {
     pub(crate) db: DatabaseConnection,
     pub(crate) codes: Arc<CodeSet>,
+    pub(crate) log_writer: LogWriter,
+    /// SQLite allows one writer at a time and fails (rather than waits) when a reading
+    /// transaction tries to become a writer; serializing this process's write transactions
+    /// up front avoids that. `None` on PostgreSQL, whose row locks do the job.
+    pub(crate) sqlite_writer: Option<Arc<tokio::sync::Mutex<()>>>,
+}
+
+/// A write transaction, holding SQLite's in-process writer lock until it ends.
+pub(crate) struct WriteTxn {
+    pub(crate) txn: sea_orm::DatabaseTransaction,
+    _guard: Option<tokio::sync::OwnedMutexGuard<()>>,
+}
+
+impl std::ops::Deref for WriteTxn {
+    type Target = sea_orm::DatabaseTransaction;
+
+    fn deref(&self) -> &Self::Target {
+        &self.txn
+    }
+}
+
+impl WriteTxn {
+    pub(crate) async fn commit(self) -> Result<(), sea_orm::DbErr> {
+        self.txn.commit().await
+    }
+}
+
+/// Begins a write transaction, first taking the SQLite writer lock when there is one.
+pub(crate) async fn begin_write(
+    db: &DatabaseConnection,
+    lock: Option<&Arc<tokio::sync::Mutex<()>>>,
+) -> Result<WriteTxn, sea_orm::DbErr> {
+    let guard = match lock {
+        Some(l) => Some(l.clone().lock_owned().await),
+        None => None,
+    };
+    Ok(WriteTxn {
+        txn: sea_orm::TransactionTrait::begin(db).await?,
+        _guard: guard,
+    })
 }
 
 impl Store {
@@ -44,9 +85,13 @@ impl Store {
         }
         let db = Database::connect(options).await?;
         let codes = CodeSet::embedded().map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let sqlite_writer = (db.get_database_backend() == DbBackend::Sqlite)
+            .then(|| Arc::new(tokio::sync::Mutex::new(())));
         Ok(Store {
+            log_writer: LogWriter::spawn(db.clone(), sqlite_writer.clone()),
             db,
             codes: Arc::new(codes),
+            sqlite_writer,
         })
     }
 
@@ -87,6 +132,11 @@ impl Store {
     pub async fn is_empty(&self) -> Result<bool, StoreError> {
         use sea_orm::{EntityTrait, PaginatorTrait};
         Ok(crate::model::person::Entity::find().count(&self.db).await? == 0)
+    }
+
+    /// Begins a write transaction (see [`WriteTxn`]).
+    pub(crate) async fn begin_write(&self) -> Result<WriteTxn, sea_orm::DbErr> {
+        begin_write(&self.db, self.sqlite_writer.as_ref()).await
     }
 
     pub(crate) fn backend_of(db: &impl ConnectionTrait) -> Backend {

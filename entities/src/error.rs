@@ -16,6 +16,8 @@ pub enum StoreError {
     Invalid(String),
     #[error("conflict: {0}")]
     Conflict(String),
+    #[error("unavailable: {0}")]
+    Unavailable(String),
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),
 }

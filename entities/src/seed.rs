@@ -360,12 +360,12 @@ impl Store {
                 .persons
                 .iter()
                 .all(|p| p.date_of_birth.as_ref().year() > 1900));
-            let txn = sea_orm::TransactionTrait::begin(&self.db).await?;
-            insert_chunks(&txn, batch.persons, 1_000).await?;
-            insert_chunks(&txn, batch.links, 2_000).await?;
-            insert_chunks(&txn, batch.doses, 2_000).await?;
-            insert_chunks(&txn, batch.enrollments, 2_000).await?;
-            insert_chunks(&txn, batch.memberships, 2_000).await?;
+            let txn = self.begin_write().await?;
+            insert_chunks(&*txn, batch.persons, 1_000).await?;
+            insert_chunks(&*txn, batch.links, 2_000).await?;
+            insert_chunks(&*txn, batch.doses, 2_000).await?;
+            insert_chunks(&*txn, batch.enrollments, 2_000).await?;
+            insert_chunks(&*txn, batch.memberships, 2_000).await?;
             txn.commit().await?;
             done += n;
             progress(summary.persons);

@@ -83,6 +83,10 @@ impl ApiError {
                 ApiError::Forbidden(format!("the caller may not {what}"))
             }
             StoreError::Conflict(msg) => ApiError::Conflict(msg),
+            StoreError::Unavailable(ref why) => {
+                tracing::warn!(request_id, why = %why, "storage unavailable");
+                ApiError::Unavailable
+            }
             StoreError::Database(ref db) if is_unavailable(db) => {
                 tracing::warn!(request_id, error = %err, "database unavailable");
                 ApiError::Unavailable

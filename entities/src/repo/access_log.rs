@@ -8,7 +8,6 @@ use chrono::{DateTime, SubsecRound, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait, Query};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
-    TransactionTrait,
 };
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
@@ -94,20 +93,58 @@ fn digest(m: &access_log::Model) -> String {
     hex::encode(h.finalize())
 }
 
+/// Who an entry is about and for which request: the part of an [`Access`] a log entry keeps.
+#[derive(Debug, Clone)]
+pub(crate) struct LogMeta {
+    subject: String,
+    role: String,
+    organization_id: Option<Uuid>,
+    purpose: String,
+    request_id: String,
+}
+
+impl LogMeta {
+    pub(crate) fn of(access: &Access) -> LogMeta {
+        let p = &access.principal;
+        LogMeta {
+            subject: p.subject.clone(),
+            role: p.role.as_str().to_owned(),
+            organization_id: p.org,
+            purpose: p.purpose.as_str().to_owned(),
+            request_id: access.request_id.clone(),
+        }
+    }
+}
+
 /// Appends one entry inside the caller's transaction (so a write and its entry commit
 /// together).
 pub async fn append<C: ConnectionTrait>(
     txn: &C,
     access: &Access,
     entry: NewEntry,
-) -> Result<access_log::Model, StoreError> {
-    // Taking the head row's lock first makes concurrent appenders queue here.
+) -> Result<(), StoreError> {
+    append_batch(txn, vec![(LogMeta::of(access), entry)]).await
+}
+
+/// Appends entries in order, inside the caller's transaction, with one lock of the chain head
+/// and one multi-row insert: the group commit of concurrent requests' entries.
+pub(crate) async fn append_batch<C: ConnectionTrait>(
+    txn: &C,
+    items: Vec<(LogMeta, NewEntry)>,
+) -> Result<(), StoreError> {
+    if items.is_empty() {
+        return Ok(());
+    }
+    let count =
+        i64::try_from(items.len()).map_err(|_| StoreError::Invalid("batch too large".into()))?;
+    // Taking the head row's lock first makes concurrent appenders (in this process or another
+    // gateway instance) queue here; the chain stays one line with no gap.
     txn.execute(
         &Query::update()
             .table(access_log_head::Entity)
             .value(
                 access_log_head::Column::Seq,
-                Expr::col(access_log_head::Column::Seq).add(1),
+                Expr::col(access_log_head::Column::Seq).add(count),
             )
             .and_where(access_log_head::Column::Id.eq(1))
             .to_owned(),
@@ -117,61 +154,82 @@ pub async fn append<C: ConnectionTrait>(
         .one(txn)
         .await?
         .ok_or_else(|| StoreError::Corrupt("access log head row is missing".into()))?;
-    let principal = &access.principal;
-    let mut model = access_log::Model {
-        seq: head.seq,
-        id: Uuid::now_v7(),
-        at: Utc::now().trunc_subsecs(6),
-        subject: principal.subject.clone(),
-        role: principal.role.as_str().to_owned(),
-        organization_id: principal.org,
-        purpose: Some(principal.purpose.as_str().to_owned()),
-        action: entry.action,
-        person_ids: serde_json::to_string(&entry.person_ids)
-            .map_err(|e| StoreError::Corrupt(e.to_string()))?,
-        fields: serde_json::to_string(&entry.fields)
-            .map_err(|e| StoreError::Corrupt(e.to_string()))?,
-        request_id: access.request_id.clone(),
-        outcome: entry.outcome,
-        reason: entry.reason,
-        previous_hash: head.hash,
-        hash: String::new(),
-    };
-    model.hash = digest(&model);
-    access_log::Entity::insert(access_log::ActiveModel::from(model.clone()))
-        .exec_without_returning(txn)
-        .await?;
-    if !entry.person_ids.is_empty() {
+    let mut seq = head.seq - count;
+    let mut previous = head.hash;
+    let at = Utc::now().trunc_subsecs(6);
+    let mut rows = Vec::with_capacity(items.len());
+    let mut index = Vec::new();
+    for (meta, entry) in items {
+        seq += 1;
         let mut ids = entry.person_ids.clone();
         ids.sort_unstable();
         ids.dedup();
-        access_log_person::Entity::insert_many(ids.into_iter().map(|person_id| {
-            access_log_person::ActiveModel {
-                person_id: Set(person_id),
-                seq: Set(model.seq),
-            }
-        }))
-        .exec_without_returning(txn)
-        .await?;
+        index.extend(
+            ids.into_iter()
+                .map(|person_id| access_log_person::ActiveModel {
+                    person_id: Set(person_id),
+                    seq: Set(seq),
+                }),
+        );
+        let mut model = access_log::Model {
+            seq,
+            id: Uuid::now_v7(),
+            at,
+            subject: meta.subject,
+            role: meta.role,
+            organization_id: meta.organization_id,
+            purpose: Some(meta.purpose),
+            action: entry.action,
+            person_ids: serde_json::to_string(&entry.person_ids)
+                .map_err(|e| StoreError::Corrupt(e.to_string()))?,
+            fields: serde_json::to_string(&entry.fields)
+                .map_err(|e| StoreError::Corrupt(e.to_string()))?,
+            request_id: meta.request_id,
+            outcome: entry.outcome,
+            reason: entry.reason,
+            previous_hash: previous,
+            hash: String::new(),
+        };
+        model.hash = digest(&model);
+        previous = model.hash.clone();
+        rows.push(access_log::ActiveModel::from(model));
+    }
+    for chunk in chunked(rows, 500) {
+        access_log::Entity::insert_many(chunk)
+            .exec_without_returning(txn)
+            .await?;
+    }
+    for chunk in chunked(index, 2000) {
+        access_log_person::Entity::insert_many(chunk)
+            .exec_without_returning(txn)
+            .await?;
     }
     txn.execute(
         &Query::update()
             .table(access_log_head::Entity)
-            .value(access_log_head::Column::Hash, model.hash.clone())
+            .value(access_log_head::Column::Hash, previous)
             .and_where(access_log_head::Column::Id.eq(1))
             .to_owned(),
     )
     .await?;
-    Ok(model)
+    Ok(())
+}
+
+fn chunked<T>(items: Vec<T>, size: usize) -> Vec<Vec<T>> {
+    let mut out = Vec::new();
+    let mut items = items.into_iter().peekable();
+    while items.peek().is_some() {
+        out.push(items.by_ref().take(size).collect());
+    }
+    out
 }
 
 impl Store {
-    /// Appends one entry in a transaction of its own (reads, searches, denials).
+    /// Appends one entry for a read, search or denial and waits until it is committed. The
+    /// entries of concurrent requests are committed together by the store's single log
+    /// writer, so a read costs no database round trip of its own.
     pub async fn log_access(&self, access: &Access, entry: NewEntry) -> Result<(), StoreError> {
-        let txn = self.db.begin().await?;
-        append(&txn, access, entry).await?;
-        txn.commit().await?;
-        Ok(())
+        self.log_writer.append(LogMeta::of(access), entry).await
     }
 
     /// Entries newest first. `own_records_of`, when set, restricts the list to entries about

@@ -1,9 +1,7 @@
 //! Consent: participation, a lock to one provider, reminders, and the history of changes.
 
 use chrono::Utc;
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set, TransactionTrait,
-};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set};
 use uuid::Uuid;
 
 use crate::codes::{AccessAction, ConsentChannel, OrganizationKind, Participation};
@@ -70,14 +68,14 @@ impl Store {
         person_id: Uuid,
         change: ConsentChange,
     ) -> Result<person::Model, StoreError> {
-        let txn = self.db.begin().await?;
-        let current = person_for_write(&txn, access, person_id).await?;
+        let txn = self.begin_write().await?;
+        let current = person_for_write(&*txn, access, person_id).await?;
         let locked_to = match change.lock {
             LockChange::Keep => current.locked_to_org_id,
             LockChange::Unlock => None,
             LockChange::LockTo(org) => {
                 let org_row = organization::Entity::find_by_id(org)
-                    .one(&txn)
+                    .one(&*txn)
                     .await?
                     .ok_or_else(|| {
                         StoreError::Invalid(format!("lockedToId {org} is not an organization"))
@@ -110,14 +108,14 @@ impl Store {
             model.email = Set(None);
             dose::Entity::delete_many()
                 .filter(dose::Column::PersonId.eq(person_id))
-                .exec(&txn)
+                .exec(&*txn)
                 .await?;
             contraindication::Entity::delete_many()
                 .filter(contraindication::Column::PersonId.eq(person_id))
-                .exec(&txn)
+                .exec(&*txn)
                 .await?;
         }
-        let row = model.update(&txn).await?;
+        let row = model.update(&*txn).await?;
         consent_event::ActiveModel {
             id: Set(Uuid::now_v7()),
             person_id: Set(person_id),
@@ -128,10 +126,10 @@ impl Store {
             locked_to_org_id: Set(locked_to),
             reminders: Set(reminders),
         }
-        .insert(&txn)
+        .insert(&*txn)
         .await?;
         append(
-            &txn,
+            &*txn,
             access,
             NewEntry::allowed(
                 AccessAction::Consent,

@@ -1,9 +1,7 @@
 //! Contraindications, precautions, immunity and exemptions.
 
 use chrono::{NaiveDate, Utc};
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set, TransactionTrait,
-};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set};
 use uuid::Uuid;
 
 use crate::codes::{AccessAction, ContraindicationKind};
@@ -67,8 +65,8 @@ impl Store {
             }
             Some(r) => Some(r.to_owned()),
         };
-        let txn = self.db.begin().await?;
-        let person = person_for_write(&txn, access, input.person_id).await?;
+        let txn = self.begin_write().await?;
+        let person = person_for_write(&*txn, access, input.person_id).await?;
         let row = contraindication::ActiveModel {
             id: Set(Uuid::now_v7()),
             person_id: Set(person.id),
@@ -79,10 +77,10 @@ impl Store {
             expires_on: Set(input.expires_on),
             recorded_by: Set(access.principal.subject.clone()),
         }
-        .insert(&txn)
+        .insert(&*txn)
         .await?;
         append(
-            &txn,
+            &*txn,
             access,
             NewEntry::allowed(
                 AccessAction::Write,

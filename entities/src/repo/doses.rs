@@ -1,9 +1,7 @@
 //! Doses: batch reads and recording with duplicate merging.
 
 use chrono::{NaiveDate, Utc};
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set, TransactionTrait,
-};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set};
 use uuid::Uuid;
 
 use crate::codes::{AccessAction, Participation};
@@ -89,14 +87,14 @@ impl Store {
         let site = short("site", input.site.as_deref(), 60)?;
         let route = short("route", input.route.as_deref(), 60)?;
 
-        let txn = self.db.begin().await?;
+        let txn = self.begin_write().await?;
         let participation = person::Entity::find_by_id(input.person_id)
-            .one(&txn)
+            .one(&*txn)
             .await?
             .map(|p| p.participation);
         if participation == Some(Participation::OptedOut) {
             append(
-                &txn,
+                &*txn,
                 access,
                 NewEntry {
                     reason: Some("person opted out: dose acknowledged, not stored".into()),
@@ -107,7 +105,7 @@ impl Store {
             txn.commit().await?;
             return Ok(RecordOutcome::NotStored);
         }
-        let person = person_for_write(&txn, access, input.person_id).await?;
+        let person = person_for_write(&*txn, access, input.person_id).await?;
         if input.date_given < person.date_of_birth {
             return Err(StoreError::Invalid(
                 "dateGiven is before the person's date of birth".into(),
@@ -116,7 +114,7 @@ impl Store {
         let administered_by = match input.administered_by {
             Some(org) => {
                 organization::Entity::find_by_id(org)
-                    .one(&txn)
+                    .one(&*txn)
                     .await?
                     .ok_or_else(|| {
                         StoreError::Invalid(format!(
@@ -131,7 +129,7 @@ impl Store {
             .filter(dose::Column::PersonId.eq(person.id))
             .filter(dose::Column::DateGiven.eq(input.date_given))
             .order_by_asc(dose::Column::RecordedAt)
-            .all(&txn)
+            .all(&*txn)
             .await?;
         if let Some(existing) = same_day
             .into_iter()
@@ -154,10 +152,10 @@ impl Store {
             recorded_by: Set(access.principal.subject.clone()),
             recorded_at: Set(Utc::now()),
         }
-        .insert(&txn)
+        .insert(&*txn)
         .await?;
         append(
-            &txn,
+            &*txn,
             access,
             NewEntry::allowed(
                 AccessAction::Write,

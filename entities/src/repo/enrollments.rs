@@ -1,9 +1,7 @@
 //! School and child-care enrollments.
 
 use chrono::Utc;
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set, TransactionTrait,
-};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set};
 use uuid::Uuid;
 
 use crate::codes::{AccessAction, OrganizationKind};
@@ -67,9 +65,9 @@ impl Store {
                 GRADES.join(", ")
             )));
         }
-        let txn = self.db.begin().await?;
+        let txn = self.begin_write().await?;
         let org = organization::Entity::find_by_id(organization_id)
-            .one(&txn)
+            .one(&*txn)
             .await?
             .ok_or_else(|| StoreError::not_found("organization", organization_id))?;
         if !matches!(
@@ -80,18 +78,18 @@ impl Store {
                 "enrollments are at a SCHOOL or CHILD_CARE organization".into(),
             ));
         }
-        person_for_write(&txn, access, person_id).await?;
+        person_for_write(&*txn, access, person_id).await?;
         let existing = enrollment::Entity::find()
             .filter(enrollment::Column::PersonId.eq(person_id))
             .filter(enrollment::Column::OrganizationId.eq(organization_id))
             .filter(enrollment::Column::SchoolYear.eq(year.as_str()))
-            .one(&txn)
+            .one(&*txn)
             .await?;
         let row = match existing {
             Some(e) => {
                 let mut e: enrollment::ActiveModel = e.into();
                 e.grade = Set(grade);
-                e.update(&txn).await?
+                e.update(&*txn).await?
             }
             None => {
                 enrollment::ActiveModel {
@@ -102,12 +100,12 @@ impl Store {
                     grade: Set(grade),
                     created_at: Set(Utc::now()),
                 }
-                .insert(&txn)
+                .insert(&*txn)
                 .await?
             }
         };
         append(
-            &txn,
+            &*txn,
             access,
             NewEntry::allowed(
                 AccessAction::Write,

@@ -2,9 +2,7 @@
 
 use chrono::Utc;
 use sea_orm::sea_query::Condition;
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set, TransactionTrait,
-};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set};
 use uuid::Uuid;
 
 use crate::codes::AccessAction;
@@ -86,9 +84,9 @@ impl Store {
                 "a person cannot be their own guardian".into(),
             ));
         }
-        let txn = self.db.begin().await?;
-        let ward = person_for_write(&txn, access, person_id).await?;
-        let guardian = person_for_write(&txn, access, guardian_id).await?;
+        let txn = self.begin_write().await?;
+        let ward = person_for_write(&*txn, access, person_id).await?;
+        let guardian = person_for_write(&*txn, access, guardian_id).await?;
         if guardian.date_of_birth >= ward.date_of_birth {
             return Err(StoreError::Invalid(
                 "a guardian must be older than the person".into(),
@@ -97,13 +95,13 @@ impl Store {
         let existing = guardian_link::Entity::find()
             .filter(guardian_link::Column::PersonId.eq(person_id))
             .filter(guardian_link::Column::GuardianId.eq(guardian_id))
-            .one(&txn)
+            .one(&*txn)
             .await?;
         match existing {
             Some(link) => {
                 let mut link: guardian_link::ActiveModel = link.into();
                 link.relationship = Set(relationship.to_owned());
-                link.update(&txn).await?;
+                link.update(&*txn).await?;
             }
             None => {
                 guardian_link::ActiveModel {
@@ -113,12 +111,12 @@ impl Store {
                     relationship: Set(relationship.to_owned()),
                     created_at: Set(Utc::now()),
                 }
-                .insert(&txn)
+                .insert(&*txn)
                 .await?;
             }
         }
         append(
-            &txn,
+            &*txn,
             access,
             NewEntry::allowed(
                 AccessAction::Write,

@@ -1,7 +1,7 @@
 //! Health-plan memberships.
 
 use chrono::Utc;
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set, TransactionTrait};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
 use uuid::Uuid;
 
 use crate::codes::{AccessAction, OrganizationKind};
@@ -36,9 +36,9 @@ impl Store {
         person_id: Uuid,
         organization_id: Uuid,
     ) -> Result<membership::Model, StoreError> {
-        let txn = self.db.begin().await?;
+        let txn = self.begin_write().await?;
         let org = organization::Entity::find_by_id(organization_id)
-            .one(&txn)
+            .one(&*txn)
             .await?
             .ok_or_else(|| StoreError::not_found("organization", organization_id))?;
         if org.kind != OrganizationKind::HealthPlan {
@@ -46,11 +46,11 @@ impl Store {
                 "memberships are at a HEALTH_PLAN organization".into(),
             ));
         }
-        person_for_write(&txn, access, person_id).await?;
+        person_for_write(&*txn, access, person_id).await?;
         let existing = membership::Entity::find()
             .filter(membership::Column::PersonId.eq(person_id))
             .filter(membership::Column::OrganizationId.eq(organization_id))
-            .one(&txn)
+            .one(&*txn)
             .await?;
         let row = match existing {
             Some(m) => m,
@@ -61,12 +61,12 @@ impl Store {
                     organization_id: Set(organization_id),
                     created_at: Set(Utc::now()),
                 }
-                .insert(&txn)
+                .insert(&*txn)
                 .await?
             }
         };
         append(
-            &txn,
+            &*txn,
             access,
             NewEntry::allowed(
                 AccessAction::Write,

@@ -1,9 +1,7 @@
 //! Organizations: the registry's directory of providers, schools, plans and agencies.
 
 use chrono::Utc;
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set, TransactionTrait,
-};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set};
 use uuid::Uuid;
 
 use crate::codes::{AccessAction, OrganizationKind};
@@ -52,17 +50,17 @@ impl Store {
                 "name must be 1 to 200 characters".into(),
             ));
         }
-        let txn = self.db.begin().await?;
+        let txn = self.begin_write().await?;
         let row = organization::ActiveModel {
             id: Set(Uuid::now_v7()),
             name: Set(name.to_owned()),
             kind: Set(kind),
             created_at: Set(Utc::now()),
         }
-        .insert(&txn)
+        .insert(&*txn)
         .await?;
         append(
-            &txn,
+            &*txn,
             access,
             NewEntry::allowed(
                 AccessAction::Write,

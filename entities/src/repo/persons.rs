@@ -4,7 +4,6 @@ use chrono::{NaiveDate, Utc};
 use sea_orm::sea_query::Condition;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
-    TransactionTrait,
 };
 use uuid::Uuid;
 
@@ -274,10 +273,10 @@ impl Store {
             ..Default::default()
         };
         apply_contact(&mut model, &input.contact.unwrap_or_default())?;
-        let txn = self.db.begin().await?;
-        let row = model.insert(&txn).await?;
+        let txn = self.begin_write().await?;
+        let row = model.insert(&*txn).await?;
         append(
-            &txn,
+            &*txn,
             access,
             NewEntry::allowed(AccessAction::Write, vec![id], vec!["Person.create".into()]),
         )
@@ -293,8 +292,8 @@ impl Store {
         id: Uuid,
         patch: PersonPatch,
     ) -> Result<person::Model, StoreError> {
-        let txn = self.db.begin().await?;
-        let current = person_for_write(&txn, access, id).await?;
+        let txn = self.begin_write().await?;
+        let current = person_for_write(&*txn, access, id).await?;
         let mut model: person::ActiveModel = current.into();
         let mut fields = Vec::new();
         if let Some(v) = &patch.first_name {
@@ -326,9 +325,9 @@ impl Store {
             fields.push("Person.contact");
         }
         model.updated_at = Set(Utc::now());
-        let row = model.update(&txn).await?;
+        let row = model.update(&*txn).await?;
         append(
-            &txn,
+            &*txn,
             access,
             NewEntry::allowed(
                 AccessAction::Write,
