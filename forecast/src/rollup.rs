@@ -57,7 +57,9 @@ pub(crate) fn rollup(_schedule: &Schedule, g: &GroupDef, results: &[AntigenResul
         out.past_due_date = pick(|r| r.dates.past_due);
         out.latest_date = due.iter().filter_map(|r| r.dates.latest).min();
         let lead = due.iter().min_by_key(|r| r.dates.earliest).copied();
-        out.dose_number = lead.and_then(|r| r.dose_number);
+        // The dose number is the highest among the antigens still due (e.g. the
+        // diphtheria/tetanus count when pertussis restarts with Tdap).
+        out.dose_number = due.iter().filter_map(|r| r.dose_number).max();
         for r in &due {
             for v in &r.vaccines {
                 let s = format!("{v:02}");

@@ -30,8 +30,12 @@ pub(crate) fn prioritized(
         return members.first().copied();
     }
     let pref = |i: &&usize| cands[**i].series.series_preference;
-    // A complete series wins.
-    if let Some(c) = members.iter().filter(|&&i| done(cands[i].forecast.status)).min_by_key(pref) {
+    // A complete series wins (the one with the most valid doses, then preference).
+    if let Some(c) = members
+        .iter()
+        .filter(|&&i| done(cands[i].forecast.status))
+        .min_by_key(|i| (std::cmp::Reverse(cands[**i].eval.valid_count), pref(i)))
+    {
         return Some(*c);
     }
     // In-process series (at least one valid dose) are scored.
@@ -92,19 +96,19 @@ pub(crate) fn best(cands: &[Candidate], prioritized: &[usize], ctx: &Ctx) -> Opt
         .copied()
         .filter(|&p| {
             let c = &cands[p];
-            c.eval.valid_count > 0 || c.series.min_age_to_start.is_none_or(|m| ctx.assessment >= ctx.at_age(m))
+            c.series.min_age_to_start.is_none_or(|m| ctx.assessment >= ctx.at_age(m))
         })
         .collect();
     if alive.is_empty() {
         alive = prioritized.to_vec();
     }
-    // A complete series makes its equivalent series groups unnecessary.
-    for &p in &alive.clone() {
-        if done(cands[p].forecast.status) {
-            let eq = &cands[p].series.equivalent_series_groups;
-            alive.retain(|&q| done(cands[q].forecast.status) || !eq.contains(&cands[q].series.series_group));
-        }
-    }
+    // A series is unnecessary once a series of one of its equivalent series groups
+    // is complete.
+    let done_groups: Vec<u32> =
+        alive.iter().filter(|&&p| done(cands[p].forecast.status)).map(|&p| cands[p].series.series_group).collect();
+    alive.retain(|&q| {
+        done(cands[q].forecast.status) || !cands[q].series.equivalent_series_groups.iter().any(|g| done_groups.contains(g))
+    });
     let not_complete = alive
         .iter()
         .filter(|&&i| cands[i].forecast.status == SeriesStatus::NotComplete)
