@@ -27,6 +27,7 @@ struct Scratch {
     relevant: Vec<usize>,
     evals: Vec<Evaluated>,
     forecasts: Vec<SeriesForecast>,
+    completed: Vec<(u32, NaiveDate)>,
 }
 
 /// Runs the CDSi engine for `patient` at `assessment_date`.
@@ -81,14 +82,18 @@ pub fn debug_antigens(schedule: &Schedule, patient: &Patient, assessment_date: N
         for k in 0..scratch.relevant.len() {
             let s = &schedule.antigens[a].data.series[scratch.relevant[k]];
             line.push_str(&format!(
-                "\n      [{}] g{} {:?} next={} valid={} {:?} {:?}",
-                s.name, s.series_group, scratch.forecasts[k].status, scratch.evals[k].next, scratch.evals[k].valid_count,
+                "\n      [{}] g{} {:?} next={} t={:?} sat={:?} valid={} {:?} {:?}",
+                s.name, s.series_group, scratch.forecasts[k].status, scratch.evals[k].next, scratch.forecasts[k].target, scratch.evals[k].satisfied.iter().filter(|x| x.is_some()).count(), scratch.evals[k].valid_count,
                 scratch.forecasts[k].dates.earliest, scratch.evals[k].statuses
             ));
         }
         out.push(line);
     }
     out
+}
+
+fn td_is_counted_recurring(td: &crate::schedule::model::SeriesDoseData) -> bool {
+    td.recurring && td.seasonal.is_none()
 }
 
 fn antigen<'s>(
@@ -106,19 +111,23 @@ fn antigen<'s>(
         scratch.evals.resize_with(n, Evaluated::default);
     }
     scratch.forecasts.clear();
-    let mut completed_groups: u64 = 0;
-    let mut pending: u64 = 0;
+    // Series are evaluated group by group so that "completed series" skip
+    // conditions see the completion dates of the groups before.
+    scratch.completed.clear();
+    let mut visible = 0;
     let mut current_group = u32::MAX;
     for k in 0..n {
         let s = &all[scratch.relevant[k]];
         if s.series_group != current_group {
-            completed_groups |= pending;
+            visible = scratch.completed.len();
             current_group = s.series_group;
         }
-        evaluate(schedule, ctx, s, recs, completed_groups, &mut scratch.evals[k]);
-        let f = forecast_series(schedule, ctx, s, recs, &scratch.evals[k], completed_groups);
-        if f.status == SeriesStatus::Complete && s.series_group < 64 {
-            pending |= 1 << s.series_group;
+        evaluate(schedule, ctx, s, recs, &scratch.completed[..visible], &mut scratch.evals[k]);
+        let f = forecast_series(schedule, ctx, s, recs, &scratch.evals[k], &scratch.completed[..visible]);
+        if f.status == SeriesStatus::Complete {
+            if let Some(done) = scratch.evals[k].satisfied.iter().flatten().max() {
+                scratch.completed.push((s.series_group, *done));
+            }
         }
         scratch.forecasts.push(f);
     }
@@ -153,7 +162,13 @@ fn antigen<'s>(
         if let Some(t) = c.forecast.target {
             // Skipped target doses do not count: the number is the count of satisfied
             // target doses before this one, plus one.
-            res.dose_number = Some(c.eval.satisfied[..t].iter().filter(|d| d.is_some()).count() as u32 + 1);
+            let mut number = c.eval.satisfied[..t].iter().filter(|d| d.is_some()).count() as u32 + 1;
+            // Boosters of a recurring dose count, except seasonal ones (each season
+            // restarts the count).
+            if t == c.eval.next && td_is_counted_recurring(&c.series.doses[t]) {
+                number += c.eval.recurring_hits;
+            }
+            res.dose_number = Some(number);
             res.dates = c.forecast.dates;
             let td = &c.series.doses[t];
             res.vaccines.extend(

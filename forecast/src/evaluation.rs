@@ -56,6 +56,8 @@ pub(crate) struct Evaluated {
     /// Index of the next unsatisfied target dose after evaluation.
     pub next: usize,
     pub valid_count: u32,
+    /// Valid doses that satisfied the current (recurring) target dose.
+    pub recurring_hits: u32,
     /// Index of the last dose usable as "previous dose" for intervals.
     pub previous: Option<usize>,
 }
@@ -71,7 +73,7 @@ pub(crate) fn evaluate(
     ctx: &Ctx,
     series: &SeriesData,
     doses: &[Dose],
-    completed_groups: u64,
+    completed_groups: &[(u32, NaiveDate)],
     out: &mut Evaluated,
 ) {
     let n = series.doses.len();
@@ -80,6 +82,7 @@ pub(crate) fn evaluate(
     out.satisfied.clear();
     out.satisfied.resize(n, None);
     out.valid_count = 0;
+    out.recurring_hits = 0;
     out.previous = None;
     let mut t = 0usize;
     for (i, dose) in doses.iter().enumerate() {
@@ -90,6 +93,7 @@ pub(crate) fn evaluate(
                 statuses: &out.statuses[..i],
                 reference: dose.date,
                 completed_groups,
+                inclusive: false,
             };
             if should_skip(&series.doses[t].conditional_skips, SkipContext::Evaluation, &input) {
                 t += 1;
@@ -119,7 +123,10 @@ pub(crate) fn evaluate(
             out.statuses.push(EvaluationStatus::Valid);
             out.satisfied[t] = Some(dose.date);
             out.valid_count += 1;
-            if !td.recurring {
+            if td.recurring {
+                out.recurring_hits += 1;
+            } else {
+                out.recurring_hits = 0;
                 t += 1;
             }
         } else {

@@ -37,11 +37,12 @@ pub(crate) fn forecast(
     series: &SeriesData,
     doses: &[Dose],
     ev: &Evaluated,
-    completed_groups: u64,
+    completed_groups: &[(u32, NaiveDate)],
 ) -> SeriesForecast {
     let n = series.doses.len();
     let mut t = ev.next;
-    let input = SkipInput { ctx, doses, statuses: &ev.statuses, reference: ctx.assessment, completed_groups };
+    let input =
+        SkipInput { ctx, doses, statuses: &ev.statuses, reference: ctx.assessment, completed_groups, inclusive: true };
     while t < n && should_skip(&series.doses[t].conditional_skips, SkipContext::Forecast, &input) {
         t += 1;
     }
@@ -86,6 +87,12 @@ pub(crate) fn forecast(
                     earliest = earliest.max(c.end.add_to(p.date));
                 }
             }
+        }
+    }
+    // A series cannot start before its minimum age to start.
+    if ev.valid_count == 0 {
+        if let Some(m) = series.min_age_to_start {
+            earliest = earliest.max(ctx.at_age(m));
         }
     }
     if let Some(s) = td.seasonal.as_ref().and_then(|s| s.start) {

@@ -5,7 +5,7 @@
 use crate::context::Ctx;
 use crate::evaluation::Evaluated;
 use crate::forecasting::SeriesForecast;
-use crate::schedule::model::SeriesData;
+use crate::schedule::model::{SeriesData, SeriesType};
 use crate::types::SeriesStatus;
 
 /// A candidate: a relevant series with its evaluation and forecast.
@@ -112,7 +112,10 @@ pub(crate) fn best(cands: &[Candidate], prioritized: &[usize], ctx: &Ctx) -> Opt
     let not_complete = alive
         .iter()
         .filter(|&&i| cands[i].forecast.status == SeriesStatus::NotComplete)
-        .min_by_key(|&&i| (cands[i].forecast.dates.earliest, cands[i].series.series_group));
+        .min_by_key(|&&i| {
+            let c = &cands[i];
+            (c.series.series_type != SeriesType::Risk, c.forecast.dates.earliest, c.series.series_group)
+        });
     if let Some(i) = not_complete {
         return Some(*i);
     }

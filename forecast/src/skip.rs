@@ -16,8 +16,11 @@ pub(crate) struct SkipInput<'a> {
     /// Their evaluation statuses so far (same length as `doses`).
     pub statuses: &'a [EvaluationStatus],
     pub reference: NaiveDate,
-    /// Bit `g` set when a series of series group `g` is already complete.
-    pub completed_groups: u64,
+    /// Series groups with a complete series, with the date each was completed.
+    pub completed_groups: &'a [(u32, NaiveDate)],
+    /// Whether a series completed on the reference date counts (forecasting) or
+    /// only one completed before it (evaluating the dose given that day).
+    pub inclusive: bool,
 }
 
 /// Is the target dose skipped in `context`?
@@ -55,10 +58,9 @@ fn condition_met(c: &SkipCondition, input: &SkipInput) -> bool {
             (Some(prev), Some(iv)) => input.reference >= iv.add_to(prev.date),
             _ => false,
         },
-        ConditionType::CompletedSeries => c
-            .series_groups
-            .iter()
-            .any(|g| *g < 64 && input.completed_groups & (1 << g) != 0),
+        ConditionType::CompletedSeries => input.completed_groups.iter().any(|(g, d)| {
+            c.series_groups.contains(g) && (*d < input.reference || (input.inclusive && *d == input.reference))
+        }),
         ConditionType::VaccineCountByAge
         | ConditionType::VaccineCountByDate
         | ConditionType::VaccineCountByDateAndAge => {
