@@ -44,22 +44,25 @@ pub(crate) fn rollup(_schedule: &Schedule, g: &GroupDef, results: &[AntigenResul
     out.status = status;
     if status == SeriesStatus::NotComplete {
         let due: Vec<&&AntigenResult> = st(SeriesStatus::NotComplete).collect();
-        let pick = |f: fn(&AntigenResult) -> Option<chrono::NaiveDate>| {
-            let v = due.iter().filter_map(|r| f(r));
-            if g.administer_full {
-                v.max()
-            } else {
-                v.min()
-            }
-        };
-        out.earliest_date = pick(|r| r.dates.earliest);
-        out.recommended_date = pick(|r| r.dates.recommended);
-        out.past_due_date = pick(|r| r.dates.past_due);
+        let min = |f: fn(&AntigenResult) -> Option<chrono::NaiveDate>| due.iter().filter_map(|r| f(r)).min();
+        let max = |f: fn(&AntigenResult) -> Option<chrono::NaiveDate>| due.iter().filter_map(|r| f(r)).max();
+        if g.administer_full {
+            // The whole group is given at once: not before every antigen allows it,
+            // but recommended (and past due) as soon as any antigen needs it.
+            out.earliest_date = max(|r| r.dates.earliest);
+            out.recommended_date = min(|r| r.dates.recommended).max(out.earliest_date);
+            out.past_due_date = min(|r| r.dates.past_due).map(|p| out.earliest_date.map_or(p, |e| p.max(e)));
+        } else {
+            out.earliest_date = min(|r| r.dates.earliest);
+            out.recommended_date = min(|r| r.dates.recommended);
+            out.past_due_date = min(|r| r.dates.past_due);
+        }
         out.latest_date = due.iter().filter_map(|r| r.dates.latest).min();
         let lead = due.iter().min_by_key(|r| r.dates.earliest).copied();
         // The dose number is the highest among the antigens still due (e.g. the
         // diphtheria/tetanus count when pertussis restarts with Tdap).
-        out.dose_number = due.iter().filter_map(|r| r.dose_number).max();
+        let numbers = due.iter().filter_map(|r| r.dose_number);
+        out.dose_number = if g.administer_full { numbers.min() } else { numbers.max() };
         for r in &due {
             for v in &r.vaccines {
                 let s = format!("{v:02}");
