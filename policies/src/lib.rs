@@ -20,3 +20,5 @@ mod write;
 pub use write::{authorize_write, Denial, WriteAction};
 mod field;
 pub use field::{read_field, Field, FieldDenial};
+mod decide;
+pub use decide::{decide, Decision, RecordFacts, Visibility};

@@ -12,3 +12,6 @@ mod doses;
 mod graphql_http;
 mod organizations;
 mod persons;
+mod policy_fixture;
+mod policy_matrix;
+mod policy_property;

@@ -114,6 +114,13 @@ impl TestApp {
         }
     }
 
+    /// The registry's date, as the gateway computes it.
+    pub fn today(&self) -> chrono::NaiveDate {
+        chrono::Utc::now()
+            .with_timezone(&chrono_tz::America::Chicago)
+            .date_naive()
+    }
+
     /// A dev token for `req`.
     pub fn token(&self, req: TokenRequest) -> String {
         mint(&self.keys, &req).expect("mint token")
