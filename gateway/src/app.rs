@@ -9,6 +9,7 @@ use entities::{Store, StoreError};
 use schema::IzSchema;
 use tokio::net::TcpListener;
 
+use crate::auth::jwks::JwksError;
 use crate::auth::Authenticator;
 use crate::config::Settings;
 use crate::keys::{DevKeys, KeyError};
@@ -34,8 +35,8 @@ pub enum StartError {
         path: std::path::PathBuf,
         source: std::io::Error,
     },
-    #[error("external issuers (IZGRAPH_ISSUER) are not supported by this build; unset them to use the dev issuer")]
-    ExternalIssuer,
+    #[error("external issuer: {0}")]
+    ExternalIssuer(#[from] JwksError),
 }
 
 /// Shared by every request handler.
@@ -72,11 +73,8 @@ pub async fn open_store(settings: &Settings) -> Result<Store, StartError> {
 
 impl Application {
     /// Connects, migrates, seeds demo data into an empty database (when enabled), loads the
-    /// dev key and binds the listener.
+    /// dev key or the external issuer's JWKS, and binds the listener.
     pub async fn build(settings: Settings) -> Result<Application, StartError> {
-        if settings.external_issuer.is_some() {
-            return Err(StartError::ExternalIssuer);
-        }
         let store = open_store(&settings).await?;
         if settings.seed_demo && store.is_empty().await? {
             store
@@ -90,7 +88,10 @@ impl Application {
                 )
                 .await?;
         }
-        let keys = DevKeys::load_or_create(&settings.data_dir)?;
+        let auth = match &settings.external_issuer {
+            None => Authenticator::dev(DevKeys::load_or_create(&settings.data_dir)?),
+            Some(issuer) => Authenticator::external(issuer).await?,
+        };
         let listener =
             TcpListener::bind(settings.listen)
                 .await
@@ -104,7 +105,7 @@ impl Application {
             state: AppState {
                 schema,
                 store,
-                auth: Arc::new(Authenticator::dev(keys)),
+                auth: Arc::new(auth),
                 settings: Arc::new(settings),
             },
         })
@@ -119,6 +120,7 @@ impl Application {
         &self.state.store
     }
 
+    /// The dev signing key; with an external issuer, an in-memory key nothing trusts.
     pub fn keys(&self) -> &DevKeys {
         self.state.auth.keys()
     }

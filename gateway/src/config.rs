@@ -3,6 +3,7 @@
 use std::fmt;
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use chrono_tz::Tz;
 
@@ -31,8 +32,16 @@ impl fmt::Debug for Secret {
 pub struct ExternalIssuer {
     pub issuer: String,
     pub audience: String,
+    /// `https://…`, or `http://` to a loopback address (a sidecar, a test).
     pub jwks_url: String,
+    /// The least time between two fetches of the JWKS. A token naming an unknown `kid`
+    /// triggers a re-fetch (key rotation), so without this floor anyone could make the
+    /// gateway hammer the issuer.
+    pub min_refresh_interval: Duration,
 }
+
+/// Default of [`ExternalIssuer::min_refresh_interval`].
+pub const DEFAULT_JWKS_MIN_REFRESH: Duration = Duration::from_secs(30);
 
 /// Everything the gateway is configured by.
 #[derive(Debug, Clone)]
@@ -82,6 +91,30 @@ impl Default for Settings {
     }
 }
 
+/// Keys fetched in clear text could be swapped by anyone on the path, and every token they
+/// "verify" with them forged: only HTTPS, or plain HTTP to this machine, is accepted.
+fn check_jwks_url(url: &str) -> Result<(), ConfigError> {
+    let invalid = |why| ConfigError::Invalid {
+        name: "IZGRAPH_JWKS_URL",
+        value: url.to_owned(),
+        why,
+    };
+    let parsed = reqwest::Url::parse(url).map_err(|_| invalid("not a URL"))?;
+    let loopback = match parsed.host() {
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    };
+    match parsed.scheme() {
+        "https" => Ok(()),
+        "http" if loopback => Ok(()),
+        _ => Err(invalid(
+            "expected https:// (or http:// to a loopback address)",
+        )),
+    }
+}
+
 impl Settings {
     /// Reads the process environment.
     pub fn from_env() -> Result<Settings, ConfigError> {
@@ -108,11 +141,28 @@ impl Settings {
             lookup("IZGRAPH_JWKS_URL"),
         ) {
             (None, None, None) => None,
-            (Some(issuer), Some(audience), Some(jwks_url)) => Some(ExternalIssuer {
-                issuer,
-                audience,
-                jwks_url,
-            }),
+            (Some(issuer), Some(audience), Some(jwks_url)) => {
+                check_jwks_url(&jwks_url)?;
+                let min_refresh_interval = match lookup("IZGRAPH_JWKS_MIN_REFRESH_SECONDS") {
+                    None => DEFAULT_JWKS_MIN_REFRESH,
+                    Some(v) => v
+                        .parse()
+                        .ok()
+                        .filter(|n| (1..=86_400).contains(n))
+                        .map(Duration::from_secs)
+                        .ok_or(ConfigError::Invalid {
+                            name: "IZGRAPH_JWKS_MIN_REFRESH_SECONDS",
+                            value: v,
+                            why: "expected 1 to 86400",
+                        })?,
+                };
+                Some(ExternalIssuer {
+                    issuer,
+                    audience,
+                    jwks_url,
+                    min_refresh_interval,
+                })
+            }
             _ => return Err(ConfigError::PartialIssuer),
         };
         if let Some(v) = lookup("IZGRAPH_SEED_DEMO") {
@@ -191,6 +241,25 @@ mod tests {
             settings(&[("IZGRAPH_ISSUER", "https://id.example")]),
             Err(ConfigError::PartialIssuer)
         ));
+    }
+
+    #[test]
+    fn an_issuer_needs_an_https_or_loopback_jwks_url() {
+        let with = |url: &str| {
+            settings(&[
+                ("IZGRAPH_ISSUER", "https://id.example"),
+                ("IZGRAPH_AUDIENCE", "izgraph"),
+                ("IZGRAPH_JWKS_URL", url),
+            ])
+        };
+        let ok = with("https://id.example/jwks").expect("https");
+        let issuer = ok.external_issuer.expect("issuer");
+        assert_eq!(issuer.min_refresh_interval, DEFAULT_JWKS_MIN_REFRESH);
+        assert!(with("http://127.0.0.1:9000/jwks").is_ok());
+        assert!(with("http://[::1]:9000/jwks").is_ok());
+        let err = with("http://id.example/jwks").expect_err("clear text");
+        assert!(err.to_string().contains("IZGRAPH_JWKS_URL"), "{err}");
+        assert!(with("not a url").is_err());
     }
 
     #[test]

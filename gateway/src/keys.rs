@@ -82,6 +82,13 @@ impl DevKeys {
         Self::from_secret(&secret, &path)
     }
 
+    /// A fresh key that lives only in memory. With an external issuer nothing trusts it; it
+    /// exists so that code holding "the dev key" has one, and no key file is written.
+    pub fn ephemeral() -> Result<DevKeys, KeyError> {
+        let secret = SecretKey::random(&mut rand::rngs::OsRng);
+        Self::from_secret(&secret, Path::new("<memory>"))
+    }
+
     fn from_secret(secret: &SecretKey, path: &Path) -> Result<DevKeys, KeyError> {
         let pem = secret
             .to_pkcs8_pem(LineEnding::LF)

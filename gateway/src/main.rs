@@ -5,10 +5,11 @@ use std::io::Write;
 use anyhow::{bail, Context};
 use clap::{Parser, Subcommand};
 use gateway::app::{open_store, shutdown_signal, Application};
+use gateway::auth::clients::{register, ClientRegistration};
 use gateway::auth::{mint, TokenRequest};
 use gateway::keys::DevKeys;
 use gateway::Settings;
-use policies::{Purpose, Role};
+use policies::{Purpose, Role, ScopeSet};
 
 #[derive(Parser)]
 #[command(
@@ -60,12 +61,50 @@ enum Command {
         #[command(subcommand)]
         command: AuditCommand,
     },
+    /// OAuth2 partner clients of the dev token endpoint (`POST /oauth/token`).
+    Client {
+        #[command(subcommand)]
+        command: ClientCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum ClientCommand {
+    /// Register a client; prints its id and secret (the secret is shown only this once).
+    Add {
+        /// The organization the client acts for (roles that need one).
+        #[arg(long)]
+        org: Option<uuid::Uuid>,
+        #[arg(long)]
+        role: String,
+        /// The most the client may ask for (space-separated); default: its role's rights.
+        #[arg(long)]
+        scope: Option<String>,
+        /// A label for people reading the registry's configuration.
+        #[arg(long)]
+        name: Option<String>,
+    },
 }
 
 #[derive(Subcommand)]
 enum AuditCommand {
     /// Walk the hash chain and report the first broken link.
     Verify,
+}
+
+/// A `--scope` list; unlike a token's claim, a registration names no unknown scope.
+fn parse_scope(list: &str) -> anyhow::Result<ScopeSet> {
+    let scopes = list
+        .split_whitespace()
+        .map(|s| {
+            s.parse::<policies::Scope>()
+                .map_err(|()| anyhow::anyhow!("unknown scope `{s}`"))
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    if scopes.is_empty() {
+        bail!("--scope names no scope");
+    }
+    Ok(ScopeSet::of(&scopes))
 }
 
 fn init_tracing() {
@@ -164,6 +203,36 @@ async fn main() -> anyhow::Result<()> {
                 },
             )?;
             println!("{token}");
+        }
+        Command::Client {
+            command:
+                ClientCommand::Add {
+                    org,
+                    role,
+                    scope,
+                    name,
+                },
+        } => {
+            if settings.external_issuer.is_some() {
+                bail!("izgraph client registers clients of the dev token endpoint; this gateway is configured for an external issuer (IZGRAPH_ISSUER), register clients there");
+            }
+            let role: Role = role.parse()?;
+            let scope = scope.map(|s| parse_scope(&s)).transpose()?;
+            let store = open_store(&settings).await?;
+            let issued = register(
+                &store,
+                ClientRegistration {
+                    name,
+                    role,
+                    org,
+                    scope,
+                },
+            )
+            .await?;
+            println!("client_id: {}", issued.client.id);
+            println!("client_secret: {}", issued.secret.expose());
+            println!("scope: {}", issued.client.scopes.to_claim());
+            eprintln!("store the secret now: only its hash is kept, it cannot be shown again");
         }
         Command::Audit {
             command: AuditCommand::Verify,

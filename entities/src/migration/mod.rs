@@ -5,6 +5,7 @@ use sea_orm_migration::prelude::*;
 mod m20261125_000001_core;
 pub use m20261125_000001_core::GENESIS_HASH;
 mod m20261125_000002_cvx_codes;
+mod m20261125_000003_oauth_clients;
 
 /// The registry's migrator; `izgraph migrate` and `izgraph serve` both run it.
 #[derive(Debug)]
@@ -16,6 +17,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261125_000001_core::Migration),
             Box::new(m20261125_000002_cvx_codes::Migration),
+            Box::new(m20261125_000003_oauth_clients::Migration),
         ]
     }
 }

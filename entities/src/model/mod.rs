@@ -9,6 +9,7 @@ pub mod dose;
 pub mod enrollment;
 pub mod guardian_link;
 pub mod membership;
+pub mod oauth_client;
 pub mod organization;
 pub mod person;
 pub mod vaccine;

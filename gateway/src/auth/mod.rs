@@ -1,14 +1,29 @@
 //! Bearer-token authentication: a verified JWT becomes a [`Principal`], or the request is
 //! refused with 401 `UNAUTHENTICATED`.
+//!
+//! Two modes, never both: the dev issuer (tokens signed by the data directory's ES256 key, also
+//! minted by `POST /oauth/token` for registered [`clients`]), or an external OIDC issuer whose
+//! keys come from its JWKS ([`jwks`]). In external mode the dev key is not trusted at all.
+
+pub mod clients;
+pub mod jwks;
+
+use std::sync::Arc;
 
 use jsonwebtoken::{Algorithm, Validation};
 use policies::{Principal, PrincipalError, Purpose, Role, ScopeSet};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use crate::config::ExternalIssuer;
 use crate::keys::{DevKeys, KeyError, DEV_AUDIENCE, DEV_ISSUER};
+use clients::ClientVerifier;
+use jwks::{JwksError, RemoteKeys};
 
-/// The token contract's claims.
+/// Clock skew tolerated on `exp` and `nbf`, in seconds.
+const LEEWAY_SECONDS: u64 = 5;
+
+/// The token contract's claims, as minted.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Claims {
     pub iss: String,
@@ -27,6 +42,35 @@ pub struct Claims {
     pub scope: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub purpose: Option<String>,
+}
+
+/// The claims a principal is made of, as received. `iss`, `aud`, `exp` and `nbf` are checked
+/// by the JWT validation itself (which also accepts an `aud` array, as external issuers send).
+#[derive(Debug, Clone, Deserialize)]
+pub struct PrincipalClaims {
+    pub sub: String,
+    pub role: String,
+    #[serde(default)]
+    pub org: Option<String>,
+    #[serde(default)]
+    pub person: Option<String>,
+    #[serde(default)]
+    pub scope: Option<String>,
+    #[serde(default)]
+    pub purpose: Option<String>,
+}
+
+impl From<&Claims> for PrincipalClaims {
+    fn from(c: &Claims) -> Self {
+        PrincipalClaims {
+            sub: c.sub.clone(),
+            role: c.role.clone(),
+            org: c.org.clone(),
+            person: c.person.clone(),
+            scope: c.scope.clone(),
+            purpose: c.purpose.clone(),
+        }
+    }
 }
 
 /// Why a request is unauthenticated. The message is safe to show the caller.
@@ -122,46 +166,112 @@ pub fn mint(keys: &DevKeys, req: &TokenRequest) -> Result<String, MintError> {
     Ok(keys.sign(&claims)?)
 }
 
-/// Verifies tokens of the dev issuer.
+/// The validation every token gets: only `algorithm` (so `alg: none` and HMAC keyed with a
+/// public key are refused), the expected issuer and audience, `nbf` honoured.
+pub(crate) fn validation(algorithm: Algorithm, issuer: &str, audience: &str) -> Validation {
+    let mut validation = Validation::new(algorithm);
+    validation.set_issuer(&[issuer]);
+    validation.set_audience(&[audience]);
+    validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
+    validation.validate_nbf = true;
+    validation.leeway = LEEWAY_SECONDS;
+    validation
+}
+
+/// Whose tokens are accepted.
+#[derive(Debug, Clone)]
+enum Mode {
+    /// The dev issuer: its key verifies, and its token endpoint serves registered clients.
+    Dev {
+        validation: Box<Validation>,
+        clients: ClientVerifier,
+    },
+    /// An external issuer: only keys from its JWKS verify.
+    External(Arc<RemoteKeys>),
+}
+
+/// Verifies bearer tokens.
 #[derive(Debug, Clone)]
 pub struct Authenticator {
+    /// In dev mode the trusted key; in external mode an ephemeral key nothing trusts (kept so
+    /// tests can show that a dev-signed token is refused there).
     keys: DevKeys,
-    validation: Validation,
+    mode: Mode,
 }
 
 impl Authenticator {
     pub fn dev(keys: DevKeys) -> Self {
-        // Only the key's own algorithm: `alg: none` and HMAC-with-the-public-key are refused.
-        let mut validation = Validation::new(Algorithm::ES256);
-        validation.set_issuer(&[DEV_ISSUER]);
-        validation.set_audience(&[DEV_AUDIENCE]);
-        validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
-        validation.validate_nbf = true;
-        validation.leeway = 5;
-        Authenticator { keys, validation }
+        Authenticator {
+            keys,
+            mode: Mode::Dev {
+                validation: Box::new(validation(Algorithm::ES256, DEV_ISSUER, DEV_AUDIENCE)),
+                clients: ClientVerifier::new(),
+            },
+        }
     }
 
+    /// Trusts `issuer`, fetching its JWKS now: a gateway that cannot verify any token should
+    /// not report itself started.
+    pub async fn external(issuer: &ExternalIssuer) -> Result<Self, JwksError> {
+        let remote = RemoteKeys::fetch(issuer.clone()).await?;
+        Ok(Authenticator {
+            keys: DevKeys::ephemeral()?,
+            mode: Mode::External(Arc::new(remote)),
+        })
+    }
+
+    /// The dev key (see the field's doc for external mode).
     pub fn keys(&self) -> &DevKeys {
         &self.keys
+    }
+
+    /// Whether this is the dev issuer (which serves its JWKS and its token endpoint).
+    pub fn is_dev(&self) -> bool {
+        matches!(self.mode, Mode::Dev { .. })
+    }
+
+    /// The registered-client verifier of the dev token endpoint; `None` in external mode.
+    pub fn clients(&self) -> Option<&ClientVerifier> {
+        match &self.mode {
+            Mode::Dev { clients, .. } => Some(clients),
+            Mode::External(_) => None,
+        }
+    }
+
+    /// Makes sure the key an `Authorization` header's token names is known, re-fetching the
+    /// issuer's JWKS when it is not (at most once per the configured interval). Runs before
+    /// [`authenticate`](Self::authenticate), which is synchronous; a no-op in dev mode.
+    pub async fn prepare(&self, header: Option<&str>) {
+        if let (Mode::External(remote), Some(token)) = (&self.mode, header.and_then(bearer)) {
+            remote.ensure_key_for(token).await;
+        }
     }
 
     /// The principal of an `Authorization` header value.
     pub fn authenticate(&self, header: Option<&str>) -> Result<Principal, AuthError> {
         let header = header.ok_or(AuthError::Missing)?;
-        let token = header
-            .strip_prefix("Bearer ")
-            .or_else(|| header.strip_prefix("bearer "))
-            .map(str::trim)
-            .filter(|t| !t.is_empty())
-            .ok_or(AuthError::Malformed)?;
-        let data =
-            jsonwebtoken::decode::<Claims>(token, self.keys.decoding_key(), &self.validation)
-                .map_err(|e| AuthError::Invalid(describe(&e)))?;
-        principal_of(&data.claims)
+        let token = bearer(header).ok_or(AuthError::Malformed)?;
+        let claims = match &self.mode {
+            Mode::Dev { validation, .. } => {
+                jsonwebtoken::decode::<PrincipalClaims>(token, self.keys.decoding_key(), validation)
+                    .map_err(|e| AuthError::Invalid(describe(&e)))?
+                    .claims
+            }
+            Mode::External(remote) => remote.verify(token)?,
+        };
+        principal_of_claims(&claims)
     }
 }
 
-fn describe(e: &jsonwebtoken::errors::Error) -> String {
+/// The token of a `Bearer` credential (the scheme is case-insensitive, RFC 7235).
+fn bearer(header: &str) -> Option<&str> {
+    let (scheme, token) = header.split_once(' ')?;
+    let token = token.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
+}
+
+/// A caller-safe description of a validation failure.
+pub(crate) fn describe(e: &jsonwebtoken::errors::Error) -> String {
     use jsonwebtoken::errors::ErrorKind::*;
     match e.kind() {
         ExpiredSignature => "it has expired".into(),
@@ -185,6 +295,10 @@ fn parse_uuid(claim: &'static str, value: Option<&str>) -> Result<Option<Uuid>, 
 
 /// Turns verified claims into a principal.
 pub fn principal_of(claims: &Claims) -> Result<Principal, AuthError> {
+    principal_of_claims(&PrincipalClaims::from(claims))
+}
+
+fn principal_of_claims(claims: &PrincipalClaims) -> Result<Principal, AuthError> {
     let role: Role = claims.role.parse()?;
     let purpose = claims
         .purpose
@@ -202,4 +316,18 @@ pub fn principal_of(claims: &Claims) -> Result<Principal, AuthError> {
         claims.scope.as_deref().map(ScopeSet::parse_claim),
         purpose,
     )?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bearer_scheme_is_case_insensitive_and_needs_a_token() {
+        assert_eq!(bearer("Bearer abc"), Some("abc"));
+        assert_eq!(bearer("bEaReR  abc "), Some("abc"));
+        assert_eq!(bearer("Basic abc"), None);
+        assert_eq!(bearer("Bearer "), None);
+        assert_eq!(bearer("Bearer"), None);
+    }
 }

@@ -1,23 +1,48 @@
-//! The HTTP surface: GraphQL over HTTP, health probes and the dev issuer's JWKS.
+//! The HTTP surface: GraphQL over HTTP, health probes, and — for the dev issuer only — its JWKS
+//! and its OAuth2 token endpoint.
 
 mod graphql;
 mod health;
 mod negotiate;
+mod oauth;
 mod problem;
 
-use axum::routing::get;
+use axum::extract::{Request, State};
+use axum::http::header;
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use axum::routing::{get, post};
 use axum::Router;
 
 use crate::app::AppState;
 
+pub use oauth::TOKEN_TTL_SECONDS;
+
 pub fn router(state: AppState) -> Router {
-    Router::new()
-        .route(
-            "/graphql",
-            get(graphql::get_graphql).post(graphql::post_graphql),
-        )
+    let graphql = get(graphql::get_graphql)
+        .post(graphql::post_graphql)
+        .layer(middleware::from_fn_with_state(state.clone(), fresh_keys));
+    let mut router = Router::new()
+        .route("/graphql", graphql)
         .route("/healthz", get(health::healthz))
-        .route("/readyz", get(health::readyz))
-        .route("/.well-known/jwks.json", get(health::jwks))
-        .with_state(state)
+        .route("/readyz", get(health::readyz));
+    // With an external issuer the dev key is trusted by nothing, so it is not published and
+    // nothing mints tokens here.
+    if state.auth.is_dev() {
+        router = router
+            .route("/.well-known/jwks.json", get(health::jwks))
+            .route("/oauth/token", post(oauth::token));
+    }
+    router.with_state(state)
+}
+
+/// Loads a rotated external-issuer key before the (synchronous) authentication sees the
+/// token; see [`Authenticator::prepare`](crate::auth::Authenticator::prepare).
+async fn fresh_keys(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let header = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok());
+    state.auth.prepare(header).await;
+    next.run(request).await
 }

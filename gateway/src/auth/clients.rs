@@ -1,0 +1,203 @@
+//! Registered OAuth2 partner clients of the dev token endpoint: registration (`izgraph client
+//! add`) and client authentication (RFC 6749 §2.3.1).
+//!
+//! A client secret is 256 random bits, shown once and stored only as an Argon2id hash. The
+//! secret's entropy is what protects it; Argon2id at OWASP's minimum parameters is a second
+//! line should the table leak. Hashing runs on the blocking pool, a few at a time, so a flood
+//! of token requests cannot starve the request workers.
+
+use std::sync::{Arc, OnceLock};
+
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::{Argon2, Params};
+use base64::Engine as _;
+use entities::repo::oauth_clients::{NewOAuthClient, OAuthClient};
+use entities::{Store, StoreError};
+use policies::{Role, ScopeSet};
+use rand::RngCore as _;
+use tokio::sync::Semaphore;
+use uuid::Uuid;
+
+use crate::config::Secret;
+
+/// Prefix of every client secret, so secret scanners can recognise a leaked one.
+const SECRET_PREFIX: &str = "izs_";
+/// Argon2id memory cost in KiB (OWASP: 19 MiB, 2 passes, 1 lane).
+const ARGON2_MEMORY_KIB: u32 = 19 * 1024;
+const ARGON2_PASSES: u32 = 2;
+/// Hashes verified at the same time; the rest wait.
+const CONCURRENT_VERIFICATIONS: usize = 2;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("cannot hash the client secret: {0}")]
+    Hash(String),
+}
+
+/// Why client authentication failed. Deliberately not saying which part was wrong.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientAuthError {
+    #[error("client authentication failed")]
+    Failed,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("client authentication is unavailable: {0}")]
+    Unavailable(String),
+}
+
+/// What a client is registered as.
+#[derive(Debug, Clone)]
+pub struct ClientRegistration {
+    pub name: Option<String>,
+    pub role: Role,
+    pub org: Option<Uuid>,
+    /// The most the client may ask for; `None`: every right of its role.
+    pub scope: Option<ScopeSet>,
+}
+
+/// A newly registered client and its secret, which exists nowhere else.
+#[derive(Debug)]
+pub struct IssuedClient {
+    pub client: OAuthClient,
+    pub secret: Secret,
+}
+
+fn argon2() -> Result<Argon2<'static>, String> {
+    let params =
+        Params::new(ARGON2_MEMORY_KIB, ARGON2_PASSES, 1, None).map_err(|e| e.to_string())?;
+    Ok(Argon2::new(
+        argon2::Algorithm::Argon2id,
+        argon2::Version::V0x13,
+        params,
+    ))
+}
+
+fn hash_secret(secret: &str) -> Result<String, String> {
+    let salt = SaltString::generate(&mut rand::rngs::OsRng);
+    argon2()?
+        .hash_password(secret.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| e.to_string())
+}
+
+/// Whether `secret` matches `hash` (constant-time comparison inside `argon2`).
+fn secret_matches(secret: &str, hash: &str) -> bool {
+    let Ok(parsed) = PasswordHash::new(hash) else {
+        return false;
+    };
+    argon2().is_ok_and(|a| a.verify_password(secret.as_bytes(), &parsed).is_ok())
+}
+
+/// A fresh secret: 32 random bytes, base64url, prefixed.
+fn new_secret() -> Secret {
+    let mut bytes = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    Secret::new(format!(
+        "{SECRET_PREFIX}{}",
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+    ))
+}
+
+/// Registers a client and returns it with its secret.
+pub async fn register(
+    store: &Store,
+    registration: ClientRegistration,
+) -> Result<IssuedClient, ClientError> {
+    let secret = new_secret();
+    let to_hash = secret.clone();
+    let secret_hash = tokio::task::spawn_blocking(move || hash_secret(to_hash.expose()))
+        .await
+        .map_err(|e| ClientError::Hash(e.to_string()))?
+        .map_err(ClientError::Hash)?;
+    let client = store
+        .create_oauth_client(NewOAuthClient {
+            name: registration.name,
+            role: registration.role,
+            organization: registration.org,
+            scope: registration.scope,
+            secret_hash,
+        })
+        .await?;
+    Ok(IssuedClient { client, secret })
+}
+
+/// Authenticates clients at the token endpoint.
+#[derive(Debug, Clone)]
+pub struct ClientVerifier {
+    permits: Arc<Semaphore>,
+}
+
+impl Default for ClientVerifier {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl ClientVerifier {
+    pub fn new() -> Self {
+        ClientVerifier {
+            permits: Arc::new(Semaphore::new(CONCURRENT_VERIFICATIONS)),
+        }
+    }
+
+    /// The registered client `client_id` if `secret` is its secret. An unknown client costs
+    /// the same hash as a known one, so timing does not tell which client ids exist.
+    pub async fn authenticate(
+        &self,
+        store: &Store,
+        client_id: &str,
+        secret: &str,
+    ) -> Result<OAuthClient, ClientAuthError> {
+        let client = match Uuid::parse_str(client_id) {
+            Ok(id) => store.oauth_client(id).await?,
+            Err(_) => None,
+        };
+        let hash = match &client {
+            Some(c) => c.secret_hash.clone(),
+            None => dummy_hash()?,
+        };
+        let _permit = self
+            .permits
+            .acquire()
+            .await
+            .map_err(|e| ClientAuthError::Unavailable(e.to_string()))?;
+        let secret = secret.to_owned();
+        let matches = tokio::task::spawn_blocking(move || secret_matches(&secret, &hash))
+            .await
+            .map_err(|e| ClientAuthError::Unavailable(e.to_string()))?;
+        match client {
+            Some(c) if matches => Ok(c),
+            _ => Err(ClientAuthError::Failed),
+        }
+    }
+}
+
+/// A hash of nothing anyone knows, verified against for unknown client ids.
+fn dummy_hash() -> Result<String, ClientAuthError> {
+    static DUMMY: OnceLock<Result<String, String>> = OnceLock::new();
+    DUMMY
+        .get_or_init(|| hash_secret(new_secret().expose()))
+        .clone()
+        .map_err(ClientAuthError::Unavailable)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_are_random_prefixed_and_verify_only_against_their_hash() {
+        let (a, b) = (new_secret(), new_secret());
+        assert_ne!(a, b);
+        assert!(a.expose().starts_with(SECRET_PREFIX));
+        assert_eq!(a.expose().len(), SECRET_PREFIX.len() + 43);
+        let hash = hash_secret(a.expose()).expect("hash");
+        assert!(hash.starts_with("$argon2id$"));
+        assert!(!hash.contains(a.expose()));
+        assert!(secret_matches(a.expose(), &hash));
+        assert!(!secret_matches(b.expose(), &hash));
+        assert!(!secret_matches(a.expose(), "not a hash"));
+    }
+}
