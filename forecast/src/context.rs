@@ -4,6 +4,7 @@
 use crate::duration::Duration;
 use crate::types::{Gender, Patient};
 use chrono::NaiveDate;
+use std::cell::Cell;
 
 /// Observation codes as a bit set (codes are < 512).
 #[derive(Debug, Clone, Default)]
@@ -33,7 +34,16 @@ pub(crate) struct Dose {
     pub index: u16,
 }
 
+/// Memo of `dob + age` for the ages the schedule uses (a handful of distinct
+/// durations are asked for thousands of times per patient).
+struct AgeCache {
+    slots: [Cell<(u32, NaiveDate)>; AGE_SLOTS],
+}
+
+const AGE_SLOTS: usize = 256;
+
 pub(crate) struct Ctx<'p> {
+    age_cache: AgeCache,
     pub dob: NaiveDate,
     pub assessment: NaiveDate,
     pub gender: Gender,
@@ -61,13 +71,32 @@ impl<'p> Ctx<'p> {
             .map(|(i, d)| Dose { date: d.date_given, cvx: parse_code(&d.cvx), index: i as u16 })
             .collect();
         doses.sort_by_key(|d| d.date);
-        Ctx { dob: patient.date_of_birth, assessment, gender: patient.gender, obs, doses, patient }
+        Ctx {
+            age_cache: AgeCache { slots: std::array::from_fn(|_| Cell::new((u32::MAX, NaiveDate::MIN))) },
+            dob: patient.date_of_birth,
+            assessment,
+            gender: patient.gender,
+            obs,
+            doses,
+            patient,
+        }
     }
 
     /// Date at which the patient reaches `age`.
     #[inline]
     pub fn at_age(&self, age: Duration) -> NaiveDate {
-        age.add_to(self.dob)
+        let months = age.years * 12 + age.months;
+        let days = age.weeks * 7 + age.days;
+        // Key: months and days packed (schedule ages fit easily in 16 bits each).
+        let key = ((months as u32 & 0xFFFF) << 16) | (days as u32 & 0xFFFF);
+        let slot = &self.age_cache.slots[(key.wrapping_mul(0x9E37_79B1) >> 24) as usize % AGE_SLOTS];
+        let (k, d) = slot.get();
+        if k == key {
+            return d;
+        }
+        let d = crate::duration::add_months_days(self.dob, months, days);
+        slot.set((key, d));
+        d
     }
 
     /// Is `date` within the age window `[begin, end)`? Missing bounds are open.

@@ -10,6 +10,8 @@ use crate::series_select::{best, prioritized, Candidate};
 use crate::types::{Antigen, DoseEvaluation, EvaluationStatus, Patient, PatientForecast, SeriesStatus};
 use crate::{history, immunity, rollup, selection};
 use chrono::NaiveDate;
+use std::borrow::Cow;
+use std::cell::RefCell;
 
 /// The forecast of one antigen.
 #[derive(Debug, Clone, Default)]
@@ -18,7 +20,8 @@ pub(crate) struct AntigenResult {
     pub dose_number: Option<u32>,
     pub dates: Dates,
     pub vaccines: Vec<u16>,
-    pub series_name: Option<String>,
+    /// Index (in the antigen's series) of the best series.
+    pub series: Option<usize>,
 }
 
 /// Reusable working memory for one antigen.
@@ -41,24 +44,31 @@ pub fn forecast(schedule: &Schedule, patient: &Patient, assessment_date: NaiveDa
         .map(|_| DoseEvaluation { status: EvaluationStatus::Extraneous, reason: None, per_antigen: Vec::new() })
         .collect();
     let mut results: Vec<AntigenResult> = Vec::with_capacity(schedule.antigens.len());
-    let mut scratch = Scratch::default();
+    thread_local! {
+        // Working memory reused across forecasts on the same thread.
+        static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::default());
+    }
+    SCRATCH.with(|cell| {
+    let mut guard = cell.borrow_mut();
+    let scratch = &mut *guard;
     for (a, recs) in gathered.iter().enumerate() {
-        let (res, ev) = antigen(schedule, &ctx, a, recs, &mut scratch);
+        let (res, ev) = antigen(schedule, &ctx, a, recs, scratch);
         if let Some(ev) = ev {
             for (k, d) in recs.iter().enumerate() {
                 let (s, r) = (ev.statuses[k], ev.reasons[k]);
-                doses[d.index as usize].per_antigen.push((Antigen(a as u8), s, r.as_str().map(str::to_string)));
+                doses[d.index as usize].per_antigen.push((Antigen(a as u8), s, r.as_str().map(Cow::Borrowed)));
             }
         }
         results.push(res);
     }
+    });
     for d in &mut doses {
         if let Some((_, s, r)) = d.per_antigen.iter().max_by_key(|(_, s, _)| s.rank()) {
             d.status = *s;
             d.reason = r.clone();
         } else {
             d.status = EvaluationStatus::Extraneous;
-            d.reason = Some("Vaccine not in the schedule".to_string());
+            d.reason = Some(Cow::Borrowed("Vaccine not in the schedule"));
         }
     }
     let vaccine_groups = schedule.groups.iter().map(|g| rollup::rollup(schedule, g, &results)).collect();
@@ -77,7 +87,7 @@ pub fn debug_antigens(schedule: &Schedule, patient: &Patient, assessment_date: N
         let (res, _) = antigen(schedule, &ctx, a, recs, &mut scratch);
         let mut line = format!(
             "{}: {:?} #{:?} {:?} via {:?}",
-            schedule.antigens[a].data.antigen, res.status, res.dose_number, res.dates, res.series_name
+            schedule.antigens[a].data.antigen, res.status, res.dose_number, res.dates, res.series.map(|s| &schedule.antigens[a].data.series[s].name)
         );
         for k in 0..scratch.relevant.len() {
             let s = &schedule.antigens[a].data.series[scratch.relevant[k]];
@@ -149,7 +159,7 @@ fn antigen<'s>(
         return (AntigenResult { status: None, ..Default::default() }, None);
     };
     let c = &cands[b];
-    let mut res = AntigenResult { series_name: Some(c.series.name.clone()), ..Default::default() };
+    let mut res = AntigenResult { series: Some(scratch.relevant[b]), ..Default::default() };
     let status = if immunity::is_immune(&def.data, ctx) {
         SeriesStatus::Immune
     } else if immunity::is_contraindicated(&def.data, ctx) {

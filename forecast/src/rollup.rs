@@ -6,6 +6,7 @@
 use crate::engine::AntigenResult;
 use crate::schedule::{GroupDef, Schedule};
 use crate::types::{SeriesStatus, VaccineGroupForecast};
+use std::borrow::Cow;
 
 pub(crate) fn rollup(_schedule: &Schedule, g: &GroupDef, results: &[AntigenResult]) -> VaccineGroupForecast {
     let parts: Vec<&AntigenResult> = g.antigens.iter().map(|&a| &results[a as usize]).filter(|r| r.status.is_some()).collect();
@@ -21,7 +22,7 @@ pub(crate) fn rollup(_schedule: &Schedule, g: &GroupDef, results: &[AntigenResul
         reason: None,
     };
     if parts.is_empty() {
-        out.reason = Some("No relevant patient series".to_string());
+        out.reason = Some(Cow::Borrowed("No relevant patient series"));
         return out;
     }
     let st = |s: SeriesStatus| parts.iter().filter(move |r| r.status == Some(s));
@@ -42,6 +43,14 @@ pub(crate) fn rollup(_schedule: &Schedule, g: &GroupDef, results: &[AntigenResul
         parts[0].status.unwrap_or(SeriesStatus::NotRecommended)
     };
     out.status = status;
+    out.reason = Some(Cow::Borrowed(match status {
+        SeriesStatus::NotComplete => "Next dose due",
+        SeriesStatus::Complete => "Series complete",
+        SeriesStatus::Immune => "Evidence of immunity",
+        SeriesStatus::Contraindicated => "Contraindicated",
+        SeriesStatus::AgedOut => "Aged out: past the maximum age",
+        SeriesStatus::NotRecommended => "Not recommended",
+    }));
     if status == SeriesStatus::NotComplete {
         let due: Vec<&&AntigenResult> = st(SeriesStatus::NotComplete).collect();
         let min = |f: fn(&AntigenResult) -> Option<chrono::NaiveDate>| due.iter().filter_map(|r| f(r)).min();
@@ -71,7 +80,7 @@ pub(crate) fn rollup(_schedule: &Schedule, g: &GroupDef, results: &[AntigenResul
                 }
             }
         }
-        out.reason = lead.and_then(|r| r.series_name.clone());
+        let _ = lead;
     }
     out
 }

@@ -30,20 +30,20 @@ pub(crate) fn prioritized(
         return members.first().copied();
     }
     let pref = |i: &&usize| cands[**i].series.series_preference;
+    // A series the patient started after its maximum age to start is not in process.
+    let started_in_time = |i: usize| {
+        let s = cands[i].series;
+        s.series_type == SeriesType::Risk || first_dose.is_none_or(|d| ctx.age_in(d, None, s.max_age_to_start))
+    };
     // A complete series wins (the one with the most valid doses, then preference).
     if let Some(c) = members
         .iter()
-        .filter(|&&i| done(cands[i].forecast.status))
+        .filter(|&&i| done(cands[i].forecast.status) && started_in_time(i))
         .min_by_key(|i| (std::cmp::Reverse(cands[**i].eval.valid_count), pref(i)))
     {
         return Some(*c);
     }
     // In-process series (at least one valid dose) are scored.
-    // A series the patient started after its maximum age to start is not in process.
-    let started_in_time = |i: usize| {
-        let s = cands[i].series;
-        first_dose.is_none_or(|d| ctx.age_in(d, None, s.max_age_to_start))
-    };
     let in_process: Vec<usize> =
         members.iter().copied().filter(|&i| cands[i].eval.valid_count > 0 && started_in_time(i)).collect();
     match in_process.len() {
@@ -119,7 +119,11 @@ pub(crate) fn best(cands: &[Candidate], prioritized: &[usize], ctx: &Ctx) -> Opt
     if let Some(i) = not_complete {
         return Some(*i);
     }
-    if let Some(i) = alive.iter().find(|&&i| done(cands[i].forecast.status)) {
+    if let Some(i) = alive
+        .iter()
+        .filter(|&&i| done(cands[i].forecast.status))
+        .min_by_key(|&&i| (cands[i].series.series_type != SeriesType::Risk, cands[i].series.series_group))
+    {
         return Some(*i);
     }
     alive.first().or(prioritized.first()).copied()

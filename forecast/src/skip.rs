@@ -66,6 +66,9 @@ fn condition_met(c: &SkipCondition, input: &SkipInput) -> bool {
         | ConditionType::VaccineCountByDateAndAge => {
             let by_age = c.kind != ConditionType::VaccineCountByDate;
             let by_date = c.kind != ConditionType::VaccineCountByAge;
+            // Age window as dates, computed once per condition.
+            let from = if by_age { c.begin_age.map(|a| ctx.at_age(a)) } else { None };
+            let until = if by_age { c.end_age.map(|a| ctx.at_age(a)) } else { None };
             let count = input
                 .doses
                 .iter()
@@ -73,7 +76,8 @@ fn condition_met(c: &SkipCondition, input: &SkipInput) -> bool {
                 .filter(|(d, s)| {
                     (!c.valid_only || **s == EvaluationStatus::Valid)
                         && (c.vaccine_types.is_empty() || c.vaccine_types.contains(&d.cvx))
-                        && (!by_age || ctx.age_in(d.date, c.begin_age, c.end_age))
+                        && from.is_none_or(|f| d.date >= f)
+                        && until.is_none_or(|u| d.date < u)
                         && (!by_date
                             || (c.start_date.is_none_or(|s| d.date >= s) && c.end_date.is_none_or(|e| d.date < e)))
                 })

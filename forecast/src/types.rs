@@ -2,6 +2,7 @@
 
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
 
 pub use crate::vaccine_group::VaccineGroup;
 
@@ -110,7 +111,8 @@ pub struct VaccineGroupForecast {
     pub latest_date: Option<NaiveDate>,
     /// Preferable CVX codes for the next dose.
     pub vaccines: Vec<String>,
-    pub reason: Option<String>,
+    /// Why the group has its status (static text: no allocation per forecast).
+    pub reason: Option<Cow<'static, str>>,
 }
 
 /// The evaluation of one administered dose.
@@ -118,9 +120,9 @@ pub struct VaccineGroupForecast {
 pub struct DoseEvaluation {
     /// Rolled up over the antigens the dose contains.
     pub status: EvaluationStatus,
-    pub reason: Option<String>,
+    pub reason: Option<Cow<'static, str>>,
     /// One entry per antigen the dose counts for.
-    pub per_antigen: Vec<(Antigen, EvaluationStatus, Option<String>)>,
+    pub per_antigen: Vec<(Antigen, EvaluationStatus, Option<Cow<'static, str>>)>,
 }
 
 /// The engine's result for a patient.
