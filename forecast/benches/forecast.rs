@@ -67,12 +67,20 @@ fn population(assessment: NaiveDate) -> Vec<Patient> {
                     if rng.below(100) < 3 {
                         continue; // one vaccine of the visit skipped
                     }
-                    doses.push(PatientDose { date_given: date, cvx: (*cvx).to_string(), mvx: None });
+                    doses.push(PatientDose {
+                        date_given: date,
+                        cvx: (*cvx).to_string(),
+                        mvx: None,
+                    });
                 }
             }
             Patient {
                 date_of_birth: dob,
-                gender: if rng.below(2) == 0 { Gender::Female } else { Gender::Male },
+                gender: if rng.below(2) == 0 {
+                    Gender::Female
+                } else {
+                    Gender::Male
+                },
                 doses,
                 observations: Vec::new(),
             }

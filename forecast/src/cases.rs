@@ -92,7 +92,11 @@ impl Case {
             doses: self
                 .doses
                 .iter()
-                .map(|d| PatientDose { date_given: d.date_administered, cvx: d.cvx.clone(), mvx: d.mvx.clone() })
+                .map(|d| PatientDose {
+                    date_given: d.date_administered,
+                    cvx: d.cvx.clone(),
+                    mvx: d.mvx.clone(),
+                })
                 .collect(),
             observations: self.observations.iter().map(|o| o.code.clone()).collect(),
         }
@@ -101,7 +105,10 @@ impl Case {
 
 /// Normalizes a status for comparison: lower case, no spaces, hyphens or underscores.
 pub fn normalize(s: &str) -> String {
-    s.chars().filter(|c| !matches!(c, ' ' | '-' | '_')).flat_map(char::to_lowercase).collect()
+    s.chars()
+        .filter(|c| !matches!(c, ' ' | '-' | '_'))
+        .flat_map(char::to_lowercase)
+        .collect()
 }
 
 fn eval_str(s: Option<EvaluationStatus>) -> &'static str {
@@ -144,7 +151,11 @@ pub fn check_case(schedule: &Schedule, case: &Case) -> CaseResult {
         None => differences.push(format!("no forecast for {}", group.name())),
         Some(g) => {
             if normalize(&case.expected.series_status) != normalize(g.status.as_str()) {
-                differences.push(format!("series status: expected {}, got {}", case.expected.series_status, g.status.as_str()));
+                differences.push(format!(
+                    "series status: expected {}, got {}",
+                    case.expected.series_status,
+                    g.status.as_str()
+                ));
             }
             let expected_number = case
                 .expected
@@ -159,11 +170,18 @@ pub fn check_case(schedule: &Schedule, case: &Case) -> CaseResult {
                 Some(e) => e == got_number,
             };
             if !number_matches {
-                differences.push(format!("forecast number: expected {:?}, got {:?}", case.expected.forecast_number, got_number));
+                differences.push(format!(
+                    "forecast number: expected {:?}, got {:?}",
+                    case.expected.forecast_number, got_number
+                ));
             }
             for (name, e, got) in [
                 ("earliest", case.expected.earliest_date, g.earliest_date),
-                ("recommended", case.expected.recommended_date, g.recommended_date),
+                (
+                    "recommended",
+                    case.expected.recommended_date,
+                    g.recommended_date,
+                ),
                 ("past due", case.expected.past_due_date, g.past_due_date),
             ] {
                 if e != got {
@@ -172,7 +190,12 @@ pub fn check_case(schedule: &Schedule, case: &Case) -> CaseResult {
             }
         }
     }
-    CaseResult { id: case.id.clone(), vaccine_group: Some(group), passed: differences.is_empty(), differences }
+    CaseResult {
+        id: case.id.clone(),
+        vaccine_group: Some(group),
+        passed: differences.is_empty(),
+        differences,
+    }
 }
 
 /// Pass counts of a suite, overall and per vaccine group.
@@ -186,7 +209,9 @@ pub struct Summary {
 
 impl Summary {
     pub fn add(&mut self, case: &Case, result: &CaseResult) {
-        let key = result.vaccine_group.map_or_else(|| case.vaccine_group.clone(), |g| g.name().to_string());
+        let key = result
+            .vaccine_group
+            .map_or_else(|| case.vaccine_group.clone(), |g| g.name().to_string());
         let e = self.per_group.entry(key).or_default();
         e.1 += 1;
         self.total += 1;
@@ -209,14 +234,28 @@ impl Summary {
 impl std::fmt::Display for Summary {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         for (g, (p, t)) in &self.per_group {
-            writeln!(f, "  {g:<24} {p:>4}/{t:<4} {:>6.1}%", 100.0 * *p as f64 / *t as f64)?;
+            writeln!(
+                f,
+                "  {g:<24} {p:>4}/{t:<4} {:>6.1}%",
+                100.0 * *p as f64 / *t as f64
+            )?;
         }
-        write!(f, "  {:<24} {:>4}/{:<4} {:>6.2}%", "OVERALL", self.passed, self.total, 100.0 * self.rate())
+        write!(
+            f,
+            "  {:<24} {:>4}/{:<4} {:>6.2}%",
+            "OVERALL",
+            self.passed,
+            self.total,
+            100.0 * self.rate()
+        )
     }
 }
 
 /// Runs every case and summarizes.
-pub fn check_cases<'a>(schedule: &Schedule, cases: impl IntoIterator<Item = &'a Case>) -> (Summary, Vec<CaseResult>) {
+pub fn check_cases<'a>(
+    schedule: &Schedule,
+    cases: impl IntoIterator<Item = &'a Case>,
+) -> (Summary, Vec<CaseResult>) {
     let mut summary = Summary::default();
     let mut results = Vec::new();
     for c in cases {

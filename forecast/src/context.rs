@@ -20,9 +20,6 @@ impl ObsSet {
     pub fn contains(&self, code: u16) -> bool {
         (code as usize) < 512 && self.0[code as usize / 64] & (1 << (code % 64)) != 0
     }
-    pub fn is_empty(&self) -> bool {
-        self.0.iter().all(|w| *w == 0)
-    }
 }
 
 /// One administered dose, interned.
@@ -68,11 +65,17 @@ impl<'p> Ctx<'p> {
             .doses
             .iter()
             .enumerate()
-            .map(|(i, d)| Dose { date: d.date_given, cvx: parse_code(&d.cvx), index: i as u16 })
+            .map(|(i, d)| Dose {
+                date: d.date_given,
+                cvx: parse_code(&d.cvx),
+                index: i as u16,
+            })
             .collect();
         doses.sort_by_key(|d| d.date);
         Ctx {
-            age_cache: AgeCache { slots: std::array::from_fn(|_| Cell::new((u32::MAX, NaiveDate::MIN))) },
+            age_cache: AgeCache {
+                slots: std::array::from_fn(|_| Cell::new((u32::MAX, NaiveDate::MIN))),
+            },
             dob: patient.date_of_birth,
             assessment,
             gender: patient.gender,
@@ -89,7 +92,8 @@ impl<'p> Ctx<'p> {
         let days = age.weeks * 7 + age.days;
         // Key: months and days packed (schedule ages fit easily in 16 bits each).
         let key = ((months as u32 & 0xFFFF) << 16) | (days as u32 & 0xFFFF);
-        let slot = &self.age_cache.slots[(key.wrapping_mul(0x9E37_79B1) >> 24) as usize % AGE_SLOTS];
+        let slot =
+            &self.age_cache.slots[(key.wrapping_mul(0x9E37_79B1) >> 24) as usize % AGE_SLOTS];
         let (k, d) = slot.get();
         if k == key {
             return d;
@@ -107,12 +111,19 @@ impl<'p> Ctx<'p> {
 
     /// The MVX of a dose, if given.
     pub fn mvx(&self, index: u16) -> Option<&str> {
-        self.patient.doses.get(index as usize).and_then(|d| d.mvx.as_deref())
+        self.patient
+            .doses
+            .get(index as usize)
+            .and_then(|d| d.mvx.as_deref())
     }
 }
 
 /// Is `date` within `[effective, cessation]` (both inclusive, missing bounds open)?
 #[inline]
-pub(crate) fn in_effect(date: NaiveDate, effective: Option<NaiveDate>, cessation: Option<NaiveDate>) -> bool {
+pub(crate) fn in_effect(
+    date: NaiveDate,
+    effective: Option<NaiveDate>,
+    cessation: Option<NaiveDate>,
+) -> bool {
     effective.is_none_or(|e| date >= e) && cessation.is_none_or(|c| date <= c)
 }

@@ -30,7 +30,12 @@ fn is_zero(v: &i32) -> bool {
 impl Duration {
     /// A duration of `days` days.
     pub const fn days(days: i32) -> Self {
-        Duration { years: 0, months: 0, weeks: 0, days }
+        Duration {
+            years: 0,
+            months: 0,
+            weeks: 0,
+            days,
+        }
     }
 
     /// Parses the CDC's textual form: terms like `N years`, `N months`, `N weeks`,
@@ -68,7 +73,11 @@ impl Duration {
 
     /// Adds this duration to `date` with the CDSi rule (see module docs).
     pub fn add_to(self, date: NaiveDate) -> NaiveDate {
-        add_months_days(date, self.years * 12 + self.months, self.weeks * 7 + self.days)
+        add_months_days(
+            date,
+            self.years * 12 + self.months,
+            self.weeks * 7 + self.days,
+        )
     }
 }
 
@@ -93,7 +102,11 @@ pub fn add_months_days(date: NaiveDate, months: i32, days: i32) -> NaiveDate {
     if days != 0 {
         d = d
             .checked_add_signed(chrono::TimeDelta::days(days as i64))
-            .unwrap_or(if days > 0 { NaiveDate::MAX } else { NaiveDate::MIN });
+            .unwrap_or(if days > 0 {
+                NaiveDate::MAX
+            } else {
+                NaiveDate::MIN
+            });
     }
     d
 }
@@ -110,15 +123,30 @@ mod tests {
     fn parse_compound_durations() {
         assert_eq!(
             Duration::parse_cdsi("6 weeks - 4 days"),
-            Some(Duration { years: 0, months: 0, weeks: 6, days: -4 })
+            Some(Duration {
+                years: 0,
+                months: 0,
+                weeks: 6,
+                days: -4
+            })
         );
         assert_eq!(
             Duration::parse_cdsi("3 months + 4 weeks"),
-            Some(Duration { years: 0, months: 3, weeks: 4, days: 0 })
+            Some(Duration {
+                years: 0,
+                months: 3,
+                weeks: 4,
+                days: 0
+            })
         );
         assert_eq!(
             Duration::parse_cdsi(" 1 year"),
-            Some(Duration { years: 1, months: 0, weeks: 0, days: 0 })
+            Some(Duration {
+                years: 1,
+                months: 0,
+                weeks: 0,
+                days: 0
+            })
         );
         assert_eq!(Duration::parse_cdsi(""), None);
         assert_eq!(Duration::parse_cdsi("abc"), None);
@@ -126,9 +154,15 @@ mod tests {
 
     #[test]
     fn date_math_nonexistent_day_rolls_to_first_of_next_month() {
-        let one_month = Duration { months: 1, ..Default::default() };
+        let one_month = Duration {
+            months: 1,
+            ..Default::default()
+        };
         assert_eq!(one_month.add_to(d(2026, 1, 31)), d(2026, 3, 1));
-        let one_year = Duration { years: 1, ..Default::default() };
+        let one_year = Duration {
+            years: 1,
+            ..Default::default()
+        };
         assert_eq!(one_year.add_to(d(2024, 2, 29)), d(2025, 3, 1));
         assert_eq!(one_month.add_to(d(2026, 12, 31)), d(2027, 1, 31));
     }

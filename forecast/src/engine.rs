@@ -3,11 +3,13 @@
 //! contraindications; finally roll antigens up to vaccine groups and doses.
 
 use crate::context::{Ctx, Dose};
-use crate::evaluation::{evaluate, Evaluated, Reason};
+use crate::evaluation::{evaluate, Evaluated};
 use crate::forecasting::{forecast as forecast_series, Dates, SeriesForecast};
 use crate::schedule::Schedule;
 use crate::series_select::{best, prioritized, Candidate};
-use crate::types::{Antigen, DoseEvaluation, EvaluationStatus, Patient, PatientForecast, SeriesStatus};
+use crate::types::{
+    Antigen, DoseEvaluation, EvaluationStatus, Patient, PatientForecast, SeriesStatus,
+};
 use crate::{history, immunity, rollup, selection};
 use chrono::NaiveDate;
 use std::borrow::Cow;
@@ -34,14 +36,22 @@ struct Scratch {
 }
 
 /// Runs the CDSi engine for `patient` at `assessment_date`.
-pub fn forecast(schedule: &Schedule, patient: &Patient, assessment_date: NaiveDate) -> PatientForecast {
+pub fn forecast(
+    schedule: &Schedule,
+    patient: &Patient,
+    assessment_date: NaiveDate,
+) -> PatientForecast {
     let ctx = Ctx::new(patient, assessment_date);
     let mut gathered: Vec<Vec<Dose>> = vec![Vec::new(); schedule.antigens.len()];
     history::gather(schedule, &ctx, &mut gathered);
     let mut doses: Vec<DoseEvaluation> = patient
         .doses
         .iter()
-        .map(|_| DoseEvaluation { status: EvaluationStatus::Extraneous, reason: None, per_antigen: Vec::new() })
+        .map(|_| DoseEvaluation {
+            status: EvaluationStatus::Extraneous,
+            reason: None,
+            per_antigen: Vec::new(),
+        })
         .collect();
     let mut results: Vec<AntigenResult> = Vec::with_capacity(schedule.antigens.len());
     thread_local! {
@@ -49,18 +59,22 @@ pub fn forecast(schedule: &Schedule, patient: &Patient, assessment_date: NaiveDa
         static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::default());
     }
     SCRATCH.with(|cell| {
-    let mut guard = cell.borrow_mut();
-    let scratch = &mut *guard;
-    for (a, recs) in gathered.iter().enumerate() {
-        let (res, ev) = antigen(schedule, &ctx, a, recs, scratch);
-        if let Some(ev) = ev {
-            for (k, d) in recs.iter().enumerate() {
-                let (s, r) = (ev.statuses[k], ev.reasons[k]);
-                doses[d.index as usize].per_antigen.push((Antigen(a as u8), s, r.as_str().map(Cow::Borrowed)));
+        let mut guard = cell.borrow_mut();
+        let scratch = &mut *guard;
+        for (a, recs) in gathered.iter().enumerate() {
+            let (res, ev) = antigen(schedule, &ctx, a, recs, scratch);
+            if let Some(ev) = ev {
+                for (k, d) in recs.iter().enumerate() {
+                    let (s, r) = (ev.statuses[k], ev.reasons[k]);
+                    doses[d.index as usize].per_antigen.push((
+                        Antigen(a as u8),
+                        s,
+                        r.as_str().map(Cow::Borrowed),
+                    ));
+                }
             }
+            results.push(res);
         }
-        results.push(res);
-    }
     });
     for d in &mut doses {
         if let Some((_, s, r)) = d.per_antigen.iter().max_by_key(|(_, s, _)| s.rank()) {
@@ -71,13 +85,24 @@ pub fn forecast(schedule: &Schedule, patient: &Patient, assessment_date: NaiveDa
             d.reason = Some(Cow::Borrowed("Vaccine not in the schedule"));
         }
     }
-    let vaccine_groups = schedule.groups.iter().map(|g| rollup::rollup(schedule, g, &results)).collect();
-    PatientForecast { vaccine_groups, doses }
+    let vaccine_groups = schedule
+        .groups
+        .iter()
+        .map(|g| rollup::rollup(schedule, g, &results))
+        .collect();
+    PatientForecast {
+        vaccine_groups,
+        doses,
+    }
 }
 
 /// Per-antigen summary lines (series chosen, status, dates) for debugging.
 #[doc(hidden)]
-pub fn debug_antigens(schedule: &Schedule, patient: &Patient, assessment_date: NaiveDate) -> Vec<String> {
+pub fn debug_antigens(
+    schedule: &Schedule,
+    patient: &Patient,
+    assessment_date: NaiveDate,
+) -> Vec<String> {
     let ctx = Ctx::new(patient, assessment_date);
     let mut gathered: Vec<Vec<Dose>> = vec![Vec::new(); schedule.antigens.len()];
     history::gather(schedule, &ctx, &mut gathered);
@@ -87,14 +112,30 @@ pub fn debug_antigens(schedule: &Schedule, patient: &Patient, assessment_date: N
         let (res, _) = antigen(schedule, &ctx, a, recs, &mut scratch);
         let mut line = format!(
             "{}: {:?} #{:?} {:?} via {:?}",
-            schedule.antigens[a].data.antigen, res.status, res.dose_number, res.dates, res.series.map(|s| &schedule.antigens[a].data.series[s].name)
+            schedule.antigens[a].data.antigen,
+            res.status,
+            res.dose_number,
+            res.dates,
+            res.series
+                .map(|s| &schedule.antigens[a].data.series[s].name)
         );
         for k in 0..scratch.relevant.len() {
             let s = &schedule.antigens[a].data.series[scratch.relevant[k]];
             line.push_str(&format!(
                 "\n      [{}] g{} {:?} next={} t={:?} sat={:?} valid={} {:?} {:?}",
-                s.name, s.series_group, scratch.forecasts[k].status, scratch.evals[k].next, scratch.forecasts[k].target, scratch.evals[k].satisfied.iter().filter(|x| x.is_some()).count(), scratch.evals[k].valid_count,
-                scratch.forecasts[k].dates.earliest, scratch.evals[k].statuses
+                s.name,
+                s.series_group,
+                scratch.forecasts[k].status,
+                scratch.evals[k].next,
+                scratch.forecasts[k].target,
+                scratch.evals[k]
+                    .satisfied
+                    .iter()
+                    .filter(|x| x.is_some())
+                    .count(),
+                scratch.evals[k].valid_count,
+                scratch.forecasts[k].dates.earliest,
+                scratch.evals[k].statuses
             ));
         }
         out.push(line);
@@ -132,8 +173,22 @@ fn antigen<'s>(
             visible = scratch.completed.len();
             current_group = s.series_group;
         }
-        evaluate(schedule, ctx, s, recs, &scratch.completed[..visible], &mut scratch.evals[k]);
-        let f = forecast_series(schedule, ctx, s, recs, &scratch.evals[k], &scratch.completed[..visible]);
+        evaluate(
+            schedule,
+            ctx,
+            s,
+            recs,
+            &scratch.completed[..visible],
+            &mut scratch.evals[k],
+        );
+        let f = forecast_series(
+            schedule,
+            ctx,
+            s,
+            recs,
+            &scratch.evals[k],
+            &scratch.completed[..visible],
+        );
         if f.status == SeriesStatus::Complete {
             if let Some(done) = scratch.evals[k].satisfied.iter().flatten().max() {
                 scratch.completed.push((s.series_group, *done));
@@ -142,7 +197,11 @@ fn antigen<'s>(
         scratch.forecasts.push(f);
     }
     let cands: Vec<Candidate> = (0..n)
-        .map(|k| Candidate { series: &all[scratch.relevant[k]], eval: &scratch.evals[k], forecast: scratch.forecasts[k] })
+        .map(|k| Candidate {
+            series: &all[scratch.relevant[k]],
+            eval: &scratch.evals[k],
+            forecast: scratch.forecasts[k],
+        })
         .collect();
     let mut groups: Vec<u32> = cands.iter().map(|c| c.series.series_group).collect();
     groups.dedup();
@@ -156,10 +215,19 @@ fn antigen<'s>(
         }
     }
     let Some(b) = best(&cands, &prio, ctx) else {
-        return (AntigenResult { status: None, ..Default::default() }, None);
+        return (
+            AntigenResult {
+                status: None,
+                ..Default::default()
+            },
+            None,
+        );
     };
     let c = &cands[b];
-    let mut res = AntigenResult { series: Some(scratch.relevant[b]), ..Default::default() };
+    let mut res = AntigenResult {
+        series: Some(scratch.relevant[b]),
+        ..Default::default()
+    };
     let status = if immunity::is_immune(&def.data, ctx) {
         SeriesStatus::Immune
     } else if immunity::is_contraindicated(&def.data, ctx) {
@@ -172,7 +240,8 @@ fn antigen<'s>(
         if let Some(t) = c.forecast.target {
             // Skipped target doses do not count: the number is the count of satisfied
             // target doses before this one, plus one.
-            let mut number = c.eval.satisfied[..t].iter().filter(|d| d.is_some()).count() as u32 + 1;
+            let mut number =
+                c.eval.satisfied[..t].iter().filter(|d| d.is_some()).count() as u32 + 1;
             // Boosters of a recurring dose count, except seasonal ones (each season
             // restarts the count).
             if t == c.eval.next && td_is_counted_recurring(&c.series.doses[t]) {
@@ -181,14 +250,27 @@ fn antigen<'s>(
             res.dose_number = Some(number);
             res.dates = c.forecast.dates;
             let td = &c.series.doses[t];
+            // Vaccines flagged for forecasting; when none are flagged, every
+            // preferable vaccine usable at the earliest date.
+            let usable = |v: &&crate::schedule::model::PreferableVaccine| {
+                !immunity::vaccine_contraindicated(&def.data, ctx, v.cvx)
+                    && c.forecast
+                        .dates
+                        .earliest
+                        .is_none_or(|e| ctx.age_in(e.max(ctx.assessment), v.begin_age, v.end_age))
+            };
             res.vaccines.extend(
                 td.preferable_vaccines
                     .iter()
-                    .filter(|v| v.forecast && !immunity::vaccine_contraindicated(&def.data, ctx, v.cvx))
+                    .filter(|v| v.forecast)
+                    .filter(usable)
                     .map(|v| v.cvx),
             );
+            if res.vaccines.is_empty() {
+                res.vaccines
+                    .extend(td.preferable_vaccines.iter().filter(usable).map(|v| v.cvx));
+            }
         }
     }
-    let _ = Reason::None;
     (res, Some(&scratch.evals[b]))
 }

@@ -63,8 +63,11 @@ pub(crate) struct Evaluated {
 }
 
 /// Selects the age requirement in effect at `date`.
-pub(crate) fn age_at<'a>(dose: &'a SeriesDoseData, date: NaiveDate) -> Option<&'a AgeData> {
-    dose.ages.iter().find(|a| in_effect(date, a.effective, a.cessation)).or(dose.ages.first())
+pub(crate) fn age_at(dose: &SeriesDoseData, date: NaiveDate) -> Option<&AgeData> {
+    dose.ages
+        .iter()
+        .find(|a| in_effect(date, a.effective, a.cessation))
+        .or(dose.ages.first())
 }
 
 /// Evaluates `doses` (one antigen's, in date order) against `series`.
@@ -95,7 +98,11 @@ pub(crate) fn evaluate(
                 completed_groups,
                 inclusive: false,
             };
-            if should_skip(&series.doses[t].conditional_skips, SkipContext::Evaluation, &input) {
+            if should_skip(
+                &series.doses[t].conditional_skips,
+                SkipContext::Evaluation,
+                &input,
+            ) {
                 t += 1;
             } else {
                 break;
@@ -138,10 +145,19 @@ pub(crate) fn evaluate(
     out.next = t;
 }
 
-fn evaluate_dose(schedule: &Schedule, ctx: &Ctx, td: &SeriesDoseData, doses: &[Dose], i: usize, ev: &Evaluated) -> Reason {
+fn evaluate_dose(
+    schedule: &Schedule,
+    ctx: &Ctx,
+    td: &SeriesDoseData,
+    doses: &[Dose],
+    i: usize,
+    ev: &Evaluated,
+) -> Reason {
     let dose = &doses[i];
     let date = dose.date;
-    let prev_bad = ev.previous.is_some_and(|p| ev.statuses[p] == EvaluationStatus::NotValid && ev.reasons[p].is_age_or_interval());
+    let prev_bad = ev.previous.is_some_and(|p| {
+        ev.statuses[p] == EvaluationStatus::NotValid && ev.reasons[p].is_age_or_interval()
+    });
     let mut grace = false;
     // Age.
     if let Some(age) = age_at(td, date) {
@@ -163,8 +179,14 @@ fn evaluate_dose(schedule: &Schedule, ctx: &Ctx, td: &SeriesDoseData, doses: &[D
     // Preferable intervals, falling back to allowable intervals.
     let previous = ev.previous.map(|p| &doses[p]);
     let mut interval_ok = true;
-    for iv in td.intervals.iter().filter(|iv| in_effect(date, iv.effective, iv.cessation)) {
-        let Some(r) = reference_date(iv, ctx, previous, &ev.satisfied, date, true) else { continue };
+    for iv in td
+        .intervals
+        .iter()
+        .filter(|iv| in_effect(date, iv.effective, iv.cessation))
+    {
+        let Some(r) = reference_date(iv, ctx, previous, &ev.satisfied, date, true) else {
+            continue;
+        };
         let min = iv.min.map(|d| d.add_to(r));
         let abs_min = iv.abs_min.map(|d| d.add_to(r)).or(min);
         if abs_min.is_some_and(|a| date < a) || (min.is_some_and(|m| date < m) && prev_bad) {
@@ -176,10 +198,14 @@ fn evaluate_dose(schedule: &Schedule, ctx: &Ctx, td: &SeriesDoseData, doses: &[D
         }
     }
     if !interval_ok {
-        let allowed = td.allowable_intervals.iter().filter(|iv| in_effect(date, iv.effective, iv.cessation)).any(|iv| {
-            reference_date(iv, ctx, previous, &ev.satisfied, date, true)
-                .is_some_and(|r| iv.abs_min.is_none_or(|a| date >= a.add_to(r)))
-        });
+        let allowed = td
+            .allowable_intervals
+            .iter()
+            .filter(|iv| in_effect(date, iv.effective, iv.cessation))
+            .any(|iv| {
+                reference_date(iv, ctx, previous, &ev.satisfied, date, true)
+                    .is_some_and(|r| iv.abs_min.is_none_or(|a| date >= a.add_to(r)))
+            });
         if !allowed {
             return Reason::TooSoon;
         }
@@ -194,9 +220,17 @@ fn evaluate_dose(schedule: &Schedule, ctx: &Ctx, td: &SeriesDoseData, doses: &[D
                 let prev_valid = doses
                     .iter()
                     .position(|d| d.index == p.index)
-                    .is_none_or(|k| ev.statuses.get(k).is_none_or(|s| *s == EvaluationStatus::Valid));
+                    .is_none_or(|k| {
+                        ev.statuses
+                            .get(k)
+                            .is_none_or(|s| *s == EvaluationStatus::Valid)
+                    });
                 let begin = c.begin.add_to(p.date);
-                let end = if prev_valid { c.min_end.add_to(p.date) } else { c.end.add_to(p.date) };
+                let end = if prev_valid {
+                    c.min_end.add_to(p.date)
+                } else {
+                    c.end.add_to(p.date)
+                };
                 if date >= begin && date < end {
                     return Reason::LiveVirusConflict;
                 }
@@ -207,10 +241,16 @@ fn evaluate_dose(schedule: &Schedule, ctx: &Ctx, td: &SeriesDoseData, doses: &[D
     let preferable = td.preferable_vaccines.iter().any(|v| {
         v.cvx == dose.cvx
             && ctx.age_in(date, v.begin_age, v.end_age)
-            && v.mvx.as_deref().is_none_or(|m| ctx.mvx(dose.index).is_none_or(|x| x.eq_ignore_ascii_case(m)))
+            && v.mvx.as_deref().is_none_or(|m| {
+                ctx.mvx(dose.index)
+                    .is_none_or(|x| x.eq_ignore_ascii_case(m))
+            })
     });
     if !preferable {
-        let allowable = td.allowable_vaccines.iter().any(|v| v.cvx == dose.cvx && ctx.age_in(date, v.begin_age, v.end_age));
+        let allowable = td
+            .allowable_vaccines
+            .iter()
+            .any(|v| v.cvx == dose.cvx && ctx.age_in(date, v.begin_age, v.end_age));
         if !allowable {
             return Reason::NotPreferableOrAllowable;
         }

@@ -41,30 +41,62 @@ pub(crate) fn forecast(
 ) -> SeriesForecast {
     let n = series.doses.len();
     let mut t = ev.next;
-    let input =
-        SkipInput { ctx, doses, statuses: &ev.statuses, reference: ctx.assessment, completed_groups, inclusive: true };
-    while t < n && should_skip(&series.doses[t].conditional_skips, SkipContext::Forecast, &input) {
+    let input = SkipInput {
+        ctx,
+        doses,
+        statuses: &ev.statuses,
+        reference: ctx.assessment,
+        completed_groups,
+        inclusive: true,
+    };
+    while t < n
+        && should_skip(
+            &series.doses[t].conditional_skips,
+            SkipContext::Forecast,
+            &input,
+        )
+    {
         t += 1;
     }
     if t >= n {
-        return SeriesForecast { status: SeriesStatus::Complete, target: None, dates: Dates::default() };
+        return SeriesForecast {
+            status: SeriesStatus::Complete,
+            target: None,
+            dates: Dates::default(),
+        };
     }
     let td = &series.doses[t];
     let age = age_at(td, ctx.assessment);
     let max = age.and_then(|a| a.max).map(|m| ctx.at_age(m));
     if max.is_some_and(|m| ctx.assessment >= m) {
-        return SeriesForecast { status: SeriesStatus::AgedOut, target: Some(t), dates: Dates::default() };
+        return SeriesForecast {
+            status: SeriesStatus::AgedOut,
+            target: Some(t),
+            dates: Dates::default(),
+        };
     }
-    let mut earliest = age.and_then(|a| a.min.or(a.abs_min)).map(|m| ctx.at_age(m)).unwrap_or(ctx.dob);
+    let mut earliest = age
+        .and_then(|a| a.min.or(a.abs_min))
+        .map(|m| ctx.at_age(m))
+        .unwrap_or(ctx.dob);
     // Age-based recommended and past-due dates take precedence; intervals only
     // supply them when the target dose has no age-based ones.
     let age_rec = age.and_then(|a| a.earliest_rec).map(|m| ctx.at_age(m));
-    let age_past_due = age.and_then(|a| a.latest_rec).map(|m| ONE_DAY_BACK.add_to(ctx.at_age(m)));
+    let age_past_due = age
+        .and_then(|a| a.latest_rec)
+        .map(|m| ONE_DAY_BACK.add_to(ctx.at_age(m)));
     let mut int_rec: Option<NaiveDate> = None;
     let mut int_past_due: Option<NaiveDate> = None;
     let previous = ev.previous.map(|p| &doses[p]);
-    for iv in td.intervals.iter().filter(|iv| in_effect(ctx.assessment, iv.effective, iv.cessation)) {
-        let Some(r) = reference_date(iv, ctx, previous, &ev.satisfied, ctx.assessment, false) else { continue };
+    for iv in td
+        .intervals
+        .iter()
+        .filter(|iv| in_effect(ctx.assessment, iv.effective, iv.cessation))
+    {
+        let Some(r) = reference_date(iv, ctx, previous, &ev.satisfied, ctx.assessment, false)
+        else {
+            continue;
+        };
         if let Some(m) = iv.min.or(iv.abs_min) {
             earliest = earliest.max(m.add_to(r));
         }
@@ -104,6 +136,11 @@ pub(crate) fn forecast(
     SeriesForecast {
         status: SeriesStatus::NotComplete,
         target: Some(t),
-        dates: Dates { earliest: Some(earliest), recommended: Some(recommended), past_due, latest },
+        dates: Dates {
+            earliest: Some(earliest),
+            recommended: Some(recommended),
+            past_due,
+            latest,
+        },
     }
 }

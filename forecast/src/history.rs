@@ -11,7 +11,9 @@ pub(crate) fn gather(schedule: &Schedule, ctx: &Ctx, out: &mut [Vec<Dose>]) {
         v.clear();
     }
     for d in &ctx.doses {
-        let Some(assocs) = schedule.cvx.get(d.cvx as usize) else { continue };
+        let Some(assocs) = schedule.cvx.get(d.cvx as usize) else {
+            continue;
+        };
         for a in assocs {
             if ctx.age_in(d.date, a.begin_age, a.end_age) {
                 if let Some(v) = out.get_mut(a.antigen as usize) {

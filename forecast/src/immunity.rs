@@ -6,7 +6,12 @@ use crate::schedule::model::AntigenData;
 
 /// Does the patient have evidence of immunity to the antigen?
 pub(crate) fn is_immune(antigen: &AntigenData, ctx: &Ctx) -> bool {
-    if antigen.immunity.clinical_history.iter().any(|c| ctx.obs.contains(*c)) {
+    if antigen
+        .immunity
+        .clinical_history
+        .iter()
+        .any(|c| ctx.obs.contains(*c))
+    {
         return true;
     }
     antigen
@@ -29,6 +34,8 @@ pub(crate) fn is_contraindicated(antigen: &AntigenData, ctx: &Ctx) -> bool {
 pub(crate) fn vaccine_contraindicated(antigen: &AntigenData, ctx: &Ctx, cvx: u16) -> bool {
     antigen.contraindications.vaccine.iter().any(|c| {
         ctx.obs.contains(c.code)
-            && c.vaccines.iter().any(|v| v.cvx == cvx && ctx.age_in(ctx.assessment, v.begin_age, v.end_age))
+            && c.vaccines
+                .iter()
+                .any(|v| v.cvx == cvx && ctx.age_in(ctx.assessment, v.begin_age, v.end_age))
     })
 }

@@ -54,11 +54,13 @@ fn to_json<T: serde::Serialize>(v: &T) -> Result<String, String> {
 }
 
 fn child<'a, 'i>(n: Node<'a, 'i>, name: &str) -> Option<Node<'a, 'i>> {
-    n.children().find(|c| c.is_element() && c.has_tag_name(name))
+    n.children()
+        .find(|c| c.is_element() && c.has_tag_name(name))
 }
 
 fn children<'a, 'i>(n: Node<'a, 'i>, name: &'a str) -> impl Iterator<Item = Node<'a, 'i>> + 'a {
-    n.children().filter(move |c| c.is_element() && c.has_tag_name(name))
+    n.children()
+        .filter(move |c| c.is_element() && c.has_tag_name(name))
 }
 
 fn text(n: Node, name: &str) -> String {
@@ -97,7 +99,11 @@ fn code(t: &str) -> Result<u16, String> {
 }
 
 fn codes(t: &str) -> Result<Vec<u16>, String> {
-    t.split([';', ',']).map(str::trim).filter(|s| !s.is_empty()).map(code).collect()
+    t.split([';', ','])
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(code)
+        .collect()
 }
 
 fn yes(n: Node, name: &str) -> bool {
@@ -105,7 +111,11 @@ fn yes(n: Node, name: &str) -> bool {
 }
 
 fn aged_vaccine(v: Node) -> Result<AgedVaccine, String> {
-    Ok(AgedVaccine { cvx: code(&text(v, "cvx"))?, begin_age: dur(v, "beginAge")?, end_age: dur(v, "endAge")? })
+    Ok(AgedVaccine {
+        cvx: code(&text(v, "cvx"))?,
+        begin_age: dur(v, "beginAge")?,
+        end_age: dur(v, "endAge")?,
+    })
 }
 
 /// Converts one `AntigenSupportingData-*.xml`.
@@ -115,7 +125,9 @@ pub fn convert_antigen(xml: &str) -> Result<AntigenData, String> {
     let mut immunity = Immunity::default();
     if let Some(im) = child(root, "immunity") {
         for ch in children(im, "clinicalHistory") {
-            immunity.clinical_history.push(code(&text(ch, "guidelineCode"))?);
+            immunity
+                .clinical_history
+                .push(code(&text(ch, "guidelineCode"))?);
         }
         for dob in children(im, "dateOfBirth") {
             let born_before = date(dob, "immunityBirthDate")?.ok_or("missing immunityBirthDate")?;
@@ -146,7 +158,9 @@ pub fn convert_antigen(xml: &str) -> Result<AntigenData, String> {
                 contraindications.vaccine.push(VaccineContraindication {
                     code: code(&text(c, "observationCode"))?,
                     title: text(c, "observationTitle"),
-                    vaccines: children(c, "contraindicatedVaccine").map(aged_vaccine).collect::<Result<_, _>>()?,
+                    vaccines: children(c, "contraindicatedVaccine")
+                        .map(aged_vaccine)
+                        .collect::<Result<_, _>>()?,
                 });
             }
         }
@@ -154,7 +168,8 @@ pub fn convert_antigen(xml: &str) -> Result<AntigenData, String> {
     let mut series = Vec::new();
     let mut antigen = String::new();
     for s in children(root, "series") {
-        let sd = convert_series(s).map_err(|e| format!("series {:?}: {e}", text(s, "seriesName")))?;
+        let sd =
+            convert_series(s).map_err(|e| format!("series {:?}: {e}", text(s, "seriesName")))?;
         if antigen.is_empty() {
             antigen = sd.target_disease.clone();
         }
@@ -163,7 +178,12 @@ pub fn convert_antigen(xml: &str) -> Result<AntigenData, String> {
     if antigen.is_empty() {
         return Err("no series".into());
     }
-    Ok(AntigenData { antigen, immunity, contraindications, series })
+    Ok(AntigenData {
+        antigen,
+        immunity,
+        contraindications,
+        series,
+    })
 }
 
 fn convert_series(s: Node) -> Result<SeriesData, String> {
@@ -196,15 +216,27 @@ fn convert_series(s: Node) -> Result<SeriesData, String> {
         target_disease: text(s, "targetDisease"),
         vaccine_group: text(s, "vaccineGroup"),
         series_type,
-        equivalent_series_groups: codes(&text(s, "equivalentSeriesGroups"))?.into_iter().map(u32::from).collect(),
-        required_gender: children(s, "requiredGender").filter_map(|g| g.text()).map(|t| t.trim().to_string()).filter(|t| !t.is_empty()).collect(),
+        equivalent_series_groups: codes(&text(s, "equivalentSeriesGroups"))?
+            .into_iter()
+            .map(u32::from)
+            .collect(),
+        required_gender: children(s, "requiredGender")
+            .filter_map(|g| g.text())
+            .map(|t| t.trim().to_string())
+            .filter(|t| !t.is_empty())
+            .collect(),
         default_series: yes(sel, "defaultSeries"),
         product_path: yes(sel, "productPath"),
         series_group_name: text(sel, "seriesGroupName"),
-        series_group: text(sel, "seriesGroup").parse().map_err(|_| "bad seriesGroup")?,
+        series_group: text(sel, "seriesGroup")
+            .parse()
+            .map_err(|_| "bad seriesGroup")?,
         series_priority: text(sel, "seriesPriority"),
         series_preference: match opt_text(sel, "seriesPreference") {
-            Some(t) => Some(t.parse().map_err(|_| format!("bad seriesPreference {t:?}"))?),
+            Some(t) => Some(
+                t.parse()
+                    .map_err(|_| format!("bad seriesPreference {t:?}"))?,
+            ),
             None => None,
         },
         min_age_to_start: dur(sel, "minAgeToStart")?,
@@ -238,13 +270,20 @@ fn convert_interval(i: Node) -> Result<Option<IntervalData>, String> {
         effective: date(i, "effectiveDate")?,
         cessation: date(i, "cessationDate")?,
     };
-    let empty = !iv.from_previous && iv.from_target_dose.is_none() && iv.from_most_recent.is_empty() && iv.from_relevant_obs.is_none();
+    let empty = !iv.from_previous
+        && iv.from_target_dose.is_none()
+        && iv.from_most_recent.is_empty()
+        && iv.from_relevant_obs.is_none();
     Ok((!empty).then_some(iv))
 }
 
 fn convert_dose(d: Node) -> Result<SeriesDoseData, String> {
     let dn = text(d, "doseNumber");
-    let dose_number = dn.trim_start_matches("Dose").trim().parse().map_err(|_| format!("bad doseNumber {dn:?}"))?;
+    let dose_number = dn
+        .trim_start_matches("Dose")
+        .trim()
+        .parse()
+        .map_err(|_| format!("bad doseNumber {dn:?}"))?;
     let mut ages = Vec::new();
     for a in children(d, "age") {
         let age = AgeData {
@@ -299,7 +338,10 @@ fn convert_dose(d: Node) -> Result<SeriesDoseData, String> {
     }
     let seasonal = match child(d, "seasonalRecommendation") {
         Some(s) => {
-            let v = Seasonal { start: date(s, "startDate")?, end: date(s, "endDate")? };
+            let v = Seasonal {
+                start: date(s, "startDate")?,
+                end: date(s, "endDate")?,
+            };
             (v.start.is_some() || v.end.is_some()).then_some(v)
         }
         None => None,
@@ -373,7 +415,10 @@ fn convert_skip(cs: Node) -> Result<Option<ConditionalSkip>, String> {
                 valid_only: text(c, "doseType").eq_ignore_ascii_case("valid"),
                 dose_count_logic,
                 vaccine_types: codes(&text(c, "vaccineTypes"))?,
-                series_groups: codes(&text(c, "seriesGroups"))?.into_iter().map(u32::from).collect(),
+                series_groups: codes(&text(c, "seriesGroups"))?
+                    .into_iter()
+                    .map(u32::from)
+                    .collect(),
             });
         }
         sets.push(SkipSet {
@@ -385,7 +430,11 @@ fn convert_skip(cs: Node) -> Result<Option<ConditionalSkip>, String> {
             conditions,
         });
     }
-    Ok(Some(ConditionalSkip { context, set_logic: logic(&text(cs, "setLogic"))?, sets }))
+    Ok(Some(ConditionalSkip {
+        context,
+        set_logic: logic(&text(cs, "setLogic"))?,
+        sets,
+    }))
 }
 
 /// Converts `ScheduleSupportingData.xml`.
@@ -401,7 +450,8 @@ pub fn convert_schedule(xml: &str) -> Result<ScheduleData, String> {
                 previous_cvx: code(&text(prev, "cvx"))?,
                 current_cvx: code(&text(cur, "cvx"))?,
                 begin: dur(c, "conflictBeginInterval")?.ok_or("missing conflictBeginInterval")?,
-                min_end: dur(c, "minConflictEndInterval")?.ok_or("missing minConflictEndInterval")?,
+                min_end: dur(c, "minConflictEndInterval")?
+                    .ok_or("missing minConflictEndInterval")?,
                 end: dur(c, "conflictEndInterval")?.ok_or("missing conflictEndInterval")?,
             });
         }
@@ -411,7 +461,10 @@ pub fn convert_schedule(xml: &str) -> Result<ScheduleData, String> {
         for g in children(m, "vaccineGroupMap") {
             group_antigens.insert(
                 text(g, "name"),
-                children(g, "antigen").filter_map(|a| a.text()).map(|t| t.trim().to_string()).collect(),
+                children(g, "antigen")
+                    .filter_map(|a| a.text())
+                    .map(|t| t.trim().to_string())
+                    .collect(),
             );
         }
     }
@@ -419,7 +472,10 @@ pub fn convert_schedule(xml: &str) -> Result<ScheduleData, String> {
     if let Some(v) = child(root, "vaccineGroups") {
         for g in children(v, "vaccineGroup") {
             let name = text(g, "name");
-            let antigens = group_antigens.get(&name).cloned().ok_or_else(|| format!("no antigen map for {name}"))?;
+            let antigens = group_antigens
+                .get(&name)
+                .cloned()
+                .ok_or_else(|| format!("no antigen map for {name}"))?;
             vaccine_groups.push(VaccineGroupData {
                 administer_full_vaccine_group: yes(g, "administerFullVaccineGroup"),
                 name,
@@ -438,14 +494,27 @@ pub fn convert_schedule(xml: &str) -> Result<ScheduleData, String> {
                     end_age: dur(a, "associationEndAge")?,
                 });
             }
-            cvx.push(CvxData { cvx: code(&text(c, "cvx"))?, description: text(c, "shortDescription"), antigens });
+            cvx.push(CvxData {
+                cvx: code(&text(c, "cvx"))?,
+                description: text(c, "shortDescription"),
+                antigens,
+            });
         }
     }
     let mut observations = Vec::new();
     if let Some(o) = child(root, "observations") {
         for ob in children(o, "observation") {
-            observations.push(ObservationData { code: code(&text(ob, "observationCode"))?, title: text(ob, "observationTitle") });
+            observations.push(ObservationData {
+                code: code(&text(ob, "observationCode"))?,
+                title: text(ob, "observationTitle"),
+            });
         }
     }
-    Ok(ScheduleData { cdc_version: "4.64-508".to_string(), live_virus_conflicts, vaccine_groups, cvx, observations })
+    Ok(ScheduleData {
+        cdc_version: "4.64-508".to_string(),
+        live_virus_conflicts,
+        vaccine_groups,
+        cvx,
+        observations,
+    })
 }

@@ -29,7 +29,13 @@ pub(crate) fn reference_date(
         return ctx
             .doses
             .iter()
-            .filter(|d| (if strictly_before { d.date < before } else { d.date <= before }) && iv.from_most_recent.contains(&d.cvx))
+            .filter(|d| {
+                (if strictly_before {
+                    d.date < before
+                } else {
+                    d.date <= before
+                }) && iv.from_most_recent.contains(&d.cvx)
+            })
             .map(|d| d.date)
             .max();
     }

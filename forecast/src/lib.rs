@@ -38,8 +38,8 @@ mod skip;
 mod types;
 mod vaccine_group;
 
-pub use engine::forecast;
 #[doc(hidden)]
 pub use engine::debug_antigens;
+pub use engine::forecast;
 pub use schedule::{Schedule, ScheduleError};
 pub use types::*;

@@ -8,8 +8,17 @@ use crate::schedule::{GroupDef, Schedule};
 use crate::types::{SeriesStatus, VaccineGroupForecast};
 use std::borrow::Cow;
 
-pub(crate) fn rollup(_schedule: &Schedule, g: &GroupDef, results: &[AntigenResult]) -> VaccineGroupForecast {
-    let parts: Vec<&AntigenResult> = g.antigens.iter().map(|&a| &results[a as usize]).filter(|r| r.status.is_some()).collect();
+pub(crate) fn rollup(
+    _schedule: &Schedule,
+    g: &GroupDef,
+    results: &[AntigenResult],
+) -> VaccineGroupForecast {
+    let parts: Vec<&AntigenResult> = g
+        .antigens
+        .iter()
+        .map(|&a| &results[a as usize])
+        .filter(|r| r.status.is_some())
+        .collect();
     let mut out = VaccineGroupForecast {
         vaccine_group: g.group,
         status: SeriesStatus::NotRecommended,
@@ -35,7 +44,12 @@ pub(crate) fn rollup(_schedule: &Schedule, g: &GroupDef, results: &[AntigenResul
         SeriesStatus::Immune
     } else if any(SeriesStatus::Contraindicated) {
         SeriesStatus::Contraindicated
-    } else if parts.iter().all(|r| matches!(r.status, Some(SeriesStatus::Complete | SeriesStatus::Immune))) {
+    } else if parts.iter().all(|r| {
+        matches!(
+            r.status,
+            Some(SeriesStatus::Complete | SeriesStatus::Immune)
+        )
+    }) {
         SeriesStatus::Complete
     } else if any(SeriesStatus::AgedOut) {
         SeriesStatus::AgedOut
@@ -53,14 +67,19 @@ pub(crate) fn rollup(_schedule: &Schedule, g: &GroupDef, results: &[AntigenResul
     }));
     if status == SeriesStatus::NotComplete {
         let due: Vec<&&AntigenResult> = st(SeriesStatus::NotComplete).collect();
-        let min = |f: fn(&AntigenResult) -> Option<chrono::NaiveDate>| due.iter().filter_map(|r| f(r)).min();
-        let max = |f: fn(&AntigenResult) -> Option<chrono::NaiveDate>| due.iter().filter_map(|r| f(r)).max();
+        let min = |f: fn(&AntigenResult) -> Option<chrono::NaiveDate>| {
+            due.iter().filter_map(|r| f(r)).min()
+        };
+        let max = |f: fn(&AntigenResult) -> Option<chrono::NaiveDate>| {
+            due.iter().filter_map(|r| f(r)).max()
+        };
         if g.administer_full {
             // The whole group is given at once: not before every antigen allows it,
             // but recommended (and past due) as soon as any antigen needs it.
             out.earliest_date = max(|r| r.dates.earliest);
             out.recommended_date = min(|r| r.dates.recommended).max(out.earliest_date);
-            out.past_due_date = min(|r| r.dates.past_due).map(|p| out.earliest_date.map_or(p, |e| p.max(e)));
+            out.past_due_date =
+                min(|r| r.dates.past_due).map(|p| out.earliest_date.map_or(p, |e| p.max(e)));
         } else {
             out.earliest_date = min(|r| r.dates.earliest);
             out.recommended_date = min(|r| r.dates.recommended);
@@ -71,7 +90,11 @@ pub(crate) fn rollup(_schedule: &Schedule, g: &GroupDef, results: &[AntigenResul
         // The dose number is the highest among the antigens still due (e.g. the
         // diphtheria/tetanus count when pertussis restarts with Tdap).
         let numbers = due.iter().filter_map(|r| r.dose_number);
-        out.dose_number = if g.administer_full { numbers.min() } else { numbers.max() };
+        out.dose_number = if g.administer_full {
+            numbers.min()
+        } else {
+            numbers.max()
+        };
         for r in &due {
             for v in &r.vaccines {
                 let s = format!("{v:02}");

@@ -16,7 +16,10 @@ fn gender_ok(series: &SeriesData, gender: Gender) -> bool {
         Gender::Male => "Male",
         Gender::Unknown => "Unknown",
     };
-    series.required_gender.iter().any(|g| g.eq_ignore_ascii_case(name))
+    series
+        .required_gender
+        .iter()
+        .any(|g| g.eq_ignore_ascii_case(name))
 }
 
 /// Is the series relevant for the patient at the assessment date?
@@ -26,16 +29,20 @@ pub(crate) fn is_relevant(series: &SeriesData, ctx: &Ctx) -> bool {
     }
     match series.series_type {
         SeriesType::Standard | SeriesType::EvaluationOnly => true,
-        SeriesType::Risk => series
-            .indications
-            .iter()
-            .any(|i| ctx.obs.contains(i.code) && ctx.age_in(ctx.assessment, i.begin_age, i.end_age)),
+        SeriesType::Risk => series.indications.iter().any(|i| {
+            ctx.obs.contains(i.code) && ctx.age_in(ctx.assessment, i.begin_age, i.end_age)
+        }),
     }
 }
 
 /// Fills `out` with the relevant series (indices into `all`, in `order`), keeping
 /// per series group only the best series priority present.
-pub(crate) fn relevant_series(all: &[SeriesData], order: &[usize], ctx: &Ctx, out: &mut Vec<usize>) {
+pub(crate) fn relevant_series(
+    all: &[SeriesData],
+    order: &[usize],
+    ctx: &Ctx,
+    out: &mut Vec<usize>,
+) {
     out.clear();
     out.extend(order.iter().copied().filter(|&i| is_relevant(&all[i], ctx)));
     let snapshot_len = out.len();

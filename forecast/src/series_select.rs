@@ -33,7 +33,8 @@ pub(crate) fn prioritized(
     // A series the patient started after its maximum age to start is not in process.
     let started_in_time = |i: usize| {
         let s = cands[i].series;
-        s.series_type == SeriesType::Risk || first_dose.is_none_or(|d| ctx.age_in(d, None, s.max_age_to_start))
+        s.series_type == SeriesType::Risk
+            || first_dose.is_none_or(|d| ctx.age_in(d, None, s.max_age_to_start))
     };
     // A complete series wins (the one with the most valid doses, then preference).
     if let Some(c) = members
@@ -44,22 +45,42 @@ pub(crate) fn prioritized(
         return Some(*c);
     }
     // In-process series (at least one valid dose) are scored.
-    let in_process: Vec<usize> =
-        members.iter().copied().filter(|&i| cands[i].eval.valid_count > 0 && started_in_time(i)).collect();
+    let in_process: Vec<usize> = members
+        .iter()
+        .copied()
+        .filter(|&i| cands[i].eval.valid_count > 0 && started_in_time(i))
+        .collect();
     match in_process.len() {
         0 => {}
         1 => return Some(in_process[0]),
         _ => return Some(best_by_score(cands, &in_process)),
     }
     // Nothing started: the default series.
-    members.iter().find(|&&i| cands[i].series.default_series).or(members.first()).copied()
+    members
+        .iter()
+        .find(|&&i| cands[i].series.default_series)
+        .or(members.first())
+        .copied()
 }
 
 fn best_by_score(cands: &[Candidate], ids: &[usize]) -> usize {
-    let max_valid = ids.iter().map(|&i| cands[i].eval.valid_count).max().unwrap_or(0);
-    let remaining = |i: usize| cands[i].series.doses.len().saturating_sub(cands[i].eval.next);
+    let max_valid = ids
+        .iter()
+        .map(|&i| cands[i].eval.valid_count)
+        .max()
+        .unwrap_or(0);
+    let remaining = |i: usize| {
+        cands[i]
+            .series
+            .doses
+            .len()
+            .saturating_sub(cands[i].eval.next)
+    };
     let min_remaining = ids.iter().map(|&i| remaining(i)).min().unwrap_or(0);
-    let earliest = ids.iter().filter_map(|&i| cands[i].forecast.dates.earliest).min();
+    let earliest = ids
+        .iter()
+        .filter_map(|&i| cands[i].forecast.dates.earliest)
+        .min();
     let score = |i: usize| -> i32 {
         let c = &cands[i];
         let mut s = 0;
@@ -80,7 +101,10 @@ fn best_by_score(cands: &[Candidate], ids: &[usize]) -> usize {
     let mut best = ids[0];
     for &i in &ids[1..] {
         let (sb, si) = (score(best), score(i));
-        if si > sb || (si == sb && cands[i].series.series_preference < cands[best].series.series_preference) {
+        if si > sb
+            || (si == sb
+                && cands[i].series.series_preference < cands[best].series.series_preference)
+        {
             best = i;
         }
     }
@@ -96,7 +120,9 @@ pub(crate) fn best(cands: &[Candidate], prioritized: &[usize], ctx: &Ctx) -> Opt
         .copied()
         .filter(|&p| {
             let c = &cands[p];
-            c.series.min_age_to_start.is_none_or(|m| ctx.assessment >= ctx.at_age(m))
+            c.series
+                .min_age_to_start
+                .is_none_or(|m| ctx.assessment >= ctx.at_age(m))
         })
         .collect();
     if alive.is_empty() {
@@ -104,17 +130,29 @@ pub(crate) fn best(cands: &[Candidate], prioritized: &[usize], ctx: &Ctx) -> Opt
     }
     // A series is unnecessary once a series of one of its equivalent series groups
     // is complete.
-    let done_groups: Vec<u32> =
-        alive.iter().filter(|&&p| done(cands[p].forecast.status)).map(|&p| cands[p].series.series_group).collect();
+    let done_groups: Vec<u32> = alive
+        .iter()
+        .filter(|&&p| done(cands[p].forecast.status))
+        .map(|&p| cands[p].series.series_group)
+        .collect();
     alive.retain(|&q| {
-        done(cands[q].forecast.status) || !cands[q].series.equivalent_series_groups.iter().any(|g| done_groups.contains(g))
+        done(cands[q].forecast.status)
+            || !cands[q]
+                .series
+                .equivalent_series_groups
+                .iter()
+                .any(|g| done_groups.contains(g))
     });
     let not_complete = alive
         .iter()
         .filter(|&&i| cands[i].forecast.status == SeriesStatus::NotComplete)
         .min_by_key(|&&i| {
             let c = &cands[i];
-            (c.series.series_type != SeriesType::Risk, c.forecast.dates.earliest, c.series.series_group)
+            (
+                c.series.series_type != SeriesType::Risk,
+                c.forecast.dates.earliest,
+                c.series.series_group,
+            )
         });
     if let Some(i) = not_complete {
         return Some(*i);
@@ -122,7 +160,12 @@ pub(crate) fn best(cands: &[Candidate], prioritized: &[usize], ctx: &Ctx) -> Opt
     if let Some(i) = alive
         .iter()
         .filter(|&&i| done(cands[i].forecast.status))
-        .min_by_key(|&&i| (cands[i].series.series_type != SeriesType::Risk, cands[i].series.series_group))
+        .min_by_key(|&&i| {
+            (
+                cands[i].series.series_type != SeriesType::Risk,
+                cands[i].series.series_group,
+            )
+        })
     {
         return Some(*i);
     }

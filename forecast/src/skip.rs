@@ -3,7 +3,9 @@
 //! assessment date when forecasting.
 
 use crate::context::{in_effect, Ctx, Dose};
-use crate::schedule::model::{ConditionType, ConditionalSkip, DoseCountLogic, Logic, SkipCondition, SkipContext, SkipSet};
+use crate::schedule::model::{
+    ConditionType, ConditionalSkip, DoseCountLogic, Logic, SkipCondition, SkipContext, SkipSet,
+};
 use crate::types::EvaluationStatus;
 use chrono::NaiveDate;
 
@@ -24,10 +26,14 @@ pub(crate) struct SkipInput<'a> {
 }
 
 /// Is the target dose skipped in `context`?
-pub(crate) fn should_skip(skips: &[ConditionalSkip], context: SkipContext, input: &SkipInput) -> bool {
-    skips.iter().any(|cs| {
-        (cs.context == context || cs.context == SkipContext::Both) && skip_met(cs, input)
-    })
+pub(crate) fn should_skip(
+    skips: &[ConditionalSkip],
+    context: SkipContext,
+    input: &SkipInput,
+) -> bool {
+    skips
+        .iter()
+        .any(|cs| (cs.context == context || cs.context == SkipContext::Both) && skip_met(cs, input))
 }
 
 fn skip_met(cs: &ConditionalSkip, input: &SkipInput) -> bool {
@@ -59,7 +65,8 @@ fn condition_met(c: &SkipCondition, input: &SkipInput) -> bool {
             _ => false,
         },
         ConditionType::CompletedSeries => input.completed_groups.iter().any(|(g, d)| {
-            c.series_groups.contains(g) && (*d < input.reference || (input.inclusive && *d == input.reference))
+            c.series_groups.contains(g)
+                && (*d < input.reference || (input.inclusive && *d == input.reference))
         }),
         ConditionType::VaccineCountByAge
         | ConditionType::VaccineCountByDate
@@ -67,8 +74,16 @@ fn condition_met(c: &SkipCondition, input: &SkipInput) -> bool {
             let by_age = c.kind != ConditionType::VaccineCountByDate;
             let by_date = c.kind != ConditionType::VaccineCountByAge;
             // Age window as dates, computed once per condition.
-            let from = if by_age { c.begin_age.map(|a| ctx.at_age(a)) } else { None };
-            let until = if by_age { c.end_age.map(|a| ctx.at_age(a)) } else { None };
+            let from = if by_age {
+                c.begin_age.map(|a| ctx.at_age(a))
+            } else {
+                None
+            };
+            let until = if by_age {
+                c.end_age.map(|a| ctx.at_age(a))
+            } else {
+                None
+            };
             let count = input
                 .doses
                 .iter()
@@ -79,7 +94,8 @@ fn condition_met(c: &SkipCondition, input: &SkipInput) -> bool {
                         && from.is_none_or(|f| d.date >= f)
                         && until.is_none_or(|u| d.date < u)
                         && (!by_date
-                            || (c.start_date.is_none_or(|s| d.date >= s) && c.end_date.is_none_or(|e| d.date < e)))
+                            || (c.start_date.is_none_or(|s| d.date >= s)
+                                && c.end_date.is_none_or(|e| d.date < e)))
                 })
                 .count() as u32;
             let want = c.dose_count.unwrap_or(0);

@@ -137,7 +137,9 @@ pub struct PatientForecast {
 impl PatientForecast {
     /// The forecast of one vaccine group.
     pub fn group(&self, group: VaccineGroup) -> Option<&VaccineGroupForecast> {
-        self.vaccine_groups.iter().find(|g| g.vaccine_group == group)
+        self.vaccine_groups
+            .iter()
+            .find(|g| g.vaccine_group == group)
     }
 
     /// Status of each input dose as judged by the antigens of one vaccine group only

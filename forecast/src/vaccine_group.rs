@@ -99,11 +99,23 @@ mod tests {
 
     #[test]
     fn vaccine_group_names_from_case_files() {
-        assert_eq!(VaccineGroup::from_name("DTAP"), Some(VaccineGroup::DtapTdapTd));
+        assert_eq!(
+            VaccineGroup::from_name("DTAP"),
+            Some(VaccineGroup::DtapTdapTd)
+        );
         assert_eq!(VaccineGroup::from_name("IPOL"), Some(VaccineGroup::Polio));
-        assert_eq!(VaccineGroup::from_name("Meningococcal B"), Some(VaccineGroup::MeningococcalB));
-        assert_eq!(VaccineGroup::from_name("MCV"), Some(VaccineGroup::Meningococcal));
-        assert_eq!(VaccineGroup::from_name("COVID-19"), Some(VaccineGroup::Covid19));
+        assert_eq!(
+            VaccineGroup::from_name("Meningococcal B"),
+            Some(VaccineGroup::MeningococcalB)
+        );
+        assert_eq!(
+            VaccineGroup::from_name("MCV"),
+            Some(VaccineGroup::Meningococcal)
+        );
+        assert_eq!(
+            VaccineGroup::from_name("COVID-19"),
+            Some(VaccineGroup::Covid19)
+        );
         for g in VaccineGroup::ALL {
             assert_eq!(VaccineGroup::from_name(g.name()), Some(*g));
         }

@@ -4,7 +4,8 @@
 use chrono::NaiveDate;
 use forecast::{
     cases::{check_case, Case},
-    forecast, EvaluationStatus, Gender, Patient, PatientDose, PatientForecast, Schedule, SeriesStatus, VaccineGroup,
+    forecast, EvaluationStatus, Gender, Patient, PatientDose, PatientForecast, Schedule,
+    SeriesStatus, VaccineGroup,
 };
 
 fn d(y: i32, m: u32, day: u32) -> NaiveDate {
@@ -19,7 +20,14 @@ fn patient(dob: NaiveDate, doses: &[(NaiveDate, &str)], observations: &[&str]) -
     Patient {
         date_of_birth: dob,
         gender: Gender::Female,
-        doses: doses.iter().map(|(date, cvx)| PatientDose { date_given: *date, cvx: (*cvx).into(), mvx: None }).collect(),
+        doses: doses
+            .iter()
+            .map(|(date, cvx)| PatientDose {
+                date_given: *date,
+                cvx: (*cvx).into(),
+                mvx: None,
+            })
+            .collect(),
         observations: observations.iter().map(|o| (*o).to_string()).collect(),
     }
 }
@@ -45,8 +53,15 @@ fn dob() -> NaiveDate {
 #[test]
 fn gather_history_maps_combination_vaccine_to_each_antigen() {
     // Pediarix (110) = DTaP + HepB + IPV.
-    let r = run(&patient(dob(), &[(d(2025, 3, 15), "110")], &[]), d(2025, 4, 1));
-    let names: Vec<&str> = r.doses[0].per_antigen.iter().map(|(a, _, _)| schedule().antigen_name(*a)).collect();
+    let r = run(
+        &patient(dob(), &[(d(2025, 3, 15), "110")], &[]),
+        d(2025, 4, 1),
+    );
+    let names: Vec<&str> = r.doses[0]
+        .per_antigen
+        .iter()
+        .map(|(a, _, _)| schedule().antigen_name(*a))
+        .collect();
     for a in ["Diphtheria", "Tetanus", "Pertussis", "HepB", "Polio"] {
         assert!(names.contains(&a), "{a} missing from {names:?}");
     }
@@ -57,15 +72,24 @@ fn grace_period_four_days_before_minimum_age_counts() {
     // DTaP dose 1: minimum age 6 weeks, absolute minimum 6 weeks - 4 days.
     let at_grace = dob() + chrono::Duration::days(42 - 4);
     let r = run(&patient(dob(), &[(at_grace, "20")], &[]), d(2025, 6, 1));
-    assert_eq!(dose_in_group(&r, VaccineGroup::DtapTdapTd, 0), Some(EvaluationStatus::Valid));
+    assert_eq!(
+        dose_in_group(&r, VaccineGroup::DtapTdapTd, 0),
+        Some(EvaluationStatus::Valid)
+    );
 }
 
 #[test]
 fn grace_period_five_days_before_minimum_age_is_too_young() {
     let too_early = dob() + chrono::Duration::days(42 - 5);
     let r = run(&patient(dob(), &[(too_early, "20")], &[]), d(2025, 6, 1));
-    assert_eq!(dose_in_group(&r, VaccineGroup::DtapTdapTd, 0), Some(EvaluationStatus::NotValid));
-    assert_eq!(r.group(VaccineGroup::DtapTdapTd).expect("dtap").dose_number, Some(1));
+    assert_eq!(
+        dose_in_group(&r, VaccineGroup::DtapTdapTd, 0),
+        Some(EvaluationStatus::NotValid)
+    );
+    assert_eq!(
+        r.group(VaccineGroup::DtapTdapTd).expect("dtap").dose_number,
+        Some(1)
+    );
 }
 
 #[test]
@@ -73,38 +97,87 @@ fn interval_below_absolute_minimum_is_too_soon() {
     // DTaP dose 2: minimum interval 4 weeks (absolute 4 weeks - 4 days).
     let first = d(2025, 3, 15);
     let r = run(
-        &patient(dob(), &[(first, "20"), (first + chrono::Duration::days(28 - 5), "20")], &[]),
+        &patient(
+            dob(),
+            &[
+                (first, "20"),
+                (first + chrono::Duration::days(28 - 5), "20"),
+            ],
+            &[],
+        ),
         d(2025, 6, 1),
     );
-    assert_eq!(dose_in_group(&r, VaccineGroup::DtapTdapTd, 1), Some(EvaluationStatus::NotValid));
+    assert_eq!(
+        dose_in_group(&r, VaccineGroup::DtapTdapTd, 1),
+        Some(EvaluationStatus::NotValid)
+    );
     let ok = run(
-        &patient(dob(), &[(first, "20"), (first + chrono::Duration::days(28 - 4), "20")], &[]),
+        &patient(
+            dob(),
+            &[
+                (first, "20"),
+                (first + chrono::Duration::days(28 - 4), "20"),
+            ],
+            &[],
+        ),
         d(2025, 6, 1),
     );
-    assert_eq!(dose_in_group(&ok, VaccineGroup::DtapTdapTd, 1), Some(EvaluationStatus::Valid));
+    assert_eq!(
+        dose_in_group(&ok, VaccineGroup::DtapTdapTd, 1),
+        Some(EvaluationStatus::Valid)
+    );
 }
 
 #[test]
 fn live_virus_conflict_varicella_within_28_days_of_mmr_is_not_valid() {
     let dob = d(2024, 1, 10);
     let mmr = d(2025, 1, 10);
-    let conflict = run(&patient(dob, &[(mmr, "03"), (mmr + chrono::Duration::days(20), "21")], &[]), d(2025, 6, 1));
-    assert_eq!(dose_in_group(&conflict, VaccineGroup::Varicella, 1), Some(EvaluationStatus::NotValid));
-    let fine = run(&patient(dob, &[(mmr, "03"), (mmr + chrono::Duration::days(28), "21")], &[]), d(2025, 6, 1));
-    assert_eq!(dose_in_group(&fine, VaccineGroup::Varicella, 1), Some(EvaluationStatus::Valid));
+    let conflict = run(
+        &patient(
+            dob,
+            &[(mmr, "03"), (mmr + chrono::Duration::days(20), "21")],
+            &[],
+        ),
+        d(2025, 6, 1),
+    );
+    assert_eq!(
+        dose_in_group(&conflict, VaccineGroup::Varicella, 1),
+        Some(EvaluationStatus::NotValid)
+    );
+    let fine = run(
+        &patient(
+            dob,
+            &[(mmr, "03"), (mmr + chrono::Duration::days(28), "21")],
+            &[],
+        ),
+        d(2025, 6, 1),
+    );
+    assert_eq!(
+        dose_in_group(&fine, VaccineGroup::Varicella, 1),
+        Some(EvaluationStatus::Valid)
+    );
 }
 
 #[test]
 fn live_virus_conflict_same_day_is_allowed() {
     let dob = d(2024, 1, 10);
-    let r = run(&patient(dob, &[(d(2025, 1, 10), "03"), (d(2025, 1, 10), "21")], &[]), d(2025, 6, 1));
-    assert_eq!(dose_in_group(&r, VaccineGroup::Varicella, 1), Some(EvaluationStatus::Valid));
+    let r = run(
+        &patient(dob, &[(d(2025, 1, 10), "03"), (d(2025, 1, 10), "21")], &[]),
+        d(2025, 6, 1),
+    );
+    assert_eq!(
+        dose_in_group(&r, VaccineGroup::Varicella, 1),
+        Some(EvaluationStatus::Valid)
+    );
 }
 
 #[test]
 fn skip_condition_evaluation_hib_first_dose_at_15_months_completes_series() {
     let dob = d(2023, 1, 10);
-    let r = run(&patient(dob, &[(d(2024, 4, 10), "48")], &[]), d(2025, 1, 10));
+    let r = run(
+        &patient(dob, &[(d(2024, 4, 10), "48")], &[]),
+        d(2025, 1, 10),
+    );
     assert_eq!(group_status(&r, VaccineGroup::Hib), SeriesStatus::Complete);
 }
 
@@ -143,40 +216,65 @@ fn series_selection_gender_restricts_series() {
 #[test]
 fn aged_out_rotavirus_after_maximum_age() {
     let r = run(&patient(d(2024, 1, 10), &[], &[]), d(2025, 1, 10));
-    assert_eq!(group_status(&r, VaccineGroup::Rotavirus), SeriesStatus::AgedOut);
+    assert_eq!(
+        group_status(&r, VaccineGroup::Rotavirus),
+        SeriesStatus::AgedOut
+    );
 }
 
 #[test]
 fn immunity_from_observation_history_of_varicella() {
     let r = run(&patient(d(2015, 1, 1), &[], &["024"]), d(2025, 1, 1));
-    assert_eq!(group_status(&r, VaccineGroup::Varicella), SeriesStatus::Immune);
+    assert_eq!(
+        group_status(&r, VaccineGroup::Varicella),
+        SeriesStatus::Immune
+    );
 }
 
 #[test]
 fn immunity_from_birth_date_measles_before_1957() {
     let r = run(&patient(d(1950, 1, 1), &[], &[]), d(2025, 1, 1));
-    assert!(matches!(group_status(&r, VaccineGroup::Mmr), SeriesStatus::Immune), "{:?}", r.group(VaccineGroup::Mmr));
+    assert!(
+        matches!(group_status(&r, VaccineGroup::Mmr), SeriesStatus::Immune),
+        "{:?}",
+        r.group(VaccineGroup::Mmr)
+    );
 }
 
 #[test]
 fn contraindication_from_observation_adverse_reaction() {
     let r = run(&patient(d(2024, 11, 1), &[], &["080"]), d(2025, 3, 1));
-    assert_eq!(group_status(&r, VaccineGroup::Hib), SeriesStatus::Contraindicated);
+    assert_eq!(
+        group_status(&r, VaccineGroup::Hib),
+        SeriesStatus::Contraindicated
+    );
 }
 
 #[test]
 fn preferable_and_allowable_vaccines_wrong_product_is_not_valid() {
     // Tdap (115) as a first infant dose is not a preferable or allowable DTaP.
-    let r = run(&patient(dob(), &[(d(2025, 3, 15), "115")], &[]), d(2025, 4, 1));
-    assert_eq!(dose_in_group(&r, VaccineGroup::DtapTdapTd, 0), Some(EvaluationStatus::NotValid));
+    let r = run(
+        &patient(dob(), &[(d(2025, 3, 15), "115")], &[]),
+        d(2025, 4, 1),
+    );
+    assert_eq!(
+        dose_in_group(&r, VaccineGroup::DtapTdapTd, 0),
+        Some(EvaluationStatus::NotValid)
+    );
 }
 
 #[test]
 fn extraneous_dose_after_series_complete() {
     // Hib at 15 months completes the series; a second dose is not needed.
     let dob = d(2023, 1, 10);
-    let r = run(&patient(dob, &[(d(2024, 4, 10), "48"), (d(2024, 8, 10), "48")], &[]), d(2025, 1, 10));
-    assert_eq!(dose_in_group(&r, VaccineGroup::Hib, 1), Some(EvaluationStatus::Extraneous));
+    let r = run(
+        &patient(dob, &[(d(2024, 4, 10), "48"), (d(2024, 8, 10), "48")], &[]),
+        d(2025, 1, 10),
+    );
+    assert_eq!(
+        dose_in_group(&r, VaccineGroup::Hib, 1),
+        Some(EvaluationStatus::Extraneous)
+    );
 }
 
 #[test]
@@ -186,7 +284,11 @@ fn forecast_dates_newborn_dtap() {
     assert_eq!(g.dose_number, Some(1));
     assert_eq!(g.earliest_date, Some(d(2025, 2, 26)), "6 weeks");
     assert_eq!(g.recommended_date, Some(d(2025, 3, 15)), "2 months");
-    assert_eq!(g.past_due_date, Some(d(2025, 5, 12)), "3 months + 4 weeks - 1 day");
+    assert_eq!(
+        g.past_due_date,
+        Some(d(2025, 5, 12)),
+        "3 months + 4 weeks - 1 day"
+    );
     assert!(!g.vaccines.is_empty());
 }
 
@@ -202,7 +304,11 @@ fn vaccine_group_rollup_mmr_needs_every_antigen() {
 
 #[test]
 fn every_schedule_group_is_forecast_and_doses_keep_input_order() {
-    let p = patient(dob(), &[(d(2025, 5, 15), "20"), (d(2025, 3, 15), "20")], &[]);
+    let p = patient(
+        dob(),
+        &[(d(2025, 5, 15), "20"), (d(2025, 3, 15), "20")],
+        &[],
+    );
     let r = run(&p, d(2025, 6, 1));
     assert_eq!(r.vaccine_groups.len(), schedule().vaccine_groups().count());
     assert_eq!(r.doses.len(), 2);
@@ -211,8 +317,18 @@ fn every_schedule_group_is_forecast_and_doses_keep_input_order() {
 
 #[test]
 fn unknown_cvx_is_reported_not_panicking() {
-    let r = run(&patient(dob(), &[(d(2025, 3, 15), "999"), (d(2025, 3, 15), "abc")], &[]), d(2025, 4, 1));
-    assert!(r.doses.iter().all(|d| d.per_antigen.is_empty() && d.status == EvaluationStatus::Extraneous));
+    let r = run(
+        &patient(
+            dob(),
+            &[(d(2025, 3, 15), "999"), (d(2025, 3, 15), "abc")],
+            &[],
+        ),
+        d(2025, 4, 1),
+    );
+    assert!(r
+        .doses
+        .iter()
+        .all(|d| d.per_antigen.is_empty() && d.status == EvaluationStatus::Extraneous));
 }
 
 #[test]

@@ -20,10 +20,13 @@ fn schedule_matches_cdc_supporting_data() {
         match EMBEDDED_FILES.iter().find(|(n, _)| n == name) {
             None => problems.push(format!("{name}: missing from the project's schedule")),
             Some((_, ours)) => {
-                let a: serde_json::Value = serde_json::from_str(json).expect("converted JSON parses");
+                let a: serde_json::Value =
+                    serde_json::from_str(json).expect("converted JSON parses");
                 let b: serde_json::Value = serde_json::from_str(ours).expect("project JSON parses");
                 if a != b {
-                    problems.push(format!("{name}: differs from the CDC data (re-run cdsi-import)"));
+                    problems.push(format!(
+                        "{name}: differs from the CDC data (re-run cdsi-import)"
+                    ));
                 }
             }
         }
@@ -33,13 +36,20 @@ fn schedule_matches_cdc_supporting_data() {
             problems.push(format!("{name}: not in the CDC data"));
         }
     }
-    assert!(problems.is_empty(), "schedule drift:\n{}", problems.join("\n"));
+    assert!(
+        problems.is_empty(),
+        "schedule drift:\n{}",
+        problems.join("\n")
+    );
 }
 
 #[test]
 fn embedded_schedule_loads_and_has_every_group() {
     let schedule = Schedule::embedded().expect("embedded schedule is valid");
-    assert_eq!(schedule.vaccine_groups().count(), forecast::VaccineGroup::ALL.len());
+    assert_eq!(
+        schedule.vaccine_groups().count(),
+        forecast::VaccineGroup::ALL.len()
+    );
     assert!(schedule.antigens().count() >= 30);
 }
 
@@ -49,6 +59,10 @@ fn malformed_schedule_is_a_typed_error() {
     assert!(matches!(err, forecast::ScheduleError::Json { .. }), "{err}");
     let (data, _) = Schedule::embedded().expect("valid").data();
     let json = serde_json::to_string(data).expect("serializes");
-    let err = Schedule::from_json_files([("schedule.json", json.as_str())]).expect_err("antigens missing");
-    assert!(matches!(err, forecast::ScheduleError::UnknownAntigen { .. }), "{err}");
+    let err = Schedule::from_json_files([("schedule.json", json.as_str())])
+        .expect_err("antigens missing");
+    assert!(
+        matches!(err, forecast::ScheduleError::UnknownAntigen { .. }),
+        "{err}"
+    );
 }

@@ -31,7 +31,11 @@ pub enum ScheduleError {
     #[error("CVX code {0} is out of range")]
     CvxOutOfRange(u16),
     #[error("antigen {antigen:?} series {series:?} is invalid: {reason}")]
-    InvalidSeries { antigen: String, series: String, reason: String },
+    InvalidSeries {
+        antigen: String,
+        series: String,
+        reason: String,
+    },
     #[error("too many antigens ({0})")]
     TooManyAntigens(usize),
 }
@@ -90,7 +94,8 @@ impl Schedule {
     /// compiled once per process.
     pub fn embedded() -> Result<&'static Schedule, &'static ScheduleError> {
         static CELL: OnceLock<Result<Schedule, ScheduleError>> = OnceLock::new();
-        CELL.get_or_init(|| Schedule::from_json_files(EMBEDDED_FILES.iter().copied())).as_ref()
+        CELL.get_or_init(|| Schedule::from_json_files(EMBEDDED_FILES.iter().copied()))
+            .as_ref()
     }
 
     /// Builds a schedule from JSON files: `schedule.json` plus any number of
@@ -102,9 +107,18 @@ impl Schedule {
         let mut antigens = Vec::new();
         for (name, json) in files {
             if name.ends_with("schedule.json") {
-                sched = Some(serde_json::from_str(json).map_err(|source| ScheduleError::Json { file: name.to_string(), source })?);
+                sched = Some(
+                    serde_json::from_str(json).map_err(|source| ScheduleError::Json {
+                        file: name.to_string(),
+                        source,
+                    })?,
+                );
             } else {
-                let a: AntigenData = serde_json::from_str(json).map_err(|source| ScheduleError::Json { file: name.to_string(), source })?;
+                let a: AntigenData =
+                    serde_json::from_str(json).map_err(|source| ScheduleError::Json {
+                        file: name.to_string(),
+                        source,
+                    })?;
                 antigens.push(a);
             }
         }
@@ -116,22 +130,33 @@ impl Schedule {
     }
 
     /// Compiles parsed data (see [`model`]).
-    pub fn compile(data: ScheduleData, antigen_data: Vec<AntigenData>) -> Result<Schedule, ScheduleError> {
+    pub fn compile(
+        data: ScheduleData,
+        antigen_data: Vec<AntigenData>,
+    ) -> Result<Schedule, ScheduleError> {
         if antigen_data.len() > 250 {
             return Err(ScheduleError::TooManyAntigens(antigen_data.len()));
         }
         let mut groups = Vec::new();
         for g in &data.vaccine_groups {
-            let group = VaccineGroup::from_name(&g.name).ok_or_else(|| ScheduleError::UnknownVaccineGroup(g.name.clone()))?;
+            let group = VaccineGroup::from_name(&g.name)
+                .ok_or_else(|| ScheduleError::UnknownVaccineGroup(g.name.clone()))?;
             let mut ids = Vec::new();
             for a in &g.antigens {
                 let id = antigen_data
                     .iter()
                     .position(|d| d.antigen == *a)
-                    .ok_or_else(|| ScheduleError::UnknownAntigen { group: g.name.clone(), antigen: a.clone() })?;
+                    .ok_or_else(|| ScheduleError::UnknownAntigen {
+                        group: g.name.clone(),
+                        antigen: a.clone(),
+                    })?;
                 ids.push(id as u8);
             }
-            groups.push(GroupDef { group, administer_full: g.administer_full_vaccine_group, antigens: ids });
+            groups.push(GroupDef {
+                group,
+                administer_full: g.administer_full_vaccine_group,
+                antigens: ids,
+            });
         }
         let mut antigens = Vec::new();
         for (i, a) in antigen_data.into_iter().enumerate() {
@@ -139,25 +164,47 @@ impl Schedule {
                 .iter()
                 .find(|g| g.antigens.contains(&(i as u8)))
                 .map(|g| g.group)
-                .ok_or_else(|| ScheduleError::UnknownAntigen { group: "(none)".into(), antigen: a.antigen.clone() })?;
+                .ok_or_else(|| ScheduleError::UnknownAntigen {
+                    group: "(none)".into(),
+                    antigen: a.antigen.clone(),
+                })?;
             for s in &a.series {
                 if s.doses.is_empty() {
-                    return Err(ScheduleError::InvalidSeries { antigen: a.antigen.clone(), series: s.name.clone(), reason: "no doses".into() });
+                    return Err(ScheduleError::InvalidSeries {
+                        antigen: a.antigen.clone(),
+                        series: s.name.clone(),
+                        reason: "no doses".into(),
+                    });
                 }
                 for (k, d) in s.doses.iter().enumerate() {
                     if d.dose_number as usize != k + 1 {
-                        return Err(ScheduleError::InvalidSeries { antigen: a.antigen.clone(), series: s.name.clone(), reason: format!("dose {} out of order", d.dose_number) });
+                        return Err(ScheduleError::InvalidSeries {
+                            antigen: a.antigen.clone(),
+                            series: s.name.clone(),
+                            reason: format!("dose {} out of order", d.dose_number),
+                        });
                     }
                     for iv in &d.intervals {
-                        if iv.from_target_dose.is_some_and(|t| t == 0 || t as usize > s.doses.len()) {
-                            return Err(ScheduleError::InvalidSeries { antigen: a.antigen.clone(), series: s.name.clone(), reason: "bad fromTargetDose".into() });
+                        if iv
+                            .from_target_dose
+                            .is_some_and(|t| t == 0 || t as usize > s.doses.len())
+                        {
+                            return Err(ScheduleError::InvalidSeries {
+                                antigen: a.antigen.clone(),
+                                series: s.name.clone(),
+                                reason: "bad fromTargetDose".into(),
+                            });
                         }
                     }
                 }
             }
             let mut series_order: Vec<usize> = (0..a.series.len()).collect();
             series_order.sort_by_key(|&s| a.series[s].series_group);
-            antigens.push(AntigenDef { data: a, group, series_order });
+            antigens.push(AntigenDef {
+                data: a,
+                group,
+                series_order,
+            });
         }
         let mut cvx = vec![Vec::new(); MAX_CVX];
         for c in &data.cvx {
@@ -168,18 +215,38 @@ impl Schedule {
                 let id = antigens
                     .iter()
                     .position(|d| d.data.antigen == a.antigen)
-                    .ok_or_else(|| ScheduleError::UnknownCvxAntigen { cvx: c.cvx, antigen: a.antigen.clone() })?;
-                cvx[c.cvx as usize].push(CvxAssoc { antigen: id as u8, begin_age: a.begin_age, end_age: a.end_age });
+                    .ok_or_else(|| ScheduleError::UnknownCvxAntigen {
+                        cvx: c.cvx,
+                        antigen: a.antigen.clone(),
+                    })?;
+                cvx[c.cvx as usize].push(CvxAssoc {
+                    antigen: id as u8,
+                    begin_age: a.begin_age,
+                    end_age: a.end_age,
+                });
             }
         }
         let mut live = vec![Vec::new(); MAX_CVX];
         for l in &data.live_virus_conflicts {
             if l.current_cvx as usize >= MAX_CVX || l.previous_cvx as usize >= MAX_CVX {
-                return Err(ScheduleError::CvxOutOfRange(l.current_cvx.max(l.previous_cvx)));
+                return Err(ScheduleError::CvxOutOfRange(
+                    l.current_cvx.max(l.previous_cvx),
+                ));
             }
-            live[l.current_cvx as usize].push(LiveConflict { previous_cvx: l.previous_cvx, begin: l.begin, min_end: l.min_end, end: l.end });
+            live[l.current_cvx as usize].push(LiveConflict {
+                previous_cvx: l.previous_cvx,
+                begin: l.begin,
+                min_end: l.min_end,
+                end: l.end,
+            });
         }
-        Ok(Schedule { data, antigens, groups, cvx, live })
+        Ok(Schedule {
+            data,
+            antigens,
+            groups,
+            cvx,
+            live,
+        })
     }
 
     /// Version of the CDC supporting data the schedule was converted from.
@@ -199,7 +266,10 @@ impl Schedule {
 
     /// The name of an antigen ("Measles", "Diphtheria", ...).
     pub fn antigen_name(&self, antigen: Antigen) -> &str {
-        self.antigens.get(antigen.0 as usize).map(|a| a.data.antigen.as_str()).unwrap_or("")
+        self.antigens
+            .get(antigen.0 as usize)
+            .map(|a| a.data.antigen.as_str())
+            .unwrap_or("")
     }
 
     /// The vaccine group an antigen belongs to.
@@ -209,17 +279,29 @@ impl Schedule {
 
     /// The antigens of a vaccine group.
     pub fn group_antigens(&self, group: VaccineGroup) -> Vec<Antigen> {
-        self.groups.iter().filter(|g| g.group == group).flat_map(|g| g.antigens.iter().map(|&a| Antigen(a))).collect()
+        self.groups
+            .iter()
+            .filter(|g| g.group == group)
+            .flat_map(|g| g.antigens.iter().map(|&a| Antigen(a)))
+            .collect()
     }
 
     /// The title of an observation code (e.g. 42 -> "Smoke cigarettes").
     pub fn observation_title(&self, code: u16) -> Option<&str> {
-        self.data.observations.iter().find(|o| o.code == code).map(|o| o.title.as_str())
+        self.data
+            .observations
+            .iter()
+            .find(|o| o.code == code)
+            .map(|o| o.title.as_str())
     }
 
     /// The short description of a CVX code.
     pub fn cvx_description(&self, cvx: u16) -> Option<&str> {
-        self.data.cvx.iter().find(|c| c.cvx == cvx).map(|c| c.description.as_str())
+        self.data
+            .cvx
+            .iter()
+            .find(|c| c.cvx == cvx)
+            .map(|c| c.description.as_str())
     }
 
     /// The uncompiled data (e.g. to re-serialize or compare with the CDC's).
