@@ -244,8 +244,18 @@ fn antigen<'s>(
                 c.eval.satisfied[..t].iter().filter(|d| d.is_some()).count() as u32 + 1;
             // Boosters of a recurring dose count, except seasonal ones (each season
             // restarts the count).
-            if t == c.eval.next && td_is_counted_recurring(&c.series.doses[t]) {
+            let td = &c.series.doses[t];
+            if t == c.eval.next && td_is_counted_recurring(td) {
                 number += c.eval.recurring_hits;
+            }
+            if let (true, Some(start)) = (td.recurring, td.seasonal.as_ref().and_then(|s| s.start)) {
+                // A seasonal recurring dose is numbered within its season.
+                let in_season = recs
+                    .iter()
+                    .zip(&c.eval.statuses)
+                    .filter(|(d, s)| d.date >= start && **s == EvaluationStatus::Valid)
+                    .count() as u32;
+                number = in_season + 1;
             }
             res.dose_number = Some(number);
             res.dates = c.forecast.dates;
