@@ -248,7 +248,8 @@ fn antigen<'s>(
             if t == c.eval.next && td_is_counted_recurring(td) {
                 number += c.eval.recurring_hits;
             }
-            if let (true, Some(start)) = (td.recurring, td.seasonal.as_ref().and_then(|s| s.start)) {
+            if let (true, Some(start)) = (td.recurring, td.seasonal.as_ref().and_then(|s| s.start))
+            {
                 // A seasonal recurring dose is numbered within its season.
                 let in_season = recs
                     .iter()

@@ -39,11 +39,6 @@ impl Reason {
             Reason::GracePeriod => "Grace period",
         })
     }
-
-    /// Age and interval failures cancel the grace period of the next dose.
-    fn is_age_or_interval(self) -> bool {
-        matches!(self, Reason::TooYoung | Reason::TooSoon | Reason::TooOld)
-    }
 }
 
 /// The result of evaluating one patient series.
@@ -167,9 +162,7 @@ fn evaluate_dose(
             return Reason::TooYoung;
         }
         if min.is_some_and(|m| date < m) {
-            if prev_bad {
-                return Reason::TooYoung;
-            }
+            // Between the absolute minimum and the minimum: the four-day grace period.
             grace = true;
         }
         if age.max.is_some_and(|m| date >= ctx.at_age(m)) {
@@ -189,7 +182,7 @@ fn evaluate_dose(
         };
         let min = iv.min.map(|d| d.add_to(r));
         let abs_min = iv.abs_min.map(|d| d.add_to(r)).or(min);
-        if abs_min.is_some_and(|a| date < a) || (min.is_some_and(|m| date < m) && prev_bad) {
+        if abs_min.is_some_and(|a| date < a) {
             interval_ok = false;
             break;
         }

@@ -90,9 +90,6 @@ fn best_by_score(cands: &[Candidate], ids: &[usize]) -> usize {
         if remaining(i) == min_remaining {
             s += 1;
         }
-        if c.forecast.dates.earliest.is_some() && c.forecast.dates.earliest == earliest {
-            s += 1;
-        }
         if c.forecast.status == SeriesStatus::AgedOut {
             s -= 1;
         }
