@@ -150,9 +150,6 @@ fn evaluate_dose(
 ) -> Reason {
     let dose = &doses[i];
     let date = dose.date;
-    let prev_bad = ev.previous.is_some_and(|p| {
-        ev.statuses[p] == EvaluationStatus::NotValid && ev.reasons[p].is_age_or_interval()
-    });
     let mut grace = false;
     // Age.
     if let Some(age) = age_at(td, date) {
