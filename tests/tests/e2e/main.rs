@@ -5,6 +5,7 @@
 mod support;
 
 mod access_log;
+mod auth;
 mod audit;
 mod consent;
 mod contract;
