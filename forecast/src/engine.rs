@@ -33,6 +33,8 @@ struct Scratch {
     evals: Vec<Evaluated>,
     forecasts: Vec<SeriesForecast>,
     completed: Vec<(u32, NaiveDate)>,
+    /// Dose statuses of the best series merged with the other groups' ones.
+    merged: Evaluated,
 }
 
 /// Runs the CDSi engine for `patient` at `assessment_date`.
@@ -283,5 +285,26 @@ fn antigen<'s>(
             }
         }
     }
-    (res, Some(&scratch.evals[b]))
+    // A dose valid in the prioritized series of another series group (e.g. the
+    // standard childhood series when a risk series is the best one) is valid.
+    let merged = &mut scratch.merged;
+    merged.statuses.clear();
+    merged.statuses.extend_from_slice(&cands[b].eval.statuses);
+    merged.reasons.clear();
+    merged.reasons.extend_from_slice(&cands[b].eval.reasons);
+    for &p in &prio {
+        if p == b
+            || cands[p].forecast.status == SeriesStatus::AgedOut
+            || cands[p].series.series_type == crate::schedule::model::SeriesType::EvaluationOnly
+        {
+            continue;
+        }
+        for (k, s) in cands[p].eval.statuses.iter().enumerate() {
+            if *s == EvaluationStatus::Valid && merged.statuses[k] != EvaluationStatus::Valid {
+                merged.statuses[k] = EvaluationStatus::Valid;
+                merged.reasons[k] = crate::evaluation::Reason::None;
+            }
+        }
+    }
+    (res, Some(&scratch.merged))
 }
