@@ -133,6 +133,14 @@ pub(crate) fn forecast(
     let recommended = recommended.map_or(earliest, |r| r.max(earliest));
     let past_due = past_due.map(|p| p.max(earliest));
     let latest = max.map(|m| ONE_DAY_BACK.add_to(m));
+    if latest.is_some_and(|l| earliest > l) {
+        // The dose can no longer be given before the maximum age.
+        return SeriesForecast {
+            status: SeriesStatus::AgedOut,
+            target: Some(t),
+            dates: Dates::default(),
+        };
+    }
     SeriesForecast {
         status: SeriesStatus::NotComplete,
         target: Some(t),

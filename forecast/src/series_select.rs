@@ -140,19 +140,27 @@ pub(crate) fn best(cands: &[Candidate], prioritized: &[usize], ctx: &Ctx) -> Opt
                 .iter()
                 .any(|g| done_groups.contains(g))
     });
-    let not_complete = alive
-        .iter()
-        .filter(|&&i| cands[i].forecast.status == SeriesStatus::NotComplete)
-        .min_by_key(|&&i| {
-            let c = &cands[i];
-            (
-                c.series.series_type != SeriesType::Risk,
-                c.forecast.dates.earliest,
-                c.series.series_group,
-            )
-        });
-    if let Some(i) = not_complete {
-        return Some(*i);
+    // In-process series still due come first, then complete ones, then series
+    // not yet started; risk series before standard ones, then the earliest due.
+    let due = |started: bool| {
+        alive
+            .iter()
+            .copied()
+            .filter(|&i| {
+                cands[i].forecast.status == SeriesStatus::NotComplete
+                    && (cands[i].eval.valid_count > 0) == started
+            })
+            .min_by_key(|&i| {
+                let c = &cands[i];
+                (
+                    c.series.series_type != SeriesType::Risk,
+                    c.forecast.dates.earliest,
+                    c.series.series_group,
+                )
+            })
+    };
+    if let Some(i) = due(true) {
+        return Some(i);
     }
     if let Some(i) = alive
         .iter()
@@ -165,6 +173,9 @@ pub(crate) fn best(cands: &[Candidate], prioritized: &[usize], ctx: &Ctx) -> Opt
         })
     {
         return Some(*i);
+    }
+    if let Some(i) = due(false) {
+        return Some(i);
     }
     alive.first().or(prioritized.first()).copied()
 }
