@@ -121,6 +121,10 @@ pub(crate) fn forecast(
             }
         }
     }
+    // Never before a dose already administered (e.g. an inadvertent one).
+    if let Some(last) = doses.last() {
+        earliest = earliest.max(last.date);
+    }
     // A series cannot start before its minimum age to start.
     if ev.valid_count == 0 {
         if let Some(m) = series.min_age_to_start {

@@ -117,9 +117,10 @@ pub(crate) fn best(cands: &[Candidate], prioritized: &[usize], ctx: &Ctx) -> Opt
         .copied()
         .filter(|&p| {
             let c = &cands[p];
-            c.series
-                .min_age_to_start
-                .is_none_or(|m| ctx.assessment >= ctx.at_age(m))
+            done(c.forecast.status)
+                || c.series
+                    .min_age_to_start
+                    .is_none_or(|m| ctx.assessment >= ctx.at_age(m))
         })
         .collect();
     if alive.is_empty() {
