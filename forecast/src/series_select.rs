@@ -77,10 +77,6 @@ fn best_by_score(cands: &[Candidate], ids: &[usize]) -> usize {
             .saturating_sub(cands[i].eval.next)
     };
     let min_remaining = ids.iter().map(|&i| remaining(i)).min().unwrap_or(0);
-    let earliest = ids
-        .iter()
-        .filter_map(|&i| cands[i].forecast.dates.earliest)
-        .min();
     let score = |i: usize| -> i32 {
         let c = &cands[i];
         let mut s = 0;
