@@ -17,6 +17,10 @@ impl ObsSet {
         }
     }
     #[inline]
+    pub fn is_empty(&self) -> bool {
+        self.0 == [0; 8]
+    }
+    #[inline]
     pub fn contains(&self, code: u16) -> bool {
         (code as usize) < 512 && self.0[code as usize / 64] & (1 << (code % 64)) != 0
     }

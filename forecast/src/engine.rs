@@ -6,7 +6,7 @@ use crate::context::{Ctx, Dose};
 use crate::evaluation::{evaluate, Evaluated};
 use crate::forecasting::{forecast as forecast_series, Dates, SeriesForecast};
 use crate::schedule::Schedule;
-use crate::series_select::{best, prioritized, Candidate};
+use crate::series_select::{best, prioritized, Cands};
 use crate::types::{
     Antigen, DoseEvaluation, EvaluationStatus, Patient, PatientForecast, SeriesStatus,
 };
@@ -198,25 +198,38 @@ fn antigen<'s>(
         }
         scratch.forecasts.push(f);
     }
-    let cands: Vec<Candidate> = (0..n)
-        .map(|k| Candidate {
-            series: &all[scratch.relevant[k]],
-            eval: &scratch.evals[k],
-            forecast: scratch.forecasts[k],
-        })
-        .collect();
-    let mut groups: Vec<u32> = cands.iter().map(|c| c.series.series_group).collect();
-    groups.dedup();
-    let mut prio = Vec::with_capacity(groups.len());
-    let mut members = Vec::new();
-    for g in groups {
-        members.clear();
-        members.extend((0..n).filter(|&k| cands[k].series.series_group == g));
-        if let Some(p) = prioritized(&cands, &members, ctx, recs.first().map(|d| d.date)) {
-            prio.push(p);
+    let cands = Cands {
+        all,
+        relevant: &scratch.relevant,
+        evals: &scratch.evals[..n],
+        forecasts: &scratch.forecasts,
+    };
+    // One prioritized series per series group (groups are contiguous: the
+    // relevant series are in series-group order).
+    let mut prio_buf = [0usize; 64];
+    let mut prio_len = 0;
+    let mut start = 0;
+    while start < n {
+        let g = cands.at(start).series.series_group;
+        let mut end = start;
+        let mut members = [0usize; 64];
+        while end < n && cands.at(end).series.series_group == g {
+            members[end - start] = end;
+            end += 1;
         }
+        if let Some(p) = prioritized(
+            &cands,
+            &members[..end - start],
+            ctx,
+            recs.first().map(|d| d.date),
+        ) {
+            prio_buf[prio_len] = p;
+            prio_len += 1;
+        }
+        start = end;
     }
-    let Some(b) = best(&cands, &prio, ctx) else {
+    let prio = &prio_buf[..prio_len];
+    let Some(b) = best(&cands, prio, ctx) else {
         return (
             AntigenResult {
                 status: None,
@@ -225,7 +238,7 @@ fn antigen<'s>(
             None,
         );
     };
-    let c = &cands[b];
+    let c = cands.at(b);
     let mut res = AntigenResult {
         series: Some(scratch.relevant[b]),
         ..Default::default()
@@ -289,17 +302,19 @@ fn antigen<'s>(
     // standard childhood series when a risk series is the best one) is valid.
     let merged = &mut scratch.merged;
     merged.statuses.clear();
-    merged.statuses.extend_from_slice(&cands[b].eval.statuses);
+    merged
+        .statuses
+        .extend_from_slice(&cands.at(b).eval.statuses);
     merged.reasons.clear();
-    merged.reasons.extend_from_slice(&cands[b].eval.reasons);
-    for &p in &prio {
+    merged.reasons.extend_from_slice(&cands.at(b).eval.reasons);
+    for &p in prio {
         if p == b
-            || cands[p].forecast.status == SeriesStatus::AgedOut
-            || cands[p].series.series_type == crate::schedule::model::SeriesType::EvaluationOnly
+            || cands.at(p).forecast.status == SeriesStatus::AgedOut
+            || cands.at(p).series.series_type == crate::schedule::model::SeriesType::EvaluationOnly
         {
             continue;
         }
-        for (k, s) in cands[p].eval.statuses.iter().enumerate() {
+        for (k, s) in cands.at(p).eval.statuses.iter().enumerate() {
             if *s == EvaluationStatus::Valid && merged.statuses[k] != EvaluationStatus::Valid {
                 merged.statuses[k] = EvaluationStatus::Valid;
                 merged.reasons[k] = crate::evaluation::Reason::None;

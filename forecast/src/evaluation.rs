@@ -200,13 +200,17 @@ fn evaluate_dose(
             return Reason::TooSoon;
         }
     }
-    // Live virus conflicts with any earlier dose of the patient.
-    if let Some(conflicts) = schedule.live.get(dose.cvx as usize) {
-        for c in conflicts {
-            for p in ctx.doses.iter().take_while(|p| p.date < date) {
-                if p.cvx != c.previous_cvx {
-                    continue;
-                }
+    // Live virus conflicts with any earlier live dose of the patient.
+    if let Some(conflicts) = schedule
+        .live
+        .get(dose.cvx as usize)
+        .filter(|c| !c.is_empty())
+    {
+        for p in ctx.doses.iter().take_while(|p| p.date < date) {
+            if !schedule.live_previous[p.cvx as usize] {
+                continue;
+            }
+            for c in conflicts.iter().filter(|c| c.previous_cvx == p.cvx) {
                 let prev_valid = doses
                     .iter()
                     .position(|d| d.index == p.index)

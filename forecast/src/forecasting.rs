@@ -112,10 +112,14 @@ pub(crate) fn forecast(
     let recommended = age_rec.or(int_rec);
     let past_due = age_past_due.or(int_past_due);
     // Live virus: a live vaccine cannot be forecast inside a conflict window.
-    for v in &td.preferable_vaccines {
-        if let Some(conflicts) = schedule.live.get(v.cvx as usize) {
-            for c in conflicts {
-                for p in ctx.doses.iter().filter(|p| p.cvx == c.previous_cvx) {
+    for p in ctx
+        .doses
+        .iter()
+        .filter(|p| schedule.live_previous[p.cvx as usize])
+    {
+        for v in &td.preferable_vaccines {
+            if let Some(conflicts) = schedule.live.get(v.cvx as usize) {
+                for c in conflicts.iter().filter(|c| c.previous_cvx == p.cvx) {
                     earliest = earliest.max(c.end.add_to(p.date));
                 }
             }

@@ -23,6 +23,9 @@ pub(crate) fn is_immune(antigen: &AntigenData, ctx: &Ctx) -> bool {
 
 /// Is the whole antigen contraindicated at the assessment date?
 pub(crate) fn is_contraindicated(antigen: &AntigenData, ctx: &Ctx) -> bool {
+    if ctx.obs.is_empty() {
+        return false;
+    }
     antigen
         .contraindications
         .antigen
@@ -32,6 +35,9 @@ pub(crate) fn is_contraindicated(antigen: &AntigenData, ctx: &Ctx) -> bool {
 
 /// Is a vaccine (CVX) contraindicated for the patient at the assessment date?
 pub(crate) fn vaccine_contraindicated(antigen: &AntigenData, ctx: &Ctx, cvx: u16) -> bool {
+    if ctx.obs.is_empty() {
+        return false;
+    }
     antigen.contraindications.vaccine.iter().any(|c| {
         ctx.obs.contains(c.code)
             && c.vaccines

@@ -9,10 +9,68 @@ use crate::schedule::model::{SeriesData, SeriesType};
 use crate::types::SeriesStatus;
 
 /// A candidate: a relevant series with its evaluation and forecast.
+#[derive(Clone, Copy)]
 pub(crate) struct Candidate<'a> {
     pub series: &'a SeriesData,
     pub eval: &'a Evaluated,
     pub forecast: SeriesForecast,
+}
+
+/// The relevant series of an antigen as parallel slices (no per-antigen
+/// allocation): candidate `k` is `all[relevant[k]]`, `evals[k]`, `forecasts[k]`.
+pub(crate) struct Cands<'a> {
+    pub all: &'a [SeriesData],
+    pub relevant: &'a [usize],
+    pub evals: &'a [Evaluated],
+    pub forecasts: &'a [SeriesForecast],
+}
+
+impl<'a> Cands<'a> {
+    #[inline]
+    pub fn at(&self, k: usize) -> Candidate<'a> {
+        Candidate {
+            series: &self.all[self.relevant[k]],
+            eval: &self.evals[k],
+            forecast: self.forecasts[k],
+        }
+    }
+}
+
+/// A small fixed-capacity list of indices on the stack (antigens have < 64
+/// series), so series selection does not allocate.
+#[derive(Clone, Copy)]
+pub(crate) struct Idx {
+    buf: [usize; 64],
+    len: usize,
+}
+
+impl Idx {
+    pub fn collect(it: impl Iterator<Item = usize>) -> Self {
+        let mut i = Idx {
+            buf: [0; 64],
+            len: 0,
+        };
+        for v in it {
+            if i.len < 64 {
+                i.buf[i.len] = v;
+                i.len += 1;
+            }
+        }
+        i
+    }
+    pub fn as_slice(&self) -> &[usize] {
+        &self.buf[..self.len]
+    }
+    pub fn retain(&mut self, mut f: impl FnMut(usize) -> bool) {
+        let mut w = 0;
+        for r in 0..self.len {
+            if f(self.buf[r]) {
+                self.buf[w] = self.buf[r];
+                w += 1;
+            }
+        }
+        self.len = w;
+    }
 }
 
 fn done(s: SeriesStatus) -> bool {
@@ -21,7 +79,7 @@ fn done(s: SeriesStatus) -> bool {
 
 /// The prioritized series of one series group (`members` index `cands`).
 pub(crate) fn prioritized(
-    cands: &[Candidate],
+    cands: &Cands,
     members: &[usize],
     ctx: &Ctx,
     first_dose: Option<chrono::NaiveDate>,
@@ -29,56 +87,59 @@ pub(crate) fn prioritized(
     if members.len() <= 1 {
         return members.first().copied();
     }
-    let pref = |i: &&usize| cands[**i].series.series_preference;
+    let pref = |i: &&usize| cands.at(**i).series.series_preference;
     // A series the patient started after its maximum age to start is not in process.
     let started_in_time = |i: usize| {
-        let s = cands[i].series;
+        let s = cands.at(i).series;
         s.series_type == SeriesType::Risk
             || first_dose.is_none_or(|d| ctx.age_in(d, None, s.max_age_to_start))
     };
     // A complete series wins (the one with the most valid doses, then preference).
     if let Some(c) = members
         .iter()
-        .filter(|&&i| done(cands[i].forecast.status) && started_in_time(i))
-        .min_by_key(|i| (std::cmp::Reverse(cands[**i].eval.valid_count), pref(i)))
+        .filter(|&&i| done(cands.at(i).forecast.status) && started_in_time(i))
+        .min_by_key(|i| (std::cmp::Reverse(cands.at(**i).eval.valid_count), pref(i)))
     {
         return Some(*c);
     }
     // In-process series (at least one valid dose) are scored.
-    let in_process: Vec<usize> = members
-        .iter()
-        .copied()
-        .filter(|&i| cands[i].eval.valid_count > 0 && started_in_time(i))
-        .collect();
+    let in_process = Idx::collect(
+        members
+            .iter()
+            .copied()
+            .filter(|&i| cands.at(i).eval.valid_count > 0 && started_in_time(i)),
+    );
+    let in_process = in_process.as_slice();
     match in_process.len() {
         0 => {}
         1 => return Some(in_process[0]),
-        _ => return Some(best_by_score(cands, &in_process)),
+        _ => return Some(best_by_score(cands, in_process)),
     }
     // Nothing started: the default series.
     members
         .iter()
-        .find(|&&i| cands[i].series.default_series)
+        .find(|&&i| cands.at(i).series.default_series)
         .or(members.first())
         .copied()
 }
 
-fn best_by_score(cands: &[Candidate], ids: &[usize]) -> usize {
+fn best_by_score(cands: &Cands, ids: &[usize]) -> usize {
     let max_valid = ids
         .iter()
-        .map(|&i| cands[i].eval.valid_count)
+        .map(|&i| cands.at(i).eval.valid_count)
         .max()
         .unwrap_or(0);
     let remaining = |i: usize| {
-        cands[i]
+        cands
+            .at(i)
             .series
             .doses
             .len()
-            .saturating_sub(cands[i].eval.next)
+            .saturating_sub(cands.at(i).eval.next)
     };
     let min_remaining = ids.iter().map(|&i| remaining(i)).min().unwrap_or(0);
     let score = |i: usize| -> i32 {
-        let c = &cands[i];
+        let c = &cands.at(i);
         let mut s = 0;
         if c.eval.valid_count == max_valid {
             s += 1;
@@ -96,7 +157,7 @@ fn best_by_score(cands: &[Candidate], ids: &[usize]) -> usize {
         let (sb, si) = (score(best), score(i));
         if si > sb
             || (si == sb
-                && cands[i].series.series_preference < cands[best].series.series_preference)
+                && cands.at(i).series.series_preference < cands.at(best).series.series_preference)
         {
             best = i;
         }
@@ -105,50 +166,50 @@ fn best_by_score(cands: &[Candidate], ids: &[usize]) -> usize {
 }
 
 /// The best series across the prioritized series of each group.
-pub(crate) fn best(cands: &[Candidate], prioritized: &[usize], ctx: &Ctx) -> Option<usize> {
+pub(crate) fn best(cands: &Cands, prioritized: &[usize], ctx: &Ctx) -> Option<usize> {
     // A series group the patient is too young to start (and has not started) does
     // not compete yet (e.g. the 50+ pneumococcal group for a child).
-    let mut alive: Vec<usize> = prioritized
-        .iter()
-        .copied()
-        .filter(|&p| {
-            let c = &cands[p];
-            done(c.forecast.status)
-                || c.series
-                    .min_age_to_start
-                    .is_none_or(|m| ctx.assessment >= ctx.at_age(m))
-        })
-        .collect();
-    if alive.is_empty() {
-        alive = prioritized.to_vec();
+    let mut alive = Idx::collect(prioritized.iter().copied().filter(|&p| {
+        let c = &cands.at(p);
+        done(c.forecast.status)
+            || c.series
+                .min_age_to_start
+                .is_none_or(|m| ctx.assessment >= ctx.at_age(m))
+    }));
+    if alive.as_slice().is_empty() {
+        alive = Idx::collect(prioritized.iter().copied());
     }
     // A series is unnecessary once a series of one of its equivalent series groups
     // is complete.
-    let done_groups: Vec<u32> = alive
-        .iter()
-        .filter(|&&p| done(cands[p].forecast.status))
-        .map(|&p| cands[p].series.series_group)
-        .collect();
-    alive.retain(|&q| {
-        done(cands[q].forecast.status)
-            || !cands[q]
+    let done_groups = Idx::collect(
+        alive
+            .as_slice()
+            .iter()
+            .filter(|&&p| done(cands.at(p).forecast.status))
+            .map(|&p| cands.at(p).series.series_group as usize),
+    );
+    alive.retain(|q| {
+        done(cands.at(q).forecast.status)
+            || !cands
+                .at(q)
                 .series
                 .equivalent_series_groups
                 .iter()
-                .any(|g| done_groups.contains(g))
+                .any(|g| done_groups.as_slice().contains(&(*g as usize)))
     });
     // In-process series still due come first, then complete ones, then series
     // not yet started; risk series before standard ones, then the earliest due.
     let due = |started: bool| {
         alive
+            .as_slice()
             .iter()
             .copied()
             .filter(|&i| {
-                cands[i].forecast.status == SeriesStatus::NotComplete
-                    && (cands[i].eval.valid_count > 0) == started
+                cands.at(i).forecast.status == SeriesStatus::NotComplete
+                    && (cands.at(i).eval.valid_count > 0) == started
             })
             .min_by_key(|&i| {
-                let c = &cands[i];
+                let c = &cands.at(i);
                 (
                     c.series.series_type != SeriesType::Risk,
                     c.forecast.dates.earliest,
@@ -160,12 +221,13 @@ pub(crate) fn best(cands: &[Candidate], prioritized: &[usize], ctx: &Ctx) -> Opt
         return Some(i);
     }
     if let Some(i) = alive
+        .as_slice()
         .iter()
-        .filter(|&&i| done(cands[i].forecast.status))
+        .filter(|&&i| done(cands.at(i).forecast.status))
         .min_by_key(|&&i| {
             (
-                cands[i].series.series_type != SeriesType::Risk,
-                cands[i].series.series_group,
+                cands.at(i).series.series_type != SeriesType::Risk,
+                cands.at(i).series.series_group,
             )
         })
     {
@@ -174,5 +236,5 @@ pub(crate) fn best(cands: &[Candidate], prioritized: &[usize], ctx: &Ctx) -> Opt
     if let Some(i) = due(false) {
         return Some(i);
     }
-    alive.first().or(prioritized.first()).copied()
+    alive.as_slice().first().or(prioritized.first()).copied()
 }

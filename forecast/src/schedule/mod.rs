@@ -84,6 +84,8 @@ pub struct Schedule {
     pub(crate) cvx: Vec<Vec<CvxAssoc>>,
     /// Live virus conflicts by current CVX code.
     pub(crate) live: Vec<Vec<LiveConflict>>,
+    /// CVX codes that appear as the previous dose of a live virus conflict.
+    pub(crate) live_previous: Vec<bool>,
 }
 
 /// The schedule files compiled into the crate: `(relative path, JSON)`.
@@ -240,7 +242,12 @@ impl Schedule {
                 end: l.end,
             });
         }
+        let mut live_previous = vec![false; MAX_CVX];
+        for l in &data.live_virus_conflicts {
+            live_previous[l.previous_cvx as usize] = true;
+        }
         Ok(Schedule {
+            live_previous,
             data,
             antigens,
             groups,
