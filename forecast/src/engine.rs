@@ -21,9 +21,48 @@ pub(crate) struct AntigenResult {
     pub status: Option<SeriesStatus>,
     pub dose_number: Option<u32>,
     pub dates: Dates,
-    pub vaccines: Vec<u16>,
+    /// CVX codes recommended for the next dose (inline: no allocation).
+    pub vaccines: CvxList,
     /// Index (in the antigen's series) of the best series.
     pub series: Option<usize>,
+}
+
+/// A short inline list of CVX codes.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct CvxList {
+    buf: [u16; 32],
+    len: usize,
+}
+
+impl CvxList {
+    fn push(&mut self, cvx: u16) {
+        if self.len < self.buf.len() && !self.as_slice().contains(&cvx) {
+            self.buf[self.len] = cvx;
+            self.len += 1;
+        }
+    }
+    fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+    pub fn as_slice(&self) -> &[u16] {
+        &self.buf[..self.len]
+    }
+}
+
+impl Extend<u16> for CvxList {
+    fn extend<I: IntoIterator<Item = u16>>(&mut self, iter: I) {
+        for v in iter {
+            self.push(v);
+        }
+    }
+}
+
+/// Reusable working memory for one patient.
+#[derive(Default)]
+struct PatientScratch {
+    gathered: Vec<Vec<Dose>>,
+    results: Vec<AntigenResult>,
+    work: Scratch,
 }
 
 /// Reusable working memory for one antigen.
@@ -44,8 +83,6 @@ pub fn forecast(
     assessment_date: NaiveDate,
 ) -> PatientForecast {
     let ctx = Ctx::new(patient, assessment_date);
-    let mut gathered: Vec<Vec<Dose>> = vec![Vec::new(); schedule.antigens.len()];
-    history::gather(schedule, &ctx, &mut gathered);
     let mut doses: Vec<DoseEvaluation> = patient
         .doses
         .iter()
@@ -55,16 +92,20 @@ pub fn forecast(
             per_antigen: Vec::new(),
         })
         .collect();
-    let mut results: Vec<AntigenResult> = Vec::with_capacity(schedule.antigens.len());
     thread_local! {
         // Working memory reused across forecasts on the same thread.
-        static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::default());
+        static SCRATCH: RefCell<PatientScratch> = RefCell::new(PatientScratch::default());
     }
-    SCRATCH.with(|cell| {
+    let vaccine_groups = SCRATCH.with(|cell| {
         let mut guard = cell.borrow_mut();
         let scratch = &mut *guard;
+        let mut gathered = std::mem::take(&mut scratch.gathered);
+        gathered.resize_with(schedule.antigens.len(), Vec::new);
+        history::gather(schedule, &ctx, &mut gathered);
+        let results = &mut scratch.results;
+        results.clear();
         for (a, recs) in gathered.iter().enumerate() {
-            let (res, ev) = antigen(schedule, &ctx, a, recs, scratch);
+            let (res, ev) = antigen(schedule, &ctx, a, recs, &mut scratch.work);
             if let Some(ev) = ev {
                 for (k, d) in recs.iter().enumerate() {
                     let (s, r) = (ev.statuses[k], ev.reasons[k]);
@@ -75,8 +116,15 @@ pub fn forecast(
                     ));
                 }
             }
-            results.push(res);
+            scratch.results.push(res);
         }
+        let vaccine_groups = schedule
+            .groups
+            .iter()
+            .map(|g| rollup::rollup(schedule, g, &scratch.results))
+            .collect();
+        scratch.gathered = gathered;
+        vaccine_groups
     });
     for d in &mut doses {
         if let Some((_, s, r)) = d.per_antigen.iter().max_by_key(|(_, s, _)| s.rank()) {
@@ -87,11 +135,6 @@ pub fn forecast(
             d.reason = Some(Cow::Borrowed("Vaccine not in the schedule"));
         }
     }
-    let vaccine_groups = schedule
-        .groups
-        .iter()
-        .map(|g| rollup::rollup(schedule, g, &results))
-        .collect();
     PatientForecast {
         vaccine_groups,
         doses,

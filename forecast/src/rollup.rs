@@ -86,7 +86,6 @@ pub(crate) fn rollup(
             out.past_due_date = min(|r| r.dates.past_due);
         }
         out.latest_date = due.iter().filter_map(|r| r.dates.latest).min();
-        let lead = due.iter().min_by_key(|r| r.dates.earliest).copied();
         // The dose number is the highest among the antigens still due (e.g. the
         // diphtheria/tetanus count when pertussis restarts with Tdap).
         let numbers = due.iter().filter_map(|r| r.dose_number);
@@ -95,15 +94,12 @@ pub(crate) fn rollup(
         } else {
             numbers.max()
         };
-        for r in &due {
-            for v in &r.vaccines {
-                let s = format!("{v:02}");
-                if !out.vaccines.contains(&s) {
-                    out.vaccines.push(s);
-                }
-            }
-        }
-        let _ = lead;
+        let mut cvx = crate::engine::CvxList::default();
+        cvx.extend(
+            due.iter()
+                .flat_map(|r| r.vaccines.as_slice().iter().copied()),
+        );
+        out.vaccines = cvx.as_slice().iter().map(|v| format!("{v:02}")).collect();
     }
     out
 }
