@@ -310,3 +310,111 @@ fn token_refuses_bad_claims_and_external_issuers() {
     );
     assert_eq!(t.split('.').count(), 3);
 }
+
+/// `client add` output: the client id and the secret, each on its own `name: value` line.
+fn client_add(dir: &std::path::Path, db: &Db, args: &[&str]) -> (String, String) {
+    let (ok, out, err) = run(izgraph(dir, db).args(["client", "add"]).args(args));
+    assert!(ok, "client add failed: {err}");
+    let field = |name: &str| {
+        out.lines()
+            .find_map(|l| l.strip_prefix(name))
+            .map(|v| v.trim().to_owned())
+            .unwrap_or_else(|| panic!("no `{name}` in {out:?}"))
+    };
+    assert!(err.contains("cannot be shown again"), "{err}");
+    (field("client_id:"), field("client_secret:"))
+}
+
+#[tokio::test]
+async fn client_add_registers_a_client_that_gets_tokens_from_the_token_endpoint() {
+    let dir = tempfile::tempdir().expect("dir");
+    let db = Db::new();
+    let server = Server::start(dir.path(), &db, false);
+    let admin = token(dir.path(), &db, &["--role", "registry_admin"]);
+    let created = query(
+        &server.url,
+        &admin,
+        "mutation { createOrganization(input: { name: \"Lakeside Clinic\", kind: CLINIC }) { id } }",
+    )
+    .await;
+    let org = created["data"]["createOrganization"]["id"]
+        .as_str()
+        .expect("org id")
+        .to_owned();
+    let (id, secret) = client_add(
+        dir.path(),
+        &db,
+        &[
+            "--org",
+            &org,
+            "--role",
+            "provider",
+            "--scope",
+            "person:read dose:write",
+            "--name",
+            "Lakeside EHR",
+        ],
+    );
+    assert!(secret.starts_with("izs_"), "{secret}");
+    let token_url = server.url.replace("/graphql", "/oauth/token");
+    let resp = reqwest::Client::new()
+        .post(&token_url)
+        .basic_auth(&id, Some(&secret))
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .await
+        .expect("token request");
+    assert_eq!(resp.status(), 200);
+    let body: Value = resp.json().await.expect("json");
+    assert_eq!(body["token_type"], "Bearer");
+    assert_eq!(body["scope"], "person:read dose:write");
+    let access = body["access_token"].as_str().expect("token");
+    let me = query(
+        &server.url,
+        access,
+        "{ me { subject role organization { id } scopes } }",
+    )
+    .await;
+    assert_eq!(me["data"]["me"]["subject"], id.as_str(), "{me}");
+    assert_eq!(me["data"]["me"]["role"], "PROVIDER");
+    assert_eq!(me["data"]["me"]["organization"]["id"], org.as_str());
+    let resp = reqwest::Client::new()
+        .post(&token_url)
+        .basic_auth(&id, Some("izs_not-the-secret"))
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .await
+        .expect("token request");
+    assert_eq!(resp.status(), 401);
+    assert!(server.stop().success());
+}
+
+#[test]
+fn client_add_refuses_clients_that_make_no_sense() {
+    let dir = tempfile::tempdir().expect("dir");
+    let db = Db::new();
+    let org = "6f1c1d2e-8b43-4e39-9f53-2a6b1d1c0f00";
+    for (args, expected) in [
+        (vec!["--role", "guardian"], "natural person"),
+        (vec!["--role", "individual"], "natural person"),
+        (vec!["--role", "provider"], "--org is required"),
+        (vec!["--role", "provider", "--org", org], "was not found"),
+        (vec!["--role", "auditor", "--org", org], "omit --org"),
+        (vec!["--role", "wizard"], "wizard"),
+        (
+            vec!["--role", "registry_admin", "--scope", "person:read bogus"],
+            "unknown scope `bogus`",
+        ),
+    ] {
+        let (ok, out, err) = run(izgraph(dir.path(), &db).args(["client", "add"]).args(&args));
+        assert!(!ok, "{args:?} was accepted: {out}");
+        assert!(err.contains(expected), "{args:?}: {err}");
+        assert!(!out.contains("client_secret"), "{out}");
+    }
+    let (ok, _, err) = run(izgraph(dir.path(), &db)
+        .args(["client", "add", "--role", "registry_admin"])
+        .env("IZGRAPH_ISSUER", "https://id.example")
+        .env("IZGRAPH_AUDIENCE", "izgraph")
+        .env("IZGRAPH_JWKS_URL", "https://id.example/jwks"));
+    assert!(!ok && err.contains("external issuer"), "{err}");
+}
