@@ -45,20 +45,31 @@ pub(crate) fn relevant_series(
 ) {
     out.clear();
     out.extend(order.iter().copied().filter(|&i| is_relevant(&all[i], ctx)));
-    let snapshot_len = out.len();
-    let mut keep = [true; 64];
-    for a in 0..snapshot_len.min(64) {
-        for b in 0..snapshot_len.min(64) {
-            let (sa, sb) = (&all[out[a]], &all[out[b]]);
-            if sa.series_group == sb.series_group && sb.series_priority < sa.series_priority {
-                keep[a] = false;
-            }
+    // Best (lowest) priority letter per series group, then keep only those.
+    let priority = |i: usize| {
+        all[i]
+            .series_priority
+            .as_bytes()
+            .first()
+            .copied()
+            .unwrap_or(b'Z')
+    };
+    let mut best: [(u32, u8); 16] = [(u32::MAX, b'Z'); 16];
+    let mut groups = 0;
+    for &i in out.iter() {
+        let g = all[i].series_group;
+        if let Some(k) = best[..groups].iter().position(|(bg, _)| *bg == g) {
+            best[k].1 = best[k].1.min(priority(i));
+        } else if groups < best.len() {
+            best[groups] = (g, priority(i));
+            groups += 1;
         }
     }
-    let mut k = 0;
-    out.retain(|_| {
-        let r = k >= 64 || keep[k];
-        k += 1;
-        r
+    out.retain(|&i| {
+        let g = all[i].series_group;
+        best[..groups]
+            .iter()
+            .find(|(bg, _)| *bg == g)
+            .is_none_or(|(_, p)| priority(i) <= *p)
     });
 }
