@@ -41,7 +41,7 @@ struct AgeCache {
     slots: [Cell<(u32, NaiveDate)>; AGE_SLOTS],
 }
 
-const AGE_SLOTS: usize = 256;
+const AGE_SLOTS: usize = 128;
 
 pub(crate) struct Ctx<'p> {
     age_cache: AgeCache,
@@ -97,7 +97,7 @@ impl<'p> Ctx<'p> {
         // Key: months and days packed (schedule ages fit easily in 16 bits each).
         let key = ((months as u32 & 0xFFFF) << 16) | (days as u32 & 0xFFFF);
         let slot =
-            &self.age_cache.slots[(key.wrapping_mul(0x9E37_79B1) >> 24) as usize % AGE_SLOTS];
+            &self.age_cache.slots[(key.wrapping_mul(0x9E37_79B1) >> 25) as usize % AGE_SLOTS];
         let (k, d) = slot.get();
         if k == key {
             return d;

@@ -201,7 +201,13 @@ fn antigen<'s>(
 ) -> (AntigenResult, Option<&'s Evaluated>) {
     let def = &schedule.antigens[a];
     let all = &def.data.series;
-    selection::relevant_series(all, &def.series_order, ctx, &mut scratch.relevant);
+    selection::relevant_series(
+        all,
+        &def.series_order,
+        ctx,
+        recs.first().map(|d| d.date),
+        &mut scratch.relevant,
+    );
     let n = scratch.relevant.len();
     if scratch.evals.len() < n {
         scratch.evals.resize_with(n, Evaluated::default);

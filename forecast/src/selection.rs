@@ -35,16 +35,46 @@ pub(crate) fn is_relevant(series: &SeriesData, ctx: &Ctx) -> bool {
     }
 }
 
+/// Pruning (for speed, no effect on results): a non-default standard series the
+/// patient is too young to start, or started (or would start) after its maximum age
+/// to start, can never be selected, so it is not evaluated.
+fn could_matter(series: &SeriesData, ctx: &Ctx, first_dose: Option<chrono::NaiveDate>) -> bool {
+    if series.default_series || series.series_type == SeriesType::Risk {
+        return true;
+    }
+    let start = first_dose.unwrap_or(ctx.assessment);
+    if series
+        .max_age_to_start
+        .is_some_and(|m| start >= ctx.at_age(m))
+    {
+        return false;
+    }
+    if first_dose.is_none()
+        && series
+            .min_age_to_start
+            .is_some_and(|m| ctx.assessment < ctx.at_age(m))
+    {
+        return false;
+    }
+    true
+}
+
 /// Fills `out` with the relevant series (indices into `all`, in `order`), keeping
 /// per series group only the best series priority present.
 pub(crate) fn relevant_series(
     all: &[SeriesData],
     order: &[usize],
     ctx: &Ctx,
+    first_dose: Option<chrono::NaiveDate>,
     out: &mut Vec<usize>,
 ) {
     out.clear();
-    out.extend(order.iter().copied().filter(|&i| is_relevant(&all[i], ctx)));
+    out.extend(
+        order
+            .iter()
+            .copied()
+            .filter(|&i| is_relevant(&all[i], ctx) && could_matter(&all[i], ctx, first_dose)),
+    );
     // Best (lowest) priority letter per series group, then keep only those.
     let priority = |i: usize| {
         all[i]
