@@ -255,25 +255,25 @@ fn antigen<'s>(
     };
     // One prioritized series per series group (groups are contiguous: the
     // relevant series are in series-group order).
-    let mut prio_buf = [0usize; 64];
+    let mut prio_buf = [0usize; 16];
     let mut prio_len = 0;
     let mut start = 0;
     while start < n {
         let g = cands.at(start).series.series_group;
         let mut end = start;
-        let mut members = [0usize; 64];
+        let mut members = [0usize; 32];
         while end < n && cands.at(end).series.series_group == g {
-            members[end - start] = end;
+            if end - start < members.len() {
+                members[end - start] = end;
+            }
             end += 1;
         }
-        if let Some(p) = prioritized(
-            &cands,
-            &members[..end - start],
-            ctx,
-            recs.first().map(|d| d.date),
-        ) {
-            prio_buf[prio_len] = p;
-            prio_len += 1;
+        let count = (end - start).min(members.len());
+        if let Some(p) = prioritized(&cands, &members[..count], ctx, recs.first().map(|d| d.date)) {
+            if prio_len < prio_buf.len() {
+                prio_buf[prio_len] = p;
+                prio_len += 1;
+            }
         }
         start = end;
     }

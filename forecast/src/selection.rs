@@ -29,6 +29,7 @@ pub(crate) fn is_relevant(series: &SeriesData, ctx: &Ctx) -> bool {
     }
     match series.series_type {
         SeriesType::Standard | SeriesType::EvaluationOnly => true,
+        SeriesType::Risk if ctx.obs.is_empty() => false,
         SeriesType::Risk => series.indications.iter().any(|i| {
             ctx.obs.contains(i.code) && ctx.age_in(ctx.assessment, i.begin_age, i.end_age)
         }),

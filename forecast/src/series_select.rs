@@ -36,22 +36,22 @@ impl<'a> Cands<'a> {
     }
 }
 
-/// A small fixed-capacity list of indices on the stack (antigens have < 64
-/// series), so series selection does not allocate.
+/// A small fixed-capacity list of indices on the stack (series groups have
+/// < 32 series), so series selection does not allocate.
 #[derive(Clone, Copy)]
 pub(crate) struct Idx {
-    buf: [usize; 64],
+    buf: [usize; 32],
     len: usize,
 }
 
 impl Idx {
     pub fn collect(it: impl Iterator<Item = usize>) -> Self {
         let mut i = Idx {
-            buf: [0; 64],
+            buf: [0; 32],
             len: 0,
         };
         for v in it {
-            if i.len < 64 {
+            if i.len < 32 {
                 i.buf[i.len] = v;
                 i.len += 1;
             }
