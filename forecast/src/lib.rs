@@ -6,6 +6,25 @@
 //! converted from the CDC supporting data by the `cdsi-import` binary and checked
 //! against it by the `schedule_matches_cdc` test).
 //!
+//! ## Public API
+//! - [`Schedule::embedded`] — the schedule compiled into the crate, parsed once per
+//!   process (`Result<&'static Schedule, &'static ScheduleError>`);
+//!   [`Schedule::from_json_files`] builds one from JSON (tests, other versions).
+//! - [`forecast`]`(&Schedule, &Patient, NaiveDate) -> PatientForecast` — everything
+//!   for one patient: one [`VaccineGroupForecast`] per vaccine group of the schedule
+//!   and one [`DoseEvaluation`] per input dose (same order as the input).
+//! - [`VaccineGroup`] — stable enum of the groups; [`VaccineGroup::name`] gives the
+//!   canonical (CDC) name, [`VaccineGroup::from_name`] maps spellings such as `DTAP`,
+//!   `POL`, `MCV`, `MENB`, `Meningococcal B`, `PCV`, `FLU`.
+//! - [`cases`] — the CDSi test-case format, [`cases::check_case`] (the pass rule) and
+//!   [`cases::Summary`] (pass rate per vaccine group). No file I/O in the library.
+//!
+//! ## Pipeline (one module per CDSi chapter)
+//! `history` (gather doses per antigen) → `selection` (relevant series) →
+//! `evaluation` (+ `skip`, `interval`) → `forecasting` → `immunity` →
+//! `series_select` (best series) → `rollup` (vaccine groups). Dates follow the
+//! spec's arithmetic in [`duration`].
+//!
 //! ```no_run
 //! use forecast::{forecast, Gender, Patient, PatientDose, Schedule, VaccineGroup};
 //! use chrono::NaiveDate;
