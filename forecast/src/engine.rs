@@ -121,7 +121,15 @@ pub fn forecast(
         let vaccine_groups = schedule
             .groups
             .iter()
-            .map(|g| rollup::rollup(schedule, g, &scratch.results))
+            .map(|g| {
+                // The last dose containing any antigen of the group.
+                let last = g
+                    .antigens
+                    .iter()
+                    .filter_map(|&a| gathered[a as usize].last().map(|d| d.date))
+                    .max();
+                rollup::rollup(schedule, g, &scratch.results, last)
+            })
             .collect();
         scratch.gathered = gathered;
         vaccine_groups

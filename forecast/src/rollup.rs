@@ -12,6 +12,7 @@ pub(crate) fn rollup(
     _schedule: &Schedule,
     g: &GroupDef,
     results: &[AntigenResult],
+    last_dose: Option<chrono::NaiveDate>,
 ) -> VaccineGroupForecast {
     let parts: Vec<&AntigenResult> = g
         .antigens
@@ -88,6 +89,14 @@ pub(crate) fn rollup(
         out.latest_date = due.iter().filter_map(|r| r.dates.latest).min();
         // The dose number is the highest among the antigens still due (e.g. the
         // diphtheria/tetanus count when pertussis restarts with Tdap).
+        // Never before a dose of the group already given.
+        if let (Some(e), Some(l)) = (out.earliest_date, last_dose) {
+            if l > e {
+                out.earliest_date = Some(l);
+                out.recommended_date = out.recommended_date.map(|r| r.max(l));
+                out.past_due_date = out.past_due_date.map(|p| p.max(l));
+            }
+        }
         let numbers = due.iter().filter_map(|r| r.dose_number);
         out.dose_number = if g.administer_full {
             numbers.min()
