@@ -1,5 +1,6 @@
 //! Connecting to the database and running migrations.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -27,6 +28,9 @@ pub struct Store {
     /// transaction tries to become a writer; serializing this process's write transactions
     /// up front avoids that. `None` on PostgreSQL, whose row locks do the job.
     pub(crate) sqlite_writer: Option<Arc<tokio::sync::Mutex<()>>>,
+    /// Statements executed through this store: what tests and benchmarks count to prove that
+    /// a query's round trips do not grow with its result size.
+    statements: Arc<AtomicU64>,
 }
 
 /// A write transaction, holding SQLite's in-process writer lock until it ends.
@@ -83,7 +87,12 @@ impl Store {
                     .busy_timeout(Duration::from_secs(10))
             });
         }
-        let db = Database::connect(options).await?;
+        let mut db = Database::connect(options).await?;
+        let statements = Arc::new(AtomicU64::new(0));
+        let counter = statements.clone();
+        db.set_metric_callback(move |_| {
+            counter.fetch_add(1, Ordering::Relaxed);
+        });
         let codes = CodeSet::embedded().map_err(|e| StoreError::Corrupt(e.to_string()))?;
         let sqlite_writer = (db.get_database_backend() == DbBackend::Sqlite)
             .then(|| Arc::new(tokio::sync::Mutex::new(())));
@@ -92,6 +101,7 @@ impl Store {
             db,
             codes: Arc::new(codes),
             sqlite_writer,
+            statements,
         })
     }
 
@@ -104,6 +114,11 @@ impl Store {
     /// Number of migrations not yet applied.
     pub async fn pending_migrations(&self) -> Result<usize, StoreError> {
         Ok(Migrator::get_pending_migrations(&self.db).await?.len())
+    }
+
+    /// Statements executed so far (all connections of this store).
+    pub fn statements_executed(&self) -> u64 {
+        self.statements.load(Ordering::Relaxed)
     }
 
     /// A cheap round trip, for readiness probes.

@@ -10,7 +10,9 @@ use entities::{Access, Store, StoreError};
 use policies::Field;
 use uuid::Uuid;
 
+use crate::loaders::{Loaders, RecordLoader};
 use crate::ApiError;
+use async_graphql::dataloader::Loader;
 
 /// What one request touched; flushed to the access log as at most one entry per action
 /// before the response leaves.
@@ -23,18 +25,67 @@ struct Touched {
     denied: BTreeSet<(&'static str, &'static str)>,
 }
 
-/// The request's principal and date, plus its read log.
-#[derive(Debug)]
+/// The request's principal and date, its batch loader and its read log.
 pub struct RequestContext {
     pub access: Access,
+    loader: Loaders,
     touched: Mutex<Touched>,
 }
 
+impl std::fmt::Debug for RequestContext {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RequestContext")
+            .field("access", &self.access)
+            .finish_non_exhaustive()
+    }
+}
+
 impl RequestContext {
-    pub fn new(access: Access) -> Self {
+    /// `cache_loads`: keep loaded relations for the rest of the request (queries); off for
+    /// mutations.
+    pub fn new(access: Access, store: Store, cache_loads: bool) -> Self {
         RequestContext {
+            loader: RecordLoader::data_loader(store, access.clone(), cache_loads),
             access,
             touched: Mutex::new(Touched::default()),
+        }
+    }
+
+    /// Loads one key through the request's batch loader.
+    pub(crate) async fn load<K>(
+        &self,
+        key: K,
+    ) -> Result<Option<<RecordLoader as Loader<K>>::Value>, ApiError>
+    where
+        K: Send + Sync + std::hash::Hash + Eq + Clone + 'static,
+        RecordLoader: Loader<K, Error = std::sync::Arc<StoreError>>,
+    {
+        self.loader
+            .load_one(key)
+            .await
+            .map_err(|e| self.load_error(e))
+    }
+
+    /// Loads many keys in one batch (prefetching a page's relations).
+    pub(crate) async fn load_many<K>(
+        &self,
+        keys: impl IntoIterator<Item = K>,
+    ) -> Result<std::collections::HashMap<K, <RecordLoader as Loader<K>>::Value>, ApiError>
+    where
+        K: Send + Sync + std::hash::Hash + Eq + Clone + 'static,
+        RecordLoader: Loader<K, Error = std::sync::Arc<StoreError>>,
+    {
+        self.loader
+            .load_many(keys)
+            .await
+            .map_err(|e| self.load_error(e))
+    }
+
+    fn load_error(&self, e: std::sync::Arc<StoreError>) -> ApiError {
+        {
+            let err = std::sync::Arc::try_unwrap(e)
+                .unwrap_or_else(|shared| StoreError::Unavailable(shared.to_string()));
+            ApiError::from_store(err, &self.access.request_id)
         }
     }
 

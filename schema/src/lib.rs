@@ -11,6 +11,7 @@ mod dose;
 mod error;
 mod guard;
 mod ids;
+mod loaders;
 mod organization;
 mod page;
 mod person;

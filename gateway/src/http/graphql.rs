@@ -134,7 +134,8 @@ async fn handle(
             &rid,
         );
     }
-    match operation_type(&request) {
+    let operation = operation_type(&request);
+    match operation {
         Err(message) => {
             let status = match rt {
                 ResponseType::GraphqlResponseJson => StatusCode::BAD_REQUEST,
@@ -156,9 +157,10 @@ async fn handle(
         }
         Ok(_) => {}
     }
+    let is_query = !matches!(operation, Ok(Some(OperationType::Mutation)));
 
     let access = Access::new(principal, state.settings.today(), rid.clone());
-    let rc = Arc::new(RequestContext::new(access));
+    let rc = Arc::new(RequestContext::new(access, state.store.clone(), is_query));
     let response = state.schema.execute(request.data(rc.clone())).await;
     // The access-log entry for what was read is durable before the response leaves.
     if let Err(e) = rc.flush(&state.store).await {

@@ -7,6 +7,7 @@ use entities::repo::consent::{ConsentChange, LockChange};
 use policies::{Field, WriteAction};
 
 use crate::context::{request, store_err};
+use crate::loaders::ConsentHistoryOf;
 use crate::organization::{mirror_enum, OrganizationNode};
 use crate::person::organization_by_id;
 use crate::scalars::DateTime;
@@ -65,11 +66,10 @@ impl ConsentNode {
 
     async fn history(&self, ctx: &Context<'_>) -> Result<Vec<ConsentEventNode>> {
         let rc = guard::read(ctx, self.person_id, Field::Consent)?;
-        let store = ctx.data::<entities::Store>()?;
-        let rows = store
-            .consent_history_for(&rc.access, &[self.person_id])
-            .await
-            .map_err(store_err(rc))?;
+        let rows = rc
+            .load(ConsentHistoryOf(self.person_id))
+            .await?
+            .unwrap_or_default();
         Ok(rows.into_iter().map(ConsentEventNode).collect())
     }
 }

@@ -1,6 +1,7 @@
 //! Persons: the record every other type hangs off.
 
 mod mutation;
+mod prefetch;
 mod query;
 mod types;
 

@@ -54,6 +54,9 @@ impl PersonQuery {
             .await
             .map_err(store_err(rc))?;
         rc.record_search();
+        let ids: Vec<uuid::Uuid> = page.items.iter().map(|(_, p)| p.id).collect();
+        super::prefetch::prefetch(ctx, rc, ctx.look_ahead().field("edges").field("node"), &ids)
+            .await?;
         Ok(PersonConnection {
             page_info: page_info(&page),
             edges: page

@@ -8,8 +8,10 @@ use entities::model::{enrollment, membership, person};
 use policies::Field;
 
 use crate::consent::ConsentNode;
-use crate::context::store_err;
 use crate::dose::{ContraindicationNode, DoseNode, RecommendationNode};
+use crate::loaders::{
+    ContraindicationsOf, DosesOf, EnrollmentsOf, GuardiansOf, MembershipsOf, OrgId,
+};
 use crate::organization::{mirror_enum, OrganizationNode};
 use crate::scalars::Date;
 use crate::{guard, ids};
@@ -114,11 +116,7 @@ impl PersonNode {
 
     async fn guardians(&self, ctx: &Context<'_>) -> Result<Option<Vec<GuardianNode>>> {
         let rc = self.field(ctx, Field::PersonGuardians)?;
-        let store = ctx.data::<entities::Store>()?;
-        let rows = store
-            .guardians_for(&rc.access, &[self.0.id])
-            .await
-            .map_err(store_err(rc))?;
+        let rows = rc.load(GuardiansOf(self.0.id)).await?.unwrap_or_default();
         Ok(Some(
             rows.into_iter()
                 .map(|g| GuardianNode {
@@ -131,11 +129,7 @@ impl PersonNode {
 
     async fn doses(&self, ctx: &Context<'_>) -> Result<Option<Vec<DoseNode>>> {
         let rc = self.field(ctx, Field::DoseVaccine)?;
-        let store = ctx.data::<entities::Store>()?;
-        let rows = store
-            .doses_for(&rc.access, &[self.0.id])
-            .await
-            .map_err(store_err(rc))?;
+        let rows = rc.load(DosesOf(self.0.id)).await?.unwrap_or_default();
         Ok(Some(rows.into_iter().map(DoseNode).collect()))
     }
 
@@ -156,11 +150,10 @@ impl PersonNode {
         ctx: &Context<'_>,
     ) -> Result<Option<Vec<ContraindicationNode>>> {
         let rc = self.field(ctx, Field::Contraindications)?;
-        let store = ctx.data::<entities::Store>()?;
-        let rows = store
-            .contraindications_for(&rc.access, &[self.0.id])
-            .await
-            .map_err(store_err(rc))?;
+        let rows = rc
+            .load(ContraindicationsOf(self.0.id))
+            .await?
+            .unwrap_or_default();
         Ok(Some(rows.into_iter().map(ContraindicationNode).collect()))
     }
 
@@ -172,11 +165,7 @@ impl PersonNode {
     /// School and child-care enrollments, newest school year first.
     async fn enrollments(&self, ctx: &Context<'_>) -> Result<Option<Vec<EnrollmentNode>>> {
         let rc = self.field(ctx, Field::Affiliations)?;
-        let store = ctx.data::<entities::Store>()?;
-        let rows = store
-            .enrollments_for(&rc.access, &[self.0.id])
-            .await
-            .map_err(store_err(rc))?;
+        let rows = rc.load(EnrollmentsOf(self.0.id)).await?.unwrap_or_default();
         Ok(Some(
             rows.into_iter()
                 .map(|e| EnrollmentNode {
@@ -190,11 +179,7 @@ impl PersonNode {
     /// Health-plan memberships.
     async fn memberships(&self, ctx: &Context<'_>) -> Result<Option<Vec<MembershipNode>>> {
         let rc = self.field(ctx, Field::Affiliations)?;
-        let store = ctx.data::<entities::Store>()?;
-        let rows = store
-            .memberships_for(&rc.access, &[self.0.id])
-            .await
-            .map_err(store_err(rc))?;
+        let rows = rc.load(MembershipsOf(self.0.id)).await?.unwrap_or_default();
         Ok(Some(
             rows.into_iter()
                 .map(|m| MembershipNode {
@@ -251,11 +236,9 @@ pub(crate) async fn organization_by_id(
     ctx: &Context<'_>,
     id: uuid::Uuid,
 ) -> Result<OrganizationNode> {
-    let (rc, store) = crate::context::request(ctx)?;
-    store
-        .organization(id)
-        .await
-        .map_err(store_err(rc))?
+    let (rc, _) = crate::context::request(ctx)?;
+    rc.load(OrgId(id))
+        .await?
         .map(OrganizationNode)
         .ok_or_else(|| crate::ApiError::NotFound.into())
 }

@@ -5,8 +5,9 @@
 mod support;
 
 mod access_log;
-mod auth;
 mod audit;
+mod auth;
+mod batching;
 mod consent;
 mod contract;
 mod doses;

@@ -1,0 +1,137 @@
+//! Batch loading of everything a person fans out to, so a query over N persons costs the same
+//! number of round trips as a query over one.
+//!
+//! The loader is built per request because it carries the request's [`Access`]: every batch
+//! goes through the same row-scoped repository methods as a single read, so batching can never
+//! widen what a principal sees, and no loaded data is shared between principals.
+
+use std::collections::HashMap;
+use std::hash::Hash;
+use std::sync::Arc;
+
+use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
+use entities::model::{
+    consent_event, contraindication, dose, enrollment, membership, organization,
+};
+use entities::repo::guardians::GuardianOf;
+use entities::{Access, Store, StoreError};
+use uuid::Uuid;
+
+/// The per-request loader.
+pub struct RecordLoader {
+    store: Store,
+    access: Access,
+}
+
+/// The loader type, with a per-request cache.
+pub type Loaders = DataLoader<RecordLoader, HashMapCache>;
+
+impl RecordLoader {
+    /// A loader for one request. Its cache lives as long as the request, which lets a list
+    /// resolver prefetch a page's relations in one batch each (see `person::prefetch`); it is
+    /// disabled for mutations, whose later fields must see their own writes.
+    pub fn data_loader(store: Store, access: Access, cache: bool) -> Loaders {
+        let loader = DataLoader::with_cache(
+            RecordLoader { store, access },
+            tokio::spawn,
+            HashMapCache::default(),
+        );
+        loader.enable_all_cache(cache);
+        loader
+    }
+}
+
+/// Keys: what to load for a person id.
+macro_rules! person_key {
+    ($name:ident) => {
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub struct $name(pub Uuid);
+    };
+}
+person_key!(DosesOf);
+person_key!(GuardiansOf);
+person_key!(ContraindicationsOf);
+person_key!(ConsentHistoryOf);
+person_key!(EnrollmentsOf);
+person_key!(MembershipsOf);
+
+/// An organization by id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct OrgId(pub Uuid);
+
+/// Groups rows by person, giving every requested key an entry (empty when it has no rows).
+fn by_person<K: Hash + Eq + Copy, V>(
+    keys: &[K],
+    rows: Vec<V>,
+    key_of: impl Fn(Uuid) -> K,
+    person_of: impl Fn(&V) -> Uuid,
+) -> HashMap<K, Vec<V>> {
+    let mut out: HashMap<K, Vec<V>> = keys.iter().map(|k| (*k, Vec::new())).collect();
+    for row in rows {
+        out.entry(key_of(person_of(&row))).or_default().push(row);
+    }
+    out
+}
+
+macro_rules! person_loader {
+    ($key:ident, $value:ty, $method:ident, $person:expr) => {
+        impl Loader<$key> for RecordLoader {
+            type Value = Vec<$value>;
+            type Error = Arc<StoreError>;
+
+            async fn load(&self, keys: &[$key]) -> Result<HashMap<$key, Self::Value>, Self::Error> {
+                let ids: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
+                let rows = self
+                    .store
+                    .$method(&self.access, &ids)
+                    .await
+                    .map_err(Arc::new)?;
+                Ok(by_person(keys, rows, $key, $person))
+            }
+        }
+    };
+}
+
+person_loader!(DosesOf, dose::Model, doses_for, |r: &dose::Model| r
+    .person_id);
+person_loader!(GuardiansOf, GuardianOf, guardians_for, |r: &GuardianOf| r
+    .ward_id);
+person_loader!(
+    ContraindicationsOf,
+    contraindication::Model,
+    contraindications_for,
+    |r: &contraindication::Model| r.person_id
+);
+person_loader!(
+    ConsentHistoryOf,
+    consent_event::Model,
+    consent_history_for,
+    |r: &consent_event::Model| r.person_id
+);
+person_loader!(
+    EnrollmentsOf,
+    enrollment::Model,
+    enrollments_for,
+    |r: &enrollment::Model| r.person_id
+);
+person_loader!(
+    MembershipsOf,
+    membership::Model,
+    memberships_for,
+    |r: &membership::Model| r.person_id
+);
+
+impl Loader<OrgId> for RecordLoader {
+    type Value = organization::Model;
+    type Error = Arc<StoreError>;
+
+    async fn load(&self, keys: &[OrgId]) -> Result<HashMap<OrgId, Self::Value>, Self::Error> {
+        let ids: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
+        let rows = self
+            .store
+            .organizations_by_ids(&ids)
+            .await
+            .map_err(Arc::new)?;
+        Ok(rows.into_iter().map(|o| (OrgId(o.id), o)).collect())
+    }
+}

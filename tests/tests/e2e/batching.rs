@@ -1,0 +1,55 @@
+//! Batch loading: a query over N persons with every relation costs the same number of
+//! database statements for 10 persons as for 200.
+
+use entities::seed::SeedOptions;
+use sea_orm::ConnectionTrait;
+use serde_json::json;
+
+use crate::support::TestApp;
+
+const WIDE: &str =
+    "query($n: Int) { persons(filter: { lastName: \"Batch\" }, first: $n) { edges { node {
+    id firstName gender contact { city }
+    doses { dateGiven vaccine { cvx } administeredBy { name } reportedBy { name } }
+    guardians { relationship person { firstName } }
+    contraindications { id }
+    consent { participation history { at } }
+    enrollments { grade organization { name } }
+    memberships { organization { name } }
+} } } }";
+
+async fn statements_for(app: &TestApp, token: &str, n: i64) -> (u64, usize) {
+    let before = app.store.statements_executed();
+    let data = app.ok(token, WIDE, json!({ "n": n })).await;
+    let after = app.store.statements_executed();
+    let rows = data["persons"]["edges"].as_array().map_or(0, Vec::len);
+    (after - before, rows)
+}
+
+#[tokio::test]
+async fn ten_and_two_hundred_persons_cost_the_same_statements() {
+    let app = TestApp::spawn().await;
+    app.store
+        .seed(
+            SeedOptions {
+                persons: 500,
+                seed: 3,
+                today: app.today(),
+            },
+            |_| {},
+        )
+        .await
+        .expect("seed");
+    app.store
+        .connection()
+        .execute_unprepared("UPDATE persons SET last_name = 'Batch', last_name_key = 'BATCH' WHERE participation = 'PARTICIPATING'")
+        .await
+        .expect("rename");
+    let admin = app.admin();
+    let (small, rows_small) = statements_for(&app, &admin, 10).await;
+    let (large, rows_large) = statements_for(&app, &admin, 200).await;
+    assert_eq!((rows_small, rows_large), (10, 200));
+    println!("statements: 10 persons → {small}, 200 persons → {large}");
+    assert_eq!(small, large, "round trips grew with the result size");
+    assert!(large < 30, "{large} statements");
+}
