@@ -9,7 +9,7 @@ use crate::types::{SeriesStatus, VaccineGroupForecast};
 use std::borrow::Cow;
 
 pub(crate) fn rollup(
-    _schedule: &Schedule,
+    schedule: &Schedule,
     g: &GroupDef,
     results: &[AntigenResult],
     last_dose: Option<chrono::NaiveDate>,
@@ -108,7 +108,11 @@ pub(crate) fn rollup(
             due.iter()
                 .flat_map(|r| r.vaccines.as_slice().iter().copied()),
         );
-        out.vaccines = cvx.as_slice().iter().map(|v| format!("{v:02}")).collect();
+        out.vaccines = cvx
+            .as_slice()
+            .iter()
+            .map(|&v| schedule.cvx_text[v as usize].clone())
+            .collect();
     }
     out
 }

@@ -86,6 +86,8 @@ pub struct Schedule {
     pub(crate) live: Vec<Vec<LiveConflict>>,
     /// CVX codes that appear as the previous dose of a live virus conflict.
     pub(crate) live_previous: Vec<bool>,
+    /// CVX codes formatted once ("08", "110"), for forecast output.
+    pub(crate) cvx_text: Vec<String>,
 }
 
 /// The schedule files compiled into the crate: `(relative path, JSON)`.
@@ -247,6 +249,7 @@ impl Schedule {
             live_previous[l.previous_cvx as usize] = true;
         }
         Ok(Schedule {
+            cvx_text: (0..MAX_CVX).map(|c| format!("{c:02}")).collect(),
             live_previous,
             data,
             antigens,
