@@ -72,6 +72,8 @@ struct Scratch {
     evals: Vec<Evaluated>,
     forecasts: Vec<SeriesForecast>,
     completed: Vec<(u32, NaiveDate)>,
+    /// Per relevant series: how many `completed` entries it may see.
+    group_visible: Vec<usize>,
     /// Dose statuses of the best series merged with the other groups' ones.
     merged: Evaluated,
 }
@@ -221,6 +223,7 @@ fn antigen<'s>(
         scratch.evals.resize_with(n, Evaluated::default);
     }
     scratch.forecasts.clear();
+    scratch.group_visible.clear();
     // Series are evaluated group by group so that "completed series" skip
     // conditions see the completion dates of the groups before.
     scratch.completed.clear();
@@ -240,6 +243,7 @@ fn antigen<'s>(
             &scratch.completed[..visible],
             &mut scratch.evals[k],
         );
+        let in_process = scratch.evals[k].valid_count > 0;
         let f = forecast_series(
             schedule,
             ctx,
@@ -247,6 +251,7 @@ fn antigen<'s>(
             recs,
             &scratch.evals[k],
             &scratch.completed[..visible],
+            in_process,
         );
         if f.status == SeriesStatus::Complete {
             if let Some(done) = scratch.evals[k].satisfied.iter().flatten().max() {
@@ -254,6 +259,7 @@ fn antigen<'s>(
             }
         }
         scratch.forecasts.push(f);
+        scratch.group_visible.push(visible);
     }
     let cands = Cands {
         all,
@@ -286,6 +292,28 @@ fn antigen<'s>(
         start = end;
     }
     let prio = &prio_buf[..prio_len];
+    // Dates of the prioritized series that were not computed yet.
+    for &p in prio {
+        let f = scratch.forecasts[p];
+        if f.status == SeriesStatus::NotComplete && scratch.evals[p].valid_count == 0 {
+            let visible = scratch.group_visible[p];
+            scratch.forecasts[p] = forecast_series(
+                schedule,
+                ctx,
+                &all[scratch.relevant[p]],
+                recs,
+                &scratch.evals[p],
+                &scratch.completed[..visible],
+                true,
+            );
+        }
+    }
+    let cands = Cands {
+        all,
+        relevant: &scratch.relevant,
+        evals: &scratch.evals[..n],
+        forecasts: &scratch.forecasts,
+    };
     let Some(b) = best(&cands, prio, ctx) else {
         return (
             AntigenResult {

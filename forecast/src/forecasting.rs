@@ -38,6 +38,7 @@ pub(crate) fn forecast(
     doses: &[Dose],
     ev: &Evaluated,
     completed_groups: &[(u32, NaiveDate)],
+    with_dates: bool,
 ) -> SeriesForecast {
     let n = series.doses.len();
     let mut t = ev.next;
@@ -71,6 +72,15 @@ pub(crate) fn forecast(
     if max.is_some_and(|m| ctx.assessment >= m) {
         return SeriesForecast {
             status: SeriesStatus::AgedOut,
+            target: Some(t),
+            dates: Dates::default(),
+        };
+    }
+    if !with_dates {
+        // Dates are only needed for series that can be selected; the caller asks
+        // again with dates for those (a pure speed-up).
+        return SeriesForecast {
+            status: SeriesStatus::NotComplete,
             target: Some(t),
             dates: Dates::default(),
         };
