@@ -38,6 +38,17 @@ pub struct ExternalIssuer {
     /// triggers a re-fetch (key rotation), so without this floor anyone could make the
     /// gateway hammer the issuer.
     pub min_refresh_interval: Duration,
+    /// RFC 7662 introspection of opaque (non-JWT) access tokens, when configured.
+    pub introspection: Option<Introspection>,
+}
+
+/// The issuer's token introspection endpoint and the gateway's credentials for it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Introspection {
+    /// Same rule as the JWKS URL: `https://`, or `http://` to loopback.
+    pub url: String,
+    pub client_id: String,
+    pub client_secret: Secret,
 }
 
 /// Default of [`ExternalIssuer::min_refresh_interval`].
@@ -68,6 +79,8 @@ pub enum ConfigError {
     Timezone(String),
     #[error("IZGRAPH_ISSUER, IZGRAPH_AUDIENCE and IZGRAPH_JWKS_URL must be set together")]
     PartialIssuer,
+    #[error("IZGRAPH_INTROSPECTION_URL, IZGRAPH_INTROSPECTION_CLIENT_ID and IZGRAPH_INTROSPECTION_CLIENT_SECRET must be set together, and only with an external issuer")]
+    PartialIntrospection,
     #[error("{name} `{value}` is not valid: {why}")]
     Invalid {
         name: &'static str,
@@ -91,11 +104,12 @@ impl Default for Settings {
     }
 }
 
-/// Keys fetched in clear text could be swapped by anyone on the path, and every token they
-/// "verify" with them forged: only HTTPS, or plain HTTP to this machine, is accepted.
-fn check_jwks_url(url: &str) -> Result<(), ConfigError> {
+/// Keys fetched (or introspection answers received) in clear text could be swapped by anyone
+/// on the path, and every token "verified" with them forged: only HTTPS, or plain HTTP to this
+/// machine, is accepted.
+fn check_url(name: &'static str, url: &str) -> Result<(), ConfigError> {
     let invalid = |why| ConfigError::Invalid {
-        name: "IZGRAPH_JWKS_URL",
+        name,
         value: url.to_owned(),
         why,
     };
@@ -142,7 +156,7 @@ impl Settings {
         ) {
             (None, None, None) => None,
             (Some(issuer), Some(audience), Some(jwks_url)) => {
-                check_jwks_url(&jwks_url)?;
+                check_url("IZGRAPH_JWKS_URL", &jwks_url)?;
                 let min_refresh_interval = match lookup("IZGRAPH_JWKS_MIN_REFRESH_SECONDS") {
                     None => DEFAULT_JWKS_MIN_REFRESH,
                     Some(v) => v
@@ -161,10 +175,32 @@ impl Settings {
                     audience,
                     jwks_url,
                     min_refresh_interval,
+                    introspection: None,
                 })
             }
             _ => return Err(ConfigError::PartialIssuer),
         };
+        let introspection = match (
+            lookup("IZGRAPH_INTROSPECTION_URL"),
+            lookup("IZGRAPH_INTROSPECTION_CLIENT_ID"),
+            lookup("IZGRAPH_INTROSPECTION_CLIENT_SECRET"),
+        ) {
+            (None, None, None) => None,
+            (Some(url), Some(client_id), Some(secret)) => {
+                check_url("IZGRAPH_INTROSPECTION_URL", &url)?;
+                Some(Introspection {
+                    url,
+                    client_id,
+                    client_secret: Secret::new(secret),
+                })
+            }
+            _ => return Err(ConfigError::PartialIntrospection),
+        };
+        match (&mut s.external_issuer, introspection) {
+            (_, None) => {}
+            (Some(issuer), introspection) => issuer.introspection = introspection,
+            (None, Some(_)) => return Err(ConfigError::PartialIntrospection),
+        }
         if let Some(v) = lookup("IZGRAPH_SEED_DEMO") {
             s.seed_demo = match v.to_ascii_lowercase().as_str() {
                 "1" | "true" | "yes" => true,
@@ -260,6 +296,36 @@ mod tests {
         let err = with("http://id.example/jwks").expect_err("clear text");
         assert!(err.to_string().contains("IZGRAPH_JWKS_URL"), "{err}");
         assert!(with("not a url").is_err());
+    }
+
+    #[test]
+    fn introspection_needs_all_its_variables_and_an_issuer() {
+        let issuer = [
+            ("IZGRAPH_ISSUER", "https://id.example"),
+            ("IZGRAPH_AUDIENCE", "izgraph"),
+            ("IZGRAPH_JWKS_URL", "https://id.example/jwks"),
+        ];
+        let introspection = [
+            ("IZGRAPH_INTROSPECTION_URL", "https://id.example/introspect"),
+            ("IZGRAPH_INTROSPECTION_CLIENT_ID", "izgraph"),
+            ("IZGRAPH_INTROSPECTION_CLIENT_SECRET", "s3cret-value"),
+        ];
+        let both: Vec<_> = issuer.iter().chain(&introspection).copied().collect();
+        let s = settings(&both).expect("ok");
+        assert!(!format!("{s:?}").contains("s3cret-value"));
+        let i = s
+            .external_issuer
+            .and_then(|i| i.introspection)
+            .expect("set");
+        assert_eq!(i.client_secret.expose(), "s3cret-value");
+        assert!(matches!(
+            settings(&introspection),
+            Err(ConfigError::PartialIntrospection)
+        ));
+        assert!(matches!(
+            settings(&both[..4]),
+            Err(ConfigError::PartialIntrospection)
+        ));
     }
 
     #[test]

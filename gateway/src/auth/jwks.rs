@@ -37,6 +37,8 @@ pub enum JwksError {
     NoUsableKey(String),
     #[error("cannot create the in-memory dev key: {0}")]
     Key(#[from] KeyError),
+    #[error(transparent)]
+    Introspection(#[from] super::introspect::IntrospectionError),
 }
 
 /// One verification key and the only algorithm it verifies.

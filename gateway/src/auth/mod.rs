@@ -6,6 +6,7 @@
 //! keys come from its JWKS ([`jwks`]). In external mode the dev key is not trusted at all.
 
 pub mod clients;
+pub mod introspect;
 pub mod jwks;
 
 use std::sync::Arc;
@@ -18,6 +19,7 @@ use uuid::Uuid;
 use crate::config::ExternalIssuer;
 use crate::keys::{DevKeys, KeyError, DEV_AUDIENCE, DEV_ISSUER};
 use clients::ClientVerifier;
+use introspect::{is_opaque, Introspector};
 use jwks::{JwksError, RemoteKeys};
 
 /// Clock skew tolerated on `exp` and `nbf`, in seconds.
@@ -186,8 +188,12 @@ enum Mode {
         validation: Box<Validation>,
         clients: ClientVerifier,
     },
-    /// An external issuer: only keys from its JWKS verify.
-    External(Arc<RemoteKeys>),
+    /// An external issuer: only keys from its JWKS verify JWTs; opaque tokens are
+    /// introspected at the issuer when that is configured, refused otherwise.
+    External {
+        keys: Arc<RemoteKeys>,
+        introspection: Option<Arc<Introspector>>,
+    },
 }
 
 /// Verifies bearer tokens.
@@ -214,9 +220,17 @@ impl Authenticator {
     /// not report itself started.
     pub async fn external(issuer: &ExternalIssuer) -> Result<Self, JwksError> {
         let remote = RemoteKeys::fetch(issuer.clone()).await?;
+        let introspection = issuer
+            .introspection
+            .clone()
+            .map(|config| Introspector::new(issuer, config).map(Arc::new))
+            .transpose()?;
         Ok(Authenticator {
             keys: DevKeys::ephemeral()?,
-            mode: Mode::External(Arc::new(remote)),
+            mode: Mode::External {
+                keys: Arc::new(remote),
+                introspection,
+            },
         })
     }
 
@@ -234,16 +248,28 @@ impl Authenticator {
     pub fn clients(&self) -> Option<&ClientVerifier> {
         match &self.mode {
             Mode::Dev { clients, .. } => Some(clients),
-            Mode::External(_) => None,
+            Mode::External { .. } => None,
         }
     }
 
-    /// Makes sure the key an `Authorization` header's token names is known, re-fetching the
-    /// issuer's JWKS when it is not (at most once per the configured interval). Runs before
-    /// [`authenticate`](Self::authenticate), which is synchronous; a no-op in dev mode.
+    /// Does the network work authenticating a token may need, before the synchronous
+    /// [`authenticate`](Self::authenticate): with an external issuer, re-fetches its JWKS when
+    /// a JWT names an unknown key (at most once per the configured interval), or introspects
+    /// an opaque token. A no-op in dev mode.
     pub async fn prepare(&self, header: Option<&str>) {
-        if let (Mode::External(remote), Some(token)) = (&self.mode, header.and_then(bearer)) {
-            remote.ensure_key_for(token).await;
+        let (
+            Mode::External {
+                keys,
+                introspection,
+            },
+            Some(token),
+        ) = (&self.mode, header.and_then(bearer))
+        else {
+            return;
+        };
+        match introspection {
+            Some(introspector) if is_opaque(token) => introspector.ensure(token).await,
+            _ => keys.ensure_key_for(token).await,
         }
     }
 
@@ -257,7 +283,11 @@ impl Authenticator {
                     .map_err(|e| AuthError::Invalid(describe(&e)))?
                     .claims
             }
-            Mode::External(remote) => remote.verify(token)?,
+            Mode::External {
+                introspection: Some(introspector),
+                ..
+            } if is_opaque(token) => introspector.verify(token)?,
+            Mode::External { keys, .. } => keys.verify(token)?,
         };
         principal_of_claims(&claims)
     }

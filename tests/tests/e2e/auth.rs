@@ -486,6 +486,7 @@ async fn external_app(jwks: &JwksServer, min_refresh: Duration) -> TestApp {
             audience: AUDIENCE.into(),
             jwks_url: url,
             min_refresh_interval: min_refresh,
+            introspection: None,
         });
     })
     .await
@@ -607,12 +608,124 @@ async fn a_gateway_whose_issuer_keys_cannot_be_fetched_does_not_start() {
         audience: AUDIENCE.into(),
         jwks_url: format!("http://{closed}/jwks"),
         min_refresh_interval: Duration::from_secs(30),
+        introspection: None,
     });
     let err = gateway::Application::build(settings)
         .await
         .err()
         .expect("refuses to start");
     assert!(err.to_string().contains("JWKS"), "{err}");
+}
+
+/// An RFC 7662 introspection endpoint on loopback, counting calls. It knows two opaque
+/// tokens and requires the gateway's client credentials.
+struct IntrospectionServer {
+    url: String,
+    calls: Arc<AtomicUsize>,
+    _shutdown: tokio::sync::oneshot::Sender<()>,
+}
+
+impl IntrospectionServer {
+    async fn start() -> IntrospectionServer {
+        let calls = Arc::new(AtomicUsize::new(0));
+        let counter = calls.clone();
+        let expected = format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD.encode("gateway:gw-secret")
+        );
+        let router =
+            axum::Router::new().route(
+                "/introspect",
+                axum::routing::post(
+                    move |headers: axum::http::HeaderMap,
+                          axum::Form(form): axum::Form<
+                        std::collections::HashMap<String, String>,
+                    >| {
+                        let (counter, expected) = (counter.clone(), expected.clone());
+                        async move {
+                            counter.fetch_add(1, Ordering::SeqCst);
+                            if headers.get("authorization").and_then(|v| v.to_str().ok())
+                                != Some(expected.as_str())
+                            {
+                                return (
+                                    axum::http::StatusCode::UNAUTHORIZED,
+                                    axum::Json(json!({})),
+                                );
+                            }
+                            let active = |aud: &str| {
+                                json!({
+                                    "active": true, "iss": ISSUER, "aud": [aud],
+                                    "exp": now() + 3600, "sub": "svc-reporting",
+                                    "role": "registry_admin", "scope": "person:read",
+                                })
+                            };
+                            let answer = match form.get("token").map(String::as_str) {
+                                Some("opaque-admin") => active(AUDIENCE),
+                                Some("opaque-other-audience") => active("another-api"),
+                                _ => json!({ "active": false }),
+                            };
+                            (axum::http::StatusCode::OK, axum::Json(answer))
+                        }
+                    },
+                ),
+            );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, router)
+                .with_graceful_shutdown(async {
+                    let _ = rx.await;
+                })
+                .await;
+        });
+        IntrospectionServer {
+            url: format!("http://{addr}/introspect"),
+            calls,
+            _shutdown: tx,
+        }
+    }
+}
+
+#[tokio::test]
+async fn opaque_tokens_are_introspected_at_the_issuer_and_cached() {
+    let key = IssuerKey::ec("k1");
+    let jwks = JwksServer::start(vec![key.jwk.clone()]).await;
+    let introspection = IntrospectionServer::start().await;
+    let (jwks_url, introspection_url) = (jwks.url.clone(), introspection.url.clone());
+    let app = TestApp::spawn_with(move |s| {
+        s.external_issuer = Some(ExternalIssuer {
+            issuer: ISSUER.into(),
+            audience: AUDIENCE.into(),
+            jwks_url,
+            min_refresh_interval: Duration::from_secs(30),
+            introspection: Some(gateway::config::Introspection {
+                url: introspection_url,
+                client_id: "gateway".into(),
+                client_secret: gateway::config::Secret::new("gw-secret"),
+            }),
+        });
+    })
+    .await;
+    for _ in 0..3 {
+        let (status, body) = me(&app, "opaque-admin").await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["data"]["me"]["subject"], "svc-reporting");
+        assert_eq!(body["data"]["me"]["scopes"], json!(["person:read"]));
+    }
+    assert_eq!(
+        introspection.calls.load(Ordering::SeqCst),
+        1,
+        "one call, then the cached answer"
+    );
+    assert_refused(&app, "opaque-other-audience", "another audience").await;
+    assert_refused(&app, "opaque-unknown", "inactive").await;
+    // JWTs are still verified locally against the JWKS.
+    let (status, _) = me(&app, &key.sign(&claims(ISSUER, json!(AUDIENCE), "auditor"))).await;
+    assert_eq!(status, 200);
+    assert_eq!(introspection.calls.load(Ordering::SeqCst), 3);
 }
 
 /// A 2048-bit RSA key for tests only (generated for this suite; it protects nothing).
