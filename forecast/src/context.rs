@@ -32,7 +32,7 @@ pub(crate) struct Dose {
     pub date: NaiveDate,
     pub cvx: u16,
     /// Index of the dose in the patient's input.
-    pub index: u16,
+    pub index: u32,
 }
 
 /// Memo of `dob + age` for the ages the schedule uses (a handful of distinct
@@ -72,7 +72,7 @@ impl<'p> Ctx<'p> {
             .map(|(i, d)| Dose {
                 date: d.date_given,
                 cvx: parse_code(&d.cvx),
-                index: i as u16,
+                index: i as u32,
             })
             .collect();
         doses.sort_by_key(|d| d.date);
@@ -114,7 +114,7 @@ impl<'p> Ctx<'p> {
     }
 
     /// The MVX of a dose, if given.
-    pub fn mvx(&self, index: u16) -> Option<&str> {
+    pub fn mvx(&self, index: u32) -> Option<&str> {
         self.patient
             .doses
             .get(index as usize)

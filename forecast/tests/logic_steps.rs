@@ -346,3 +346,43 @@ fn case_pass_rule_compares_statuses_and_dates() {
     assert!(!res.passed);
     assert_eq!(res.differences.len(), 1);
 }
+
+#[test]
+fn engine_never_panics_on_odd_inputs() {
+    // Deterministic pseudo-random patients: doses before birth, after the
+    // assessment date, unknown codes, duplicate days, far past and future dates.
+    let mut state: u64 = 42;
+    let mut next = |n: u64| {
+        state = state
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (state >> 33) % n
+    };
+    let cvx = [
+        "08", "20", "10", "49", "133", "03", "21", "94", "115", "62", "88", "208", "999", "", "x",
+        "110", "305",
+    ];
+    for _ in 0..500 {
+        let dob = d(
+            1900 + next(130) as i32,
+            1 + next(12) as u32,
+            1 + next(28) as u32,
+        );
+        let on = dob + chrono::Duration::days(next(40_000) as i64 - 100);
+        let doses: Vec<(NaiveDate, &str)> = (0..next(30))
+            .map(|_| {
+                (
+                    dob + chrono::Duration::days(next(30_000) as i64 - 50),
+                    cvx[next(cvx.len() as u64) as usize],
+                )
+            })
+            .collect();
+        let obs = ["042", "080", "160", "055", "7", "abc"];
+        let observations: Vec<&str> = (0..next(3))
+            .map(|_| obs[next(obs.len() as u64) as usize])
+            .collect();
+        let r = run(&patient(dob, &doses, &observations), on);
+        assert_eq!(r.doses.len(), doses.len());
+        assert_eq!(r.vaccine_groups.len(), schedule().vaccine_groups().count());
+    }
+}
