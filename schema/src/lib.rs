@@ -9,6 +9,7 @@ mod consent;
 mod context;
 mod dose;
 mod error;
+mod forecasts;
 mod guard;
 mod ids;
 mod loaders;

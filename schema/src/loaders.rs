@@ -19,8 +19,8 @@ use uuid::Uuid;
 
 /// The per-request loader.
 pub struct RecordLoader {
-    store: Store,
-    access: Access,
+    pub(crate) store: Store,
+    pub(crate) access: Access,
 }
 
 /// The loader type, with a per-request cache.

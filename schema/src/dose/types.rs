@@ -5,6 +5,7 @@ use entities::codes::ContraindicationKind;
 use entities::model::{contraindication, dose};
 use policies::Field;
 
+use crate::forecasts::{ForecastOf, PersonForecast};
 use crate::organization::{mirror_enum, OrganizationNode};
 use crate::person::organization_by_id;
 use crate::scalars::{Date, DateTime};
@@ -81,9 +82,18 @@ impl DoseNode {
 
     /// Whether the dose counts, judged against the schedule's ages and intervals.
     async fn evaluation(&self, ctx: &Context<'_>) -> Result<Option<DoseEvaluation>> {
-        guard::read(ctx, self.0.person_id, Field::DoseEvaluation)?;
-        // Served by the forecasting engine once it is wired in.
-        Ok(None)
+        let rc = guard::read(ctx, self.0.person_id, Field::DoseEvaluation)?;
+        let key = ForecastOf {
+            person: self.0.person_id,
+            as_of: rc.access.today,
+        };
+        let Some(result) = rc.load(key).await? else {
+            return Ok(None);
+        };
+        Ok(result.evaluation_of(self.0.id).map(|e| DoseEvaluation {
+            status: e.status.into(),
+            reason: e.reason.as_ref().map(|r| r.to_string()),
+        }))
     }
 }
 
@@ -109,6 +119,61 @@ pub enum SeriesStatus {
     Contraindicated,
     AgedOut,
     NotRecommended,
+}
+
+impl From<forecast::EvaluationStatus> for EvaluationStatus {
+    fn from(s: forecast::EvaluationStatus) -> Self {
+        match s {
+            forecast::EvaluationStatus::Valid => EvaluationStatus::Valid,
+            forecast::EvaluationStatus::NotValid => EvaluationStatus::NotValid,
+            forecast::EvaluationStatus::SubStandard => EvaluationStatus::SubStandard,
+            forecast::EvaluationStatus::Extraneous => EvaluationStatus::Extraneous,
+        }
+    }
+}
+
+impl From<forecast::SeriesStatus> for SeriesStatus {
+    fn from(s: forecast::SeriesStatus) -> Self {
+        match s {
+            forecast::SeriesStatus::NotComplete => SeriesStatus::NotComplete,
+            forecast::SeriesStatus::Complete => SeriesStatus::Complete,
+            forecast::SeriesStatus::Immune => SeriesStatus::Immune,
+            forecast::SeriesStatus::Contraindicated => SeriesStatus::Contraindicated,
+            forecast::SeriesStatus::AgedOut => SeriesStatus::AgedOut,
+            forecast::SeriesStatus::NotRecommended => SeriesStatus::NotRecommended,
+        }
+    }
+}
+
+impl RecommendationNode {
+    /// The forecast's vaccine groups, leaving out those the schedule does not recommend for
+    /// this person (travel and outbreak vaccines, risk-only series).
+    pub fn from_forecast(
+        result: &PersonForecast,
+        codes: &entities::CodeSet,
+    ) -> Vec<RecommendationNode> {
+        result
+            .forecast
+            .vaccine_groups
+            .iter()
+            .filter(|g| g.status != forecast::SeriesStatus::NotRecommended)
+            .map(|g| RecommendationNode {
+                vaccine_group: g.vaccine_group.name().to_owned(),
+                status: g.status.into(),
+                dose_number: g.dose_number.and_then(|n| i32::try_from(n).ok()),
+                earliest_date: g.earliest_date.map(Date),
+                recommended_date: g.recommended_date.map(Date),
+                past_due_date: g.past_due_date.map(Date),
+                latest_date: g.latest_date.map(Date),
+                vaccines: g
+                    .vaccines
+                    .iter()
+                    .filter_map(|cvx| codes.get(cvx).map(VaccineNode::from))
+                    .collect(),
+                reason: g.reason.as_ref().map(|r| r.to_string()),
+            })
+            .collect()
+    }
 }
 
 #[derive(SimpleObject, Debug, Clone)]

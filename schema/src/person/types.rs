@@ -9,6 +9,7 @@ use policies::Field;
 
 use crate::consent::ConsentNode;
 use crate::dose::{ContraindicationNode, DoseNode, RecommendationNode};
+use crate::forecasts::ForecastOf;
 use crate::loaders::{
     ContraindicationsOf, DosesOf, EnrollmentsOf, GuardiansOf, MembershipsOf, OrgId,
 };
@@ -139,10 +140,22 @@ impl PersonNode {
         ctx: &Context<'_>,
         as_of: Option<Date>,
     ) -> Result<Option<Vec<RecommendationNode>>> {
-        self.field(ctx, Field::Recommendations)?;
-        let _ = as_of;
-        // The forecasting engine is wired in by its own change; until then no forecast.
-        Ok(Some(Vec::new()))
+        let rc = self.field(ctx, Field::Recommendations)?;
+        let store = ctx.data::<entities::Store>()?;
+        let as_of = as_of.map_or(rc.access.today, |d| d.0);
+        let Some(result) = rc
+            .load(ForecastOf {
+                person: self.0.id,
+                as_of,
+            })
+            .await?
+        else {
+            return Ok(Some(Vec::new()));
+        };
+        Ok(Some(RecommendationNode::from_forecast(
+            &result,
+            store.codes(),
+        )))
     }
 
     async fn contraindications(

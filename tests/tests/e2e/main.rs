@@ -11,6 +11,7 @@ mod batching;
 mod consent;
 mod contract;
 mod doses;
+mod forecasts;
 mod graphql_http;
 mod organizations;
 mod persons;
