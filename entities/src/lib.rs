@@ -15,6 +15,7 @@ pub mod model;
 pub mod repo;
 mod scope_sql;
 pub mod seed;
+mod seed_copy;
 
 pub use access::Access;
 pub use code_set::{CodeSet, CodeSetError, Vaccine};

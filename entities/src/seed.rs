@@ -13,7 +13,8 @@ use uuid::Uuid;
 
 use crate::codes::{Gender, OrganizationKind, Participation};
 use crate::model::{dose, enrollment, guardian_link, membership, organization, person};
-use crate::{Store, StoreError};
+use crate::seed_copy::{copy, encode, CopyBatch};
+use crate::{Backend, Store, StoreError};
 
 /// What to generate.
 #[derive(Debug, Clone, Copy)]
@@ -313,23 +314,48 @@ fn child(rng: &mut ChaCha8Rng, today: NaiveDate, orgs: &Orgs, batch: &mut Batch)
     batch.persons.push(parent);
 }
 
-async fn insert_chunks<A, C>(db: &C, rows: Vec<A>, per_statement: usize) -> Result<(), StoreError>
+/// Inserts in multi-row statements, skipping rows that exist; returns how many were added.
+async fn insert_chunks<A, C>(db: &C, rows: Vec<A>, per_statement: usize) -> Result<u64, StoreError>
 where
     A: sea_orm::ActiveModelTrait + Send,
     C: ConnectionTrait,
 {
     let mut rows = rows.into_iter().peekable();
+    let mut added = 0;
     while rows.peek().is_some() {
         let chunk: Vec<A> = rows.by_ref().take(per_statement).collect();
-        <A::Entity as EntityTrait>::insert_many(chunk)
+        let result = <A::Entity as EntityTrait>::insert_many(chunk)
             .on_conflict_do_nothing()
             .exec_without_returning(db)
             .await?;
+        if let sea_orm::TryInsertResult::Inserted(n) = result {
+            added += n;
+        }
     }
-    Ok(())
+    Ok(added)
+}
+
+async fn join(task: tokio::task::JoinHandle<Result<(), StoreError>>) -> Result<(), StoreError> {
+    task.await
+        .map_err(|e| StoreError::Unavailable(format!("bulk load task: {e}")))?
 }
 
 impl Store {
+    /// Whether the first person this seed makes is already stored.
+    async fn already_seeded(&self, options: &SeedOptions) -> Result<bool, StoreError> {
+        let mut rng = ChaCha8Rng::seed_from_u64(options.seed);
+        let (_, orgs) = organizations(&mut rng);
+        let mut probe = Batch::default();
+        child(&mut rng, options.today, &orgs, &mut probe);
+        let Some(first) = probe.persons.first() else {
+            return Ok(false);
+        };
+        Ok(person::Entity::find_by_id(*first.id.as_ref())
+            .one(&self.db)
+            .await?
+            .is_some())
+    }
+
     /// Loads demo data; `progress` is called with the number of persons written so far.
     /// Children come with a guardian, so `persons` counts both.
     pub async fn seed(
@@ -337,15 +363,19 @@ impl Store {
         options: SeedOptions,
         progress: impl Fn(u64),
     ) -> Result<SeedSummary, StoreError> {
-        const FAMILIES_PER_BATCH: u64 = 500;
+        const FAMILIES_PER_BATCH: u64 = 2_500;
         let mut rng = ChaCha8Rng::seed_from_u64(options.seed);
         let (org_rows, orgs) = organizations(&mut rng);
         let mut summary = SeedSummary {
-            organizations: org_rows.len() as u64,
+            organizations: insert_chunks(&self.db, org_rows, 100).await?,
             ..SeedSummary::default()
         };
-        insert_chunks(&self.db, org_rows, 100).await?;
         let families = options.persons.div_ceil(2);
+        if self.backend() == Backend::Postgres && self.already_seeded(&options).await? {
+            // COPY cannot skip existing rows; a seed that was loaded is loaded whole.
+            return Ok(summary);
+        }
+        let mut in_flight: Option<tokio::task::JoinHandle<Result<(), StoreError>>> = None;
         let mut done = 0;
         while done < families {
             let n = FAMILIES_PER_BATCH.min(families - done);
@@ -353,22 +383,50 @@ impl Store {
             for _ in 0..n {
                 child(&mut rng, options.today, &orgs, &mut batch);
             }
-            summary.persons += batch.persons.len() as u64;
-            summary.doses += batch.doses.len() as u64;
+            let (persons, doses) = (batch.persons.len() as u64, batch.doses.len() as u64);
             // Parents are older than `today - 18y`; keep one clock for every row.
             debug_assert!(batch
                 .persons
                 .iter()
                 .all(|p| p.date_of_birth.as_ref().year() > 1900));
-            let txn = self.begin_write().await?;
-            insert_chunks(&*txn, batch.persons, 1_000).await?;
-            insert_chunks(&*txn, batch.links, 2_000).await?;
-            insert_chunks(&*txn, batch.doses, 2_000).await?;
-            insert_chunks(&*txn, batch.enrollments, 2_000).await?;
-            insert_chunks(&*txn, batch.memberships, 2_000).await?;
-            txn.commit().await?;
+            match self.backend() {
+                Backend::Postgres => {
+                    // Pipeline: this batch loads while the next one is generated.
+                    if let Some(previous) = in_flight.take() {
+                        join(previous).await?;
+                    }
+                    let pool = self.db.get_postgres_connection_pool().clone();
+                    let batch = CopyBatch {
+                        persons: batch.persons,
+                        links: batch.links,
+                        doses: batch.doses,
+                        enrollments: batch.enrollments,
+                        memberships: batch.memberships,
+                    };
+                    summary.persons += persons;
+                    summary.doses += doses;
+                    in_flight = Some(tokio::spawn(async move {
+                        let payloads = tokio::task::spawn_blocking(move || encode(&batch))
+                            .await
+                            .map_err(|e| StoreError::Unavailable(e.to_string()))?;
+                        copy(&pool, payloads).await
+                    }));
+                }
+                Backend::Sqlite => {
+                    let txn = self.begin_write().await?;
+                    summary.persons += insert_chunks(&*txn, batch.persons, 1_000).await?;
+                    insert_chunks(&*txn, batch.links, 2_000).await?;
+                    summary.doses += insert_chunks(&*txn, batch.doses, 2_000).await?;
+                    insert_chunks(&*txn, batch.enrollments, 2_000).await?;
+                    insert_chunks(&*txn, batch.memberships, 2_000).await?;
+                    txn.commit().await?;
+                }
+            }
             done += n;
-            progress(summary.persons);
+            progress((done * 2).min(options.persons.max(persons)));
+        }
+        if let Some(last) = in_flight.take() {
+            join(last).await?;
         }
         Ok(summary)
     }

@@ -21,6 +21,8 @@ pub const DEMO_SEED: u64 = 2026;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
+    #[error("the forecasting schedule is invalid: {0}")]
+    Schedule(String),
     #[error("database: {0}")]
     Store(#[from] StoreError),
     #[error(transparent)]
@@ -75,6 +77,8 @@ impl Application {
     /// Connects, migrates, seeds demo data into an empty database (when enabled), loads the
     /// dev key or the external issuer's JWKS, and binds the listener.
     pub async fn build(settings: Settings) -> Result<Application, StartError> {
+        // The forecasting schedule is parsed and validated once, before anything is served.
+        forecast::Schedule::embedded().map_err(|e| StartError::Schedule(e.to_string()))?;
         let store = open_store(&settings).await?;
         if settings.seed_demo && store.is_empty().await? {
             store

@@ -61,6 +61,13 @@ enum Command {
         #[command(subcommand)]
         command: AuditCommand,
     },
+    /// Run CDSi test cases (the format of shared/cdsi/cases/*.json) through the forecasting
+    /// engine: one line per failing case, then the pass rate per vaccine group and
+    /// `N passed, M failed`. Exits 0 when cases fail: it measures, tests judge.
+    CdsiCheck {
+        #[arg(required = true)]
+        files: Vec<std::path::PathBuf>,
+    },
     /// OAuth2 partner clients of the dev token endpoint (`POST /oauth/token`).
     Client {
         #[command(subcommand)]
@@ -105,6 +112,30 @@ fn parse_scope(list: &str) -> anyhow::Result<ScopeSet> {
         bail!("--scope names no scope");
     }
     Ok(ScopeSet::of(&scopes))
+}
+
+fn cdsi_check(files: &[std::path::PathBuf]) -> anyhow::Result<()> {
+    let schedule = forecast::Schedule::embedded()
+        .map_err(|e| anyhow::anyhow!("the forecasting schedule is invalid: {e}"))?;
+    let mut cases: Vec<forecast::cases::Case> = Vec::new();
+    for file in files {
+        let text =
+            std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
+        let mut more: Vec<forecast::cases::Case> = serde_json::from_str(&text)
+            .with_context(|| format!("{} is not a list of CDSi cases", file.display()))?;
+        cases.append(&mut more);
+    }
+    let (summary, results) = forecast::cases::check_cases(schedule, &cases);
+    for r in results.iter().filter(|r| !r.passed) {
+        println!("{}: {}", r.id, r.differences.join("; "));
+    }
+    println!("{summary}");
+    println!(
+        "{} passed, {} failed",
+        summary.passed,
+        summary.total - summary.passed
+    );
+    Ok(())
 }
 
 fn init_tracing() {
@@ -234,6 +265,7 @@ async fn main() -> anyhow::Result<()> {
             println!("scope: {}", issued.client.scopes.to_claim());
             eprintln!("store the secret now: only its hash is kept, it cannot be shown again");
         }
+        Command::CdsiCheck { files } => cdsi_check(&files)?,
         Command::Audit {
             command: AuditCommand::Verify,
         } => {

@@ -261,7 +261,11 @@ fn seed_is_deterministic_for_a_seed() {
     let (a1, a2) = counts("7");
     let (b1, _) = counts("7");
     assert_eq!(a1, b1, "the same seed makes the same data");
-    assert_eq!(a1, a2);
+    assert_eq!(
+        a2.as_deref(),
+        Some("seeded 0 persons, 0 doses, 0 organizations"),
+        "a second run adds nothing"
+    );
     assert!(
         a1.as_deref()
             .is_some_and(|s| s.starts_with("seeded 300 persons")),
@@ -417,4 +421,43 @@ fn client_add_refuses_clients_that_make_no_sense() {
         .env("IZGRAPH_AUDIENCE", "izgraph")
         .env("IZGRAPH_JWKS_URL", "https://id.example/jwks"));
     assert!(!ok && err.contains("external issuer"), "{err}");
+}
+
+#[test]
+fn cdsi_check_reports_failing_cases_and_a_tally() {
+    let shared = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../shared/cdsi/cases/healthy-dev.json");
+    let (ok, out, err) = run(Command::new(BIN).arg("cdsi-check").arg(&shared));
+    assert!(ok, "{err}");
+    let last = out.lines().last().unwrap_or_default();
+    let (passed, failed) = last
+        .strip_suffix(" failed")
+        .and_then(|s| s.split_once(" passed, "))
+        .map(|(p, f)| {
+            (
+                p.parse::<usize>().unwrap_or(0),
+                f.parse::<usize>().unwrap_or(usize::MAX),
+            )
+        })
+        .unwrap_or_else(|| panic!("no tally: {last}"));
+    assert_eq!(passed + failed, 814);
+    assert!(passed as f64 / 814.0 >= 0.995, "{last}");
+    // Each failing case is one line naming its id.
+    let failing_lines = out
+        .lines()
+        .filter(|l| l.starts_with("20") && l.contains(": "))
+        .count();
+    assert_eq!(failing_lines, failed);
+    // A case that contradicts its expectation is reported, and the command still exits 0.
+    let dir = tempfile::tempdir().expect("dir");
+    let text = std::fs::read_to_string(&shared).expect("cases");
+    let mut cases: Vec<Value> = serde_json::from_str(&text).expect("json");
+    cases.truncate(1);
+    cases[0]["expected"]["forecastNumber"] = json!("9");
+    let bad = dir.path().join("bad.json");
+    std::fs::write(&bad, serde_json::to_string(&cases).expect("json")).expect("write");
+    let (ok, out, _) = run(Command::new(BIN).arg("cdsi-check").arg(&bad));
+    assert!(ok);
+    assert!(out.lines().last() == Some("0 passed, 1 failed"), "{out}");
+    assert!(out.contains(cases[0]["id"].as_str().expect("id")));
 }

@@ -154,13 +154,12 @@ pub(crate) async fn append_batch<C: ConnectionTrait>(
         .one(txn)
         .await?
         .ok_or_else(|| StoreError::Corrupt("access log head row is missing".into()))?;
-    let mut seq = head.seq - count;
+    let first = head.seq - count + 1;
     let mut previous = head.hash;
     let at = Utc::now().trunc_subsecs(6);
     let mut rows = Vec::with_capacity(items.len());
     let mut index = Vec::new();
-    for (meta, entry) in items {
-        seq += 1;
+    for (seq, (meta, entry)) in (first..).zip(items) {
         let mut ids = entry.person_ids.clone();
         ids.sort_unstable();
         ids.dedup();
