@@ -36,15 +36,18 @@ pub(crate) struct Dose {
 }
 
 /// Memo of `dob + age` for the ages the schedule uses (a handful of distinct
-/// durations are asked for thousands of times per patient).
-struct AgeCache {
-    slots: [Cell<(u32, NaiveDate)>; AGE_SLOTS],
+/// durations are asked for thousands of times per patient). Per thread and keyed by
+/// the birth date too, so it needs no reset between patients.
+const AGE_SLOTS: usize = 512;
+
+type AgeSlot = Cell<(u32, NaiveDate, NaiveDate)>;
+
+thread_local! {
+    static AGE_CACHE: [AgeSlot; AGE_SLOTS] =
+        const { [const { Cell::new((u32::MAX, NaiveDate::MIN, NaiveDate::MIN)) }; AGE_SLOTS] };
 }
 
-const AGE_SLOTS: usize = 128;
-
 pub(crate) struct Ctx<'p> {
-    age_cache: AgeCache,
     pub dob: NaiveDate,
     pub assessment: NaiveDate,
     pub gender: Gender,
@@ -77,9 +80,6 @@ impl<'p> Ctx<'p> {
             .collect();
         doses.sort_by_key(|d| d.date);
         Ctx {
-            age_cache: AgeCache {
-                slots: std::array::from_fn(|_| Cell::new((u32::MAX, NaiveDate::MIN))),
-            },
             dob: patient.date_of_birth,
             assessment,
             gender: patient.gender,
@@ -96,15 +96,18 @@ impl<'p> Ctx<'p> {
         let days = age.weeks * 7 + age.days;
         // Key: months and days packed (schedule ages fit easily in 16 bits each).
         let key = ((months as u32 & 0xFFFF) << 16) | (days as u32 & 0xFFFF);
-        let slot =
-            &self.age_cache.slots[(key.wrapping_mul(0x9E37_79B1) >> 25) as usize % AGE_SLOTS];
-        let (k, d) = slot.get();
-        if k == key {
-            return d;
-        }
-        let d = crate::duration::add_months_days(self.dob, months, days);
-        slot.set((key, d));
-        d
+        let idx = (key.wrapping_mul(0x9E37_79B1) >> 23) as usize % AGE_SLOTS;
+        let dob = self.dob;
+        AGE_CACHE.with(|slots| {
+            let slot = &slots[idx];
+            let (k, b, d) = slot.get();
+            if k == key && b == dob {
+                return d;
+            }
+            let d = crate::duration::add_months_days(dob, months, days);
+            slot.set((key, dob, d));
+            d
+        })
     }
 
     /// Is `date` within the age window `[begin, end)`? Missing bounds are open.

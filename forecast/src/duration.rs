@@ -100,13 +100,13 @@ pub fn add_months_days(date: NaiveDate, months: i32, days: i32) -> NaiveDate {
         };
     }
     if days != 0 {
-        d = d
-            .checked_add_signed(chrono::TimeDelta::days(days as i64))
-            .unwrap_or(if days > 0 {
-                NaiveDate::MAX
-            } else {
-                NaiveDate::MIN
-            });
+        d = if days > 0 {
+            d.checked_add_days(chrono::Days::new(days as u64))
+                .unwrap_or(NaiveDate::MAX)
+        } else {
+            d.checked_sub_days(chrono::Days::new(days.unsigned_abs() as u64))
+                .unwrap_or(NaiveDate::MIN)
+        };
     }
     d
 }

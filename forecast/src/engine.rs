@@ -8,7 +8,7 @@ use crate::forecasting::{forecast as forecast_series, Dates, SeriesForecast};
 use crate::schedule::Schedule;
 use crate::series_select::{best, prioritized, Cands};
 use crate::types::{
-    Antigen, DoseEvaluation, EvaluationStatus, Patient, PatientForecast, SeriesStatus,
+    Antigen, DoseEvaluation, EvaluationStatus, Patient, PatientForecast, PerAntigen, SeriesStatus,
 };
 use crate::{history, immunity, rollup, selection};
 use chrono::NaiveDate;
@@ -91,7 +91,7 @@ pub fn forecast(
         .map(|_| DoseEvaluation {
             status: EvaluationStatus::Extraneous,
             reason: None,
-            per_antigen: Vec::new(),
+            per_antigen: PerAntigen::new(),
         })
         .collect();
     thread_local! {
@@ -213,6 +213,7 @@ fn antigen<'s>(
     let all = &def.data.series;
     selection::relevant_series(
         all,
+        &def.series_meta,
         &def.series_order,
         ctx,
         recs.first().map(|d| d.date),

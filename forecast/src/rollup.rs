@@ -14,12 +14,12 @@ pub(crate) fn rollup(
     results: &[AntigenResult],
     last_dose: Option<chrono::NaiveDate>,
 ) -> VaccineGroupForecast {
-    let parts: Vec<&AntigenResult> = g
-        .antigens
-        .iter()
-        .map(|&a| &results[a as usize])
-        .filter(|r| r.status.is_some())
-        .collect();
+    let parts = || {
+        g.antigens
+            .iter()
+            .map(|&a| &results[a as usize])
+            .filter(|r| r.status.is_some())
+    };
     let mut out = VaccineGroupForecast {
         vaccine_group: g.group,
         status: SeriesStatus::NotRecommended,
@@ -31,21 +31,21 @@ pub(crate) fn rollup(
         vaccines: Vec::new(),
         reason: None,
     };
-    if parts.is_empty() {
+    let Some(first) = parts().next() else {
         out.reason = Some(Cow::Borrowed("No relevant patient series"));
         return out;
-    }
-    let st = |s: SeriesStatus| parts.iter().filter(move |r| r.status == Some(s));
+    };
+    let st = |s: SeriesStatus| parts().filter(move |r| r.status == Some(s));
     let any = |s: SeriesStatus| st(s).next().is_some();
     let status = if g.administer_full && any(SeriesStatus::Contraindicated) {
         SeriesStatus::Contraindicated
     } else if any(SeriesStatus::NotComplete) {
         SeriesStatus::NotComplete
-    } else if parts.iter().all(|r| r.status == Some(SeriesStatus::Immune)) {
+    } else if parts().all(|r| r.status == Some(SeriesStatus::Immune)) {
         SeriesStatus::Immune
     } else if any(SeriesStatus::Contraindicated) {
         SeriesStatus::Contraindicated
-    } else if parts.iter().all(|r| {
+    } else if parts().all(|r| {
         matches!(
             r.status,
             Some(SeriesStatus::Complete | SeriesStatus::Immune)
@@ -55,7 +55,7 @@ pub(crate) fn rollup(
     } else if any(SeriesStatus::AgedOut) {
         SeriesStatus::AgedOut
     } else {
-        parts[0].status.unwrap_or(SeriesStatus::NotRecommended)
+        first.status.unwrap_or(SeriesStatus::NotRecommended)
     };
     out.status = status;
     out.reason = Some(Cow::Borrowed(match status {
@@ -67,13 +67,9 @@ pub(crate) fn rollup(
         SeriesStatus::NotRecommended => "Not recommended",
     }));
     if status == SeriesStatus::NotComplete {
-        let due: Vec<&&AntigenResult> = st(SeriesStatus::NotComplete).collect();
-        let min = |f: fn(&AntigenResult) -> Option<chrono::NaiveDate>| {
-            due.iter().filter_map(|r| f(r)).min()
-        };
-        let max = |f: fn(&AntigenResult) -> Option<chrono::NaiveDate>| {
-            due.iter().filter_map(|r| f(r)).max()
-        };
+        let due = || st(SeriesStatus::NotComplete);
+        let min = |f: fn(&AntigenResult) -> Option<chrono::NaiveDate>| due().filter_map(f).min();
+        let max = |f: fn(&AntigenResult) -> Option<chrono::NaiveDate>| due().filter_map(f).max();
         if g.administer_full {
             // The whole group is given at once: not before every antigen allows it,
             // but recommended (and past due) as soon as any antigen needs it.
@@ -86,7 +82,7 @@ pub(crate) fn rollup(
             out.recommended_date = min(|r| r.dates.recommended);
             out.past_due_date = min(|r| r.dates.past_due);
         }
-        out.latest_date = due.iter().filter_map(|r| r.dates.latest).min();
+        out.latest_date = due().filter_map(|r| r.dates.latest).min();
         // The dose number is the highest among the antigens still due (e.g. the
         // diphtheria/tetanus count when pertussis restarts with Tdap).
         // Never before a dose of the group already given.
@@ -97,17 +93,14 @@ pub(crate) fn rollup(
                 out.past_due_date = out.past_due_date.map(|p| p.max(l));
             }
         }
-        let numbers = due.iter().filter_map(|r| r.dose_number);
+        let numbers = due().filter_map(|r| r.dose_number);
         out.dose_number = if g.administer_full {
             numbers.min()
         } else {
             numbers.max()
         };
         let mut cvx = crate::engine::CvxList::default();
-        cvx.extend(
-            due.iter()
-                .flat_map(|r| r.vaccines.as_slice().iter().copied()),
-        );
+        cvx.extend(due().flat_map(|r| r.vaccines.as_slice().iter().copied()));
         out.vaccines = cvx
             .as_slice()
             .iter()

@@ -5,26 +5,11 @@
 
 use crate::context::Ctx;
 use crate::schedule::model::{SeriesData, SeriesType};
-use crate::types::Gender;
-
-fn gender_ok(series: &SeriesData, gender: Gender) -> bool {
-    if series.required_gender.is_empty() {
-        return true;
-    }
-    let name = match gender {
-        Gender::Female => "Female",
-        Gender::Male => "Male",
-        Gender::Unknown => "Unknown",
-    };
-    series
-        .required_gender
-        .iter()
-        .any(|g| g.eq_ignore_ascii_case(name))
-}
+use crate::schedule::{gender_bit, SeriesMeta};
 
 /// Is the series relevant for the patient at the assessment date?
-pub(crate) fn is_relevant(series: &SeriesData, ctx: &Ctx) -> bool {
-    if !gender_ok(series, ctx.gender) {
+pub(crate) fn is_relevant(series: &SeriesData, meta: &SeriesMeta, ctx: &Ctx) -> bool {
+    if meta.genders & gender_bit(ctx.gender) == 0 {
         return false;
     }
     match series.series_type {
@@ -64,27 +49,18 @@ fn could_matter(series: &SeriesData, ctx: &Ctx, first_dose: Option<chrono::Naive
 /// per series group only the best series priority present.
 pub(crate) fn relevant_series(
     all: &[SeriesData],
+    meta: &[SeriesMeta],
     order: &[usize],
     ctx: &Ctx,
     first_dose: Option<chrono::NaiveDate>,
     out: &mut Vec<usize>,
 ) {
     out.clear();
-    out.extend(
-        order
-            .iter()
-            .copied()
-            .filter(|&i| is_relevant(&all[i], ctx) && could_matter(&all[i], ctx, first_dose)),
-    );
+    out.extend(order.iter().copied().filter(|&i| {
+        is_relevant(&all[i], &meta[i], ctx) && could_matter(&all[i], ctx, first_dose)
+    }));
     // Best (lowest) priority letter per series group, then keep only those.
-    let priority = |i: usize| {
-        all[i]
-            .series_priority
-            .as_bytes()
-            .first()
-            .copied()
-            .unwrap_or(b'Z')
-    };
+    let priority = |i: usize| meta[i].priority;
     let mut best: [(u32, u8); 16] = [(u32::MAX, b'Z'); 16];
     let mut groups = 0;
     for &i in out.iter() {

@@ -122,7 +122,126 @@ pub struct DoseEvaluation {
     pub status: EvaluationStatus,
     pub reason: Option<Cow<'static, str>>,
     /// One entry per antigen the dose counts for.
-    pub per_antigen: Vec<(Antigen, EvaluationStatus, Option<Cow<'static, str>>)>,
+    pub per_antigen: PerAntigen,
+}
+
+/// One antigen's verdict on a dose: the antigen, its status and the reason.
+pub type AntigenEntry = (Antigen, EvaluationStatus, Option<Cow<'static, str>>);
+
+const PER_ANTIGEN_INLINE: usize = 6;
+const EMPTY_ENTRY: AntigenEntry = (Antigen(0), EvaluationStatus::Extraneous, None);
+
+/// The per-antigen verdicts of one dose: a list (it dereferences to a slice of
+/// [`AntigenEntry`]) kept inline for the usual handful of antigens, so a forecast
+/// does not allocate per dose.
+#[derive(Clone)]
+pub struct PerAntigen {
+    len: u8,
+    inline: [AntigenEntry; PER_ANTIGEN_INLINE],
+    /// Used instead of `inline` once there are more entries than fit there.
+    spill: Vec<AntigenEntry>,
+}
+
+impl PerAntigen {
+    /// An empty list.
+    pub const fn new() -> Self {
+        PerAntigen {
+            len: 0,
+            inline: [EMPTY_ENTRY; PER_ANTIGEN_INLINE],
+            spill: Vec::new(),
+        }
+    }
+
+    /// Appends an entry.
+    pub fn push(&mut self, entry: AntigenEntry) {
+        if !self.spill.is_empty() {
+            self.spill.push(entry);
+        } else if (self.len as usize) < PER_ANTIGEN_INLINE {
+            self.inline[self.len as usize] = entry;
+            self.len += 1;
+        } else {
+            let mut v = Vec::with_capacity(PER_ANTIGEN_INLINE * 2);
+            for e in &mut self.inline {
+                v.push(std::mem::replace(e, EMPTY_ENTRY));
+            }
+            v.push(entry);
+            self.spill = v;
+            self.len = 0;
+        }
+    }
+
+    /// The entries as a slice.
+    #[inline]
+    pub fn as_slice(&self) -> &[AntigenEntry] {
+        if self.spill.is_empty() {
+            &self.inline[..self.len as usize]
+        } else {
+            &self.spill
+        }
+    }
+}
+
+impl Default for PerAntigen {
+    fn default() -> Self {
+        PerAntigen::new()
+    }
+}
+
+impl std::ops::Deref for PerAntigen {
+    type Target = [AntigenEntry];
+    fn deref(&self) -> &[AntigenEntry] {
+        self.as_slice()
+    }
+}
+
+impl<'a> IntoIterator for &'a PerAntigen {
+    type Item = &'a AntigenEntry;
+    type IntoIter = std::slice::Iter<'a, AntigenEntry>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.as_slice().iter()
+    }
+}
+
+impl From<Vec<AntigenEntry>> for PerAntigen {
+    fn from(v: Vec<AntigenEntry>) -> Self {
+        v.into_iter().collect()
+    }
+}
+
+impl FromIterator<AntigenEntry> for PerAntigen {
+    fn from_iter<I: IntoIterator<Item = AntigenEntry>>(iter: I) -> Self {
+        let mut p = PerAntigen::new();
+        for e in iter {
+            p.push(e);
+        }
+        p
+    }
+}
+
+impl std::fmt::Debug for PerAntigen {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.as_slice().fmt(f)
+    }
+}
+
+impl PartialEq for PerAntigen {
+    fn eq(&self, other: &Self) -> bool {
+        self.as_slice() == other.as_slice()
+    }
+}
+
+impl Eq for PerAntigen {}
+
+impl Serialize for PerAntigen {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.as_slice().serialize(serializer)
+    }
+}
+
+impl<'de> Deserialize<'de> for PerAntigen {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        Vec::<AntigenEntry>::deserialize(deserializer).map(PerAntigen::from)
+    }
 }
 
 /// The engine's result for a patient.

@@ -65,6 +65,27 @@ pub(crate) struct AntigenDef {
     /// Series indices ordered by series group, so "completed series" skip conditions
     /// can see the results of lower groups.
     pub series_order: Vec<usize>,
+    /// Per series (same index as `data.series`): facts precomputed for selection.
+    pub series_meta: Vec<SeriesMeta>,
+}
+
+/// Series facts the engine would otherwise recompute from strings per patient.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct SeriesMeta {
+    /// Bit per [`crate::Gender`] (Female 1, Male 2, Unknown 4) the series accepts.
+    pub genders: u8,
+    /// First byte of the series priority (`b'Z'` when empty).
+    pub priority: u8,
+}
+
+/// The bit of a gender in [`SeriesMeta::genders`].
+#[inline]
+pub(crate) fn gender_bit(g: crate::types::Gender) -> u8 {
+    match g {
+        crate::types::Gender::Female => 1,
+        crate::types::Gender::Male => 2,
+        crate::types::Gender::Unknown => 4,
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -204,10 +225,37 @@ impl Schedule {
             }
             let mut series_order: Vec<usize> = (0..a.series.len()).collect();
             series_order.sort_by_key(|&s| a.series[s].series_group);
+            let series_meta = a
+                .series
+                .iter()
+                .map(|s| SeriesMeta {
+                    genders: if s.required_gender.is_empty() {
+                        7
+                    } else {
+                        [
+                            (crate::types::Gender::Female, "Female"),
+                            (crate::types::Gender::Male, "Male"),
+                            (crate::types::Gender::Unknown, "Unknown"),
+                        ]
+                        .iter()
+                        .filter(|(_, n)| {
+                            s.required_gender.iter().any(|g| g.eq_ignore_ascii_case(n))
+                        })
+                        .fold(0, |m, (g, _)| m | gender_bit(*g))
+                    },
+                    priority: s
+                        .series_priority
+                        .as_bytes()
+                        .first()
+                        .copied()
+                        .unwrap_or(b'Z'),
+                })
+                .collect();
             antigens.push(AntigenDef {
                 data: a,
                 group,
                 series_order,
+                series_meta,
             });
         }
         let mut cvx = vec![Vec::new(); MAX_CVX];
