@@ -212,9 +212,7 @@ fn antigen<'s>(
     let def = &schedule.antigens[a];
     let all = &def.data.series;
     selection::relevant_series(
-        all,
-        &def.series_meta,
-        &def.series_order,
+        def,
         ctx,
         recs.first().map(|d| d.date),
         &mut scratch.relevant,

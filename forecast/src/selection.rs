@@ -5,21 +5,7 @@
 
 use crate::context::Ctx;
 use crate::schedule::model::{SeriesData, SeriesType};
-use crate::schedule::{gender_bit, SeriesMeta};
-
-/// Is the series relevant for the patient at the assessment date?
-pub(crate) fn is_relevant(series: &SeriesData, meta: &SeriesMeta, ctx: &Ctx) -> bool {
-    if meta.genders & gender_bit(ctx.gender) == 0 {
-        return false;
-    }
-    match series.series_type {
-        SeriesType::Standard | SeriesType::EvaluationOnly => true,
-        SeriesType::Risk if ctx.obs.is_empty() => false,
-        SeriesType::Risk => series.indications.iter().any(|i| {
-            ctx.obs.contains(i.code) && ctx.age_in(ctx.assessment, i.begin_age, i.end_age)
-        }),
-    }
-}
+use crate::schedule::{gender_index, AntigenDef};
 
 /// Pruning (for speed, no effect on results): a non-default standard series the
 /// patient is too young to start, or started (or would start) after its maximum age
@@ -48,17 +34,36 @@ fn could_matter(series: &SeriesData, ctx: &Ctx, first_dose: Option<chrono::Naive
 /// Fills `out` with the relevant series (indices into `all`, in `order`), keeping
 /// per series group only the best series priority present.
 pub(crate) fn relevant_series(
-    all: &[SeriesData],
-    meta: &[SeriesMeta],
-    order: &[usize],
+    def: &AntigenDef,
     ctx: &Ctx,
     first_dose: Option<chrono::NaiveDate>,
     out: &mut Vec<usize>,
 ) {
+    let all = &def.data.series;
+    let meta = &def.series_meta;
     out.clear();
-    out.extend(order.iter().copied().filter(|&i| {
-        is_relevant(&all[i], &meta[i], ctx) && could_matter(&all[i], ctx, first_dose)
-    }));
+    // The gender requirement is already applied by `order_by_gender`.
+    for &i in &def.order_by_gender[gender_index(ctx.gender)] {
+        let s = &all[i];
+        let keep = match s.series_type {
+            SeriesType::Risk => {
+                !ctx.obs.is_empty()
+                    && s.indications.iter().any(|ind| {
+                        ctx.obs.contains(ind.code)
+                            && ctx.age_in(ctx.assessment, ind.begin_age, ind.end_age)
+                    })
+            }
+            SeriesType::Standard | SeriesType::EvaluationOnly => {
+                s.default_series || could_matter(s, ctx, first_dose)
+            }
+        };
+        if keep {
+            out.push(i);
+        }
+    }
+    if !def.mixed_priorities {
+        return;
+    }
     // Best (lowest) priority letter per series group, then keep only those.
     let priority = |i: usize| meta[i].priority;
     let mut best: [(u32, u8); 16] = [(u32::MAX, b'Z'); 16];

@@ -128,7 +128,7 @@ pub struct DoseEvaluation {
 /// One antigen's verdict on a dose: the antigen, its status and the reason.
 pub type AntigenEntry = (Antigen, EvaluationStatus, Option<Cow<'static, str>>);
 
-const PER_ANTIGEN_INLINE: usize = 6;
+const PER_ANTIGEN_INLINE: usize = 4;
 const EMPTY_ENTRY: AntigenEntry = (Antigen(0), EvaluationStatus::Extraneous, None);
 
 /// The per-antigen verdicts of one dose: a list (it dereferences to a slice of

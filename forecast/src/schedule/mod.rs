@@ -62,11 +62,15 @@ pub(crate) struct LiveConflict {
 pub(crate) struct AntigenDef {
     pub data: AntigenData,
     pub group: VaccineGroup,
-    /// Series indices ordered by series group, so "completed series" skip conditions
-    /// can see the results of lower groups.
-    pub series_order: Vec<usize>,
     /// Per series (same index as `data.series`): facts precomputed for selection.
     pub series_meta: Vec<SeriesMeta>,
+    /// Series indices ordered by series group (so "completed series" skip conditions
+    /// can see the results of lower groups), restricted to the series each gender may get (index:
+    /// [`gender_bit`] `>> 1`, i.e. Female 0, Male 1, Unknown 2).
+    pub order_by_gender: [Vec<usize>; 3],
+    /// Whether some series group has series of different priorities (otherwise the
+    /// priority filter of series selection keeps everything).
+    pub mixed_priorities: bool,
 }
 
 /// Series facts the engine would otherwise recompute from strings per patient.
@@ -85,6 +89,16 @@ pub(crate) fn gender_bit(g: crate::types::Gender) -> u8 {
         crate::types::Gender::Female => 1,
         crate::types::Gender::Male => 2,
         crate::types::Gender::Unknown => 4,
+    }
+}
+
+/// The index of a gender in [`AntigenDef::order_by_gender`].
+#[inline]
+pub(crate) fn gender_index(g: crate::types::Gender) -> usize {
+    match g {
+        crate::types::Gender::Female => 0,
+        crate::types::Gender::Male => 1,
+        crate::types::Gender::Unknown => 2,
     }
 }
 
@@ -251,11 +265,26 @@ impl Schedule {
                         .unwrap_or(b'Z'),
                 })
                 .collect();
+            let series_meta: Vec<SeriesMeta> = series_meta;
+            let order_by_gender = [1u8, 2, 4].map(|bit| {
+                series_order
+                    .iter()
+                    .copied()
+                    .filter(|&i| series_meta[i].genders & bit != 0)
+                    .collect()
+            });
+            let mixed_priorities = a.series.iter().enumerate().any(|(i, x)| {
+                a.series.iter().enumerate().any(|(j, y)| {
+                    x.series_group == y.series_group
+                        && series_meta[i].priority != series_meta[j].priority
+                })
+            });
             antigens.push(AntigenDef {
                 data: a,
                 group,
-                series_order,
                 series_meta,
+                order_by_gender,
+                mixed_priorities,
             });
         }
         let mut cvx = vec![Vec::new(); MAX_CVX];
