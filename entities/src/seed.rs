@@ -123,8 +123,35 @@ struct Orgs {
     plans: Vec<Uuid>,
 }
 
-fn uuid_from(rng: &mut ChaCha8Rng) -> Uuid {
-    uuid::Builder::from_random_bytes(rng.gen()).into_uuid()
+/// The random stream and the id sequence of one seed.
+///
+/// Ids are a per-seed random prefix followed by a counter, so one seed always makes the same
+/// ids, two seeds never collide, and each seed's rows arrive in primary-key order (index
+/// appends rather than random B-tree inserts, which is what keeps large loads fast).
+struct Gen {
+    rng: ChaCha8Rng,
+    prefix: u64,
+    next: u64,
+}
+
+impl Gen {
+    fn new(seed: u64) -> Gen {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let prefix = rng.gen();
+        Gen {
+            rng,
+            prefix,
+            next: 0,
+        }
+    }
+
+    fn id(&mut self) -> Uuid {
+        self.next += 1;
+        let mut bytes = [0u8; 16];
+        bytes[..8].copy_from_slice(&self.prefix.to_be_bytes());
+        bytes[8..].copy_from_slice(&self.next.to_be_bytes());
+        uuid::Builder::from_custom_bytes(bytes).into_uuid()
+    }
 }
 
 fn pick<'a>(rng: &mut ChaCha8Rng, items: &[&'a str]) -> &'a str {
@@ -132,7 +159,7 @@ fn pick<'a>(rng: &mut ChaCha8Rng, items: &[&'a str]) -> &'a str {
 }
 
 /// The organizations every seed makes (ids depend on the seed).
-fn organizations(rng: &mut ChaCha8Rng) -> (Vec<organization::ActiveModel>, Orgs) {
+fn organizations(g: &mut Gen) -> (Vec<organization::ActiveModel>, Orgs) {
     use OrganizationKind::*;
     let spec: &[(OrganizationKind, &str)] = &[
         (Clinic, "North Star Family Clinic"),
@@ -157,7 +184,7 @@ fn organizations(rng: &mut ChaCha8Rng) -> (Vec<organization::ActiveModel>, Orgs)
         plans: vec![],
     };
     for &(kind, name) in spec {
-        let id = uuid_from(rng);
+        let id = g.id();
         match kind {
             Clinic | Hospital | Pharmacy | PublicHealthAgency => orgs.providers.push(id),
             School => orgs.schools.push(id),
@@ -184,14 +211,9 @@ struct Batch {
     memberships: Vec<membership::ActiveModel>,
 }
 
-fn new_person(
-    rng: &mut ChaCha8Rng,
-    dob: NaiveDate,
-    last_name: &str,
-    orgs: &Orgs,
-) -> person::ActiveModel {
-    let first = pick(rng, FIRST_NAMES);
-    let roll: f64 = rng.gen();
+fn new_person(g: &mut Gen, dob: NaiveDate, last_name: &str, orgs: &Orgs) -> person::ActiveModel {
+    let first = pick(&mut g.rng, FIRST_NAMES);
+    let roll: f64 = g.rng.gen();
     let (participation, locked) = if roll < 0.01 {
         (Participation::OptedOut, None)
     } else if roll < 0.03 {
@@ -202,47 +224,47 @@ fn new_person(
     let opted_out = participation == Participation::OptedOut;
     let contact = |v: String| if opted_out { None } else { Some(v) };
     person::ActiveModel {
-        id: Set(uuid_from(rng)),
+        id: Set(g.id()),
         first_name: Set(first.to_owned()),
         middle_name: Set(None),
         last_name: Set(last_name.to_owned()),
         first_name_key: Set(first.to_uppercase()),
         last_name_key: Set(last_name.to_uppercase()),
         date_of_birth: Set(dob),
-        gender: Set(if rng.gen_bool(0.5) {
+        gender: Set(if g.rng.gen_bool(0.5) {
             Gender::Female
         } else {
             Gender::Male
         }),
-        address_line1: Set(contact(format!("{} Main St", rng.gen_range(1..9999)))),
+        address_line1: Set(contact(format!("{} Main St", g.rng.gen_range(1..9999)))),
         address_line2: Set(None),
-        city: Set(contact(pick(rng, CITIES).to_owned())),
+        city: Set(contact(pick(&mut g.rng, CITIES).to_owned())),
         state: Set(contact("MN".to_owned())),
-        postal_code: Set(contact(format!("55{:03}", rng.gen_range(0..1000)))),
-        phone: Set(contact(format!("612-555-{:04}", rng.gen_range(0..10000)))),
+        postal_code: Set(contact(format!("55{:03}", g.rng.gen_range(0..1000)))),
+        phone: Set(contact(format!("612-555-{:04}", g.rng.gen_range(0..10000)))),
         email: Set(None),
         participation: Set(participation),
         locked_to_org_id: Set(locked),
-        reminders: Set(rng.gen_bool(0.95)),
+        reminders: Set(g.rng.gen_bool(0.95)),
         created_at: Set(Utc::now()),
         updated_at: Set(Utc::now()),
     }
 }
 
-fn child(rng: &mut ChaCha8Rng, today: NaiveDate, orgs: &Orgs, batch: &mut Batch) {
-    let age_days = rng.gen_range(0..18 * 365);
+fn child(g: &mut Gen, today: NaiveDate, orgs: &Orgs, batch: &mut Batch) {
+    let age_days = g.rng.gen_range(0..18 * 365);
     let dob = today - Duration::days(age_days);
-    let last = pick(rng, LAST_NAMES);
-    let kid = new_person(rng, dob, last, orgs);
+    let last = pick(&mut g.rng, LAST_NAMES);
+    let kid = new_person(g, dob, last, orgs);
     let kid_id = *kid.id.as_ref();
     let opted_out = *kid.participation.as_ref() == Participation::OptedOut;
-    let parent_dob = dob - Duration::days(rng.gen_range(20 * 365..40 * 365));
-    let parent = new_person(rng, parent_dob, last, orgs);
+    let parent_dob = dob - Duration::days(g.rng.gen_range(20 * 365..40 * 365));
+    let parent = new_person(g, parent_dob, last, orgs);
     batch.links.push(guardian_link::ActiveModel {
-        id: Set(uuid_from(rng)),
+        id: Set(g.id()),
         person_id: Set(kid_id),
         guardian_id: Set(*parent.id.as_ref()),
-        relationship: Set(if rng.gen_bool(0.5) {
+        relationship: Set(if g.rng.gen_bool(0.5) {
             "mother"
         } else {
             "father"
@@ -251,28 +273,28 @@ fn child(rng: &mut ChaCha8Rng, today: NaiveDate, orgs: &Orgs, batch: &mut Batch)
         created_at: Set(Utc::now()),
     });
     if !opted_out {
-        let punctual = rng.gen_bool(0.7);
-        let provider = orgs.providers[rng.gen_range(0..orgs.providers.len())];
+        let punctual = g.rng.gen_bool(0.7);
+        let provider = orgs.providers[g.rng.gen_range(0..orgs.providers.len())];
         for &(cvx, due) in CHILD_SCHEDULE {
-            if rng.gen_bool(0.05) {
+            if g.rng.gen_bool(0.05) {
                 continue;
             }
             let late = if punctual {
-                rng.gen_range(0..10)
+                g.rng.gen_range(0..10)
             } else {
-                rng.gen_range(0..120)
+                g.rng.gen_range(0..120)
             };
             let given = dob + Duration::days(due + late);
             if given > today {
                 break;
             }
             batch.doses.push(dose::ActiveModel {
-                id: Set(uuid_from(rng)),
+                id: Set(g.id()),
                 person_id: Set(kid_id),
                 cvx: Set(cvx.to_owned()),
                 date_given: Set(given),
-                mvx: Set(Some(pick(rng, MVX).to_owned())),
-                lot_number: Set(Some(format!("L{:06}", rng.gen_range(0..1_000_000)))),
+                mvx: Set(Some(pick(&mut g.rng, MVX).to_owned())),
+                lot_number: Set(Some(format!("L{:06}", g.rng.gen_range(0..1_000_000)))),
                 site: Set(Some(if due < 366 { "LT" } else { "LA" }.to_owned())),
                 route: Set(Some("IM".to_owned())),
                 administered_by_org_id: Set(Some(provider)),
@@ -294,7 +316,7 @@ fn child(rng: &mut ChaCha8Rng, today: NaiveDate, orgs: &Orgs, batch: &mut Batch)
     };
     if let Some((org, grade)) = enrolled {
         batch.enrollments.push(enrollment::ActiveModel {
-            id: Set(uuid_from(rng)),
+            id: Set(g.id()),
             person_id: Set(kid_id),
             organization_id: Set(org),
             school_year: Set(school_year),
@@ -302,11 +324,11 @@ fn child(rng: &mut ChaCha8Rng, today: NaiveDate, orgs: &Orgs, batch: &mut Batch)
             created_at: Set(Utc::now()),
         });
     }
-    if rng.gen_bool(0.6) {
+    if g.rng.gen_bool(0.6) {
         batch.memberships.push(membership::ActiveModel {
-            id: Set(uuid_from(rng)),
+            id: Set(g.id()),
             person_id: Set(kid_id),
-            organization_id: Set(orgs.plans[rng.gen_range(0..orgs.plans.len())]),
+            organization_id: Set(orgs.plans[g.rng.gen_range(0..orgs.plans.len())]),
             created_at: Set(Utc::now()),
         });
     }
@@ -343,10 +365,10 @@ async fn join(task: tokio::task::JoinHandle<Result<(), StoreError>>) -> Result<(
 impl Store {
     /// Whether the first person this seed makes is already stored.
     async fn already_seeded(&self, options: &SeedOptions) -> Result<bool, StoreError> {
-        let mut rng = ChaCha8Rng::seed_from_u64(options.seed);
-        let (_, orgs) = organizations(&mut rng);
+        let mut g = Gen::new(options.seed);
+        let (_, orgs) = organizations(&mut g);
         let mut probe = Batch::default();
-        child(&mut rng, options.today, &orgs, &mut probe);
+        child(&mut g, options.today, &orgs, &mut probe);
         let Some(first) = probe.persons.first() else {
             return Ok(false);
         };
@@ -364,8 +386,8 @@ impl Store {
         progress: impl Fn(u64),
     ) -> Result<SeedSummary, StoreError> {
         const FAMILIES_PER_BATCH: u64 = 2_500;
-        let mut rng = ChaCha8Rng::seed_from_u64(options.seed);
-        let (org_rows, orgs) = organizations(&mut rng);
+        let mut g = Gen::new(options.seed);
+        let (org_rows, orgs) = organizations(&mut g);
         let mut summary = SeedSummary {
             organizations: insert_chunks(&self.db, org_rows, 100).await?,
             ..SeedSummary::default()
@@ -381,7 +403,7 @@ impl Store {
             let n = FAMILIES_PER_BATCH.min(families - done);
             let mut batch = Batch::default();
             for _ in 0..n {
-                child(&mut rng, options.today, &orgs, &mut batch);
+                child(&mut g, options.today, &orgs, &mut batch);
             }
             let (persons, doses) = (batch.persons.len() as u64, batch.doses.len() as u64);
             // Parents are older than `today - 18y`; keep one clock for every row.
