@@ -315,16 +315,8 @@ pub fn oracle_record(who: Who, state: State, has_person_read: bool) -> Expect {
                 Record
             }
         }
-        Who::SchoolS => {
-            if opted_out || state == State::Unaffiliated {
-                NotFound
-            } else if locked_elsewhere(false) {
-                Locked
-            } else {
-                Record
-            }
-        }
-        Who::PlanP => {
+        // The fixture enrolls every affiliated record at School S and in Plan P.
+        Who::SchoolS | Who::PlanP => {
             if opted_out || state == State::Unaffiliated {
                 NotFound
             } else if locked_elsewhere(false) {
