@@ -59,6 +59,12 @@ pub(crate) struct Ctx<'p> {
 
 /// Parses a code like "08" or "042"; unparseable codes become 0 (matches nothing).
 pub(crate) fn parse_code(s: &str) -> u16 {
+    // Fast path: 1 to 4 ASCII digits (every real code); anything else goes
+    // through the general parser (same result).
+    let b = s.as_bytes();
+    if !b.is_empty() && b.len() <= 4 && b.iter().all(u8::is_ascii_digit) {
+        return b.iter().fold(0u16, |v, &c| v * 10 + u16::from(c - b'0'));
+    }
     s.trim().parse().unwrap_or(0)
 }
 

@@ -84,7 +84,7 @@ pub(crate) fn evaluate(
     out.previous = None;
     let mut t = 0usize;
     for (i, dose) in doses.iter().enumerate() {
-        while t < n {
+        while t < n && !series.doses[t].conditional_skips.is_empty() {
             let input = SkipInput {
                 ctx,
                 doses: &doses[..i],
@@ -178,7 +178,18 @@ fn evaluate_dose(
             continue;
         };
         let min = iv.min.map(|d| d.add_to(r));
-        let abs_min = iv.abs_min.map(|d| d.add_to(r)).or(min);
+        let abs_min = match (iv.abs_min, iv.min, min) {
+            (None, _, _) => min,
+            // Same years and months: the dates differ by the day terms only.
+            (Some(a), Some(m), Some(md)) if a.years * 12 + a.months == m.years * 12 + m.months => {
+                Some(crate::duration::add_months_days(
+                    md,
+                    0,
+                    (a.weeks * 7 + a.days) - (m.weeks * 7 + m.days),
+                ))
+            }
+            (Some(a), _, _) => Some(a.add_to(r)),
+        };
         if abs_min.is_some_and(|a| date < a) {
             interval_ok = false;
             break;

@@ -51,6 +51,7 @@ pub(crate) fn forecast(
         inclusive: true,
     };
     while t < n
+        && !series.doses[t].conditional_skips.is_empty()
         && should_skip(
             &series.doses[t].conditional_skips,
             SkipContext::Forecast,

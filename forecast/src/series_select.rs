@@ -13,7 +13,7 @@ use crate::types::SeriesStatus;
 pub(crate) struct Candidate<'a> {
     pub series: &'a SeriesData,
     pub eval: &'a Evaluated,
-    pub forecast: SeriesForecast,
+    pub forecast: &'a SeriesForecast,
 }
 
 /// The relevant series of an antigen as parallel slices (no per-antigen
@@ -31,7 +31,7 @@ impl<'a> Cands<'a> {
         Candidate {
             series: &self.all[self.relevant[k]],
             eval: &self.evals[k],
-            forecast: self.forecasts[k],
+            forecast: &self.forecasts[k],
         }
     }
 }
@@ -61,10 +61,11 @@ impl Idx {
     pub fn as_slice(&self) -> &[usize] {
         &self.buf[..self.len]
     }
-    pub fn retain(&mut self, mut f: impl FnMut(usize) -> bool) {
+    /// Keeps the entries whose position has its bit set in `mask`.
+    pub fn retain_positions(&mut self, mask: u64) {
         let mut w = 0;
         for r in 0..self.len {
-            if f(self.buf[r]) {
+            if mask & (1 << r) != 0 {
                 self.buf[w] = self.buf[r];
                 w += 1;
             }
@@ -181,22 +182,28 @@ pub(crate) fn best(cands: &Cands, prioritized: &[usize], ctx: &Ctx) -> Option<us
     }
     // A series is unnecessary once a series of one of its equivalent series groups
     // is complete.
-    let done_groups = Idx::collect(
-        alive
-            .as_slice()
-            .iter()
-            .filter(|&&p| done(cands.at(p).forecast.status))
-            .map(|&p| cands.at(p).series.series_group as usize),
-    );
-    alive.retain(|q| {
-        done(cands.at(q).forecast.status)
-            || !cands
-                .at(q)
-                .series
-                .equivalent_series_groups
+    let mut keep = 0u64;
+    {
+        let snapshot = alive.as_slice();
+        let done_group = |g: u32| {
+            snapshot
                 .iter()
-                .any(|g| done_groups.as_slice().contains(&(*g as usize)))
-    });
+                .any(|&p| done(cands.at(p).forecast.status) && cands.at(p).series.series_group == g)
+        };
+        for (pos, &q) in snapshot.iter().enumerate() {
+            if done(cands.at(q).forecast.status)
+                || !cands
+                    .at(q)
+                    .series
+                    .equivalent_series_groups
+                    .iter()
+                    .any(|g| done_group(*g))
+            {
+                keep |= 1 << pos;
+            }
+        }
+    }
+    alive.retain_positions(keep);
     // In-process series still due come first, then complete ones, then series
     // not yet started; risk series before standard ones, then the earliest due.
     let due = |started: bool| {
