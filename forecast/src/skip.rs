@@ -26,22 +26,39 @@ pub(crate) struct SkipInput<'a> {
 }
 
 /// Is the target dose skipped in `context`?
+#[inline]
 pub(crate) fn should_skip(
     skips: &[ConditionalSkip],
     context: SkipContext,
     input: &SkipInput,
 ) -> bool {
-    skips
-        .iter()
-        .any(|cs| (cs.context == context || cs.context == SkipContext::Both) && skip_met(cs, input))
+    for cs in skips {
+        if (cs.context == context || cs.context == SkipContext::Both) && skip_met(cs, input) {
+            return true;
+        }
+    }
+    false
 }
 
 fn skip_met(cs: &ConditionalSkip, input: &SkipInput) -> bool {
-    let mut sets = cs.sets.iter().map(|s| set_met(s, input));
     match cs.set_logic {
-        Some(Logic::Or) => sets.any(|x| x),
-        Some(Logic::And) => sets.all(|x| x),
-        None => sets.next().unwrap_or(false),
+        Some(Logic::Or) => {
+            for set in &cs.sets {
+                if set_met(set, input) {
+                    return true;
+                }
+            }
+            false
+        }
+        Some(Logic::And) => {
+            for set in &cs.sets {
+                if !set_met(set, input) {
+                    return false;
+                }
+            }
+            true
+        }
+        None => cs.sets.first().is_some_and(|set| set_met(set, input)),
     }
 }
 
@@ -49,10 +66,20 @@ fn set_met(set: &SkipSet, input: &SkipInput) -> bool {
     if !in_effect(input.reference, set.effective, set.cessation) {
         return false;
     }
-    let mut conds = set.conditions.iter().map(|c| condition_met(c, input));
-    match set.condition_logic {
-        Some(Logic::Or) => conds.any(|x| x),
-        _ => conds.all(|x| x),
+    if set.condition_logic == Some(Logic::Or) {
+        for c in &set.conditions {
+            if condition_met(c, input) {
+                return true;
+            }
+        }
+        false
+    } else {
+        for c in &set.conditions {
+            if !condition_met(c, input) {
+                return false;
+            }
+        }
+        true
     }
 }
 
@@ -84,20 +111,19 @@ fn condition_met(c: &SkipCondition, input: &SkipInput) -> bool {
             } else {
                 None
             };
-            let count = input
-                .doses
-                .iter()
-                .zip(input.statuses)
-                .filter(|(d, s)| {
-                    (!c.valid_only || **s == EvaluationStatus::Valid)
-                        && (c.vaccine_types.is_empty() || c.vaccine_types.contains(&d.cvx))
-                        && from.is_none_or(|f| d.date >= f)
-                        && until.is_none_or(|u| d.date < u)
-                        && (!by_date
-                            || (c.start_date.is_none_or(|s| d.date >= s)
-                                && c.end_date.is_none_or(|e| d.date < e)))
-                })
-                .count() as u32;
+            let mut count = 0u32;
+            for (d, st) in input.doses.iter().zip(input.statuses) {
+                if (!c.valid_only || *st == EvaluationStatus::Valid)
+                    && from.is_none_or(|f| d.date >= f)
+                    && until.is_none_or(|u| d.date < u)
+                    && (!by_date
+                        || (c.start_date.is_none_or(|s| d.date >= s)
+                            && c.end_date.is_none_or(|e| d.date < e)))
+                    && (c.vaccine_types.is_empty() || c.vaccine_types.contains(&d.cvx))
+                {
+                    count += 1;
+                }
+            }
             let want = c.dose_count.unwrap_or(0);
             match c.dose_count_logic {
                 Some(DoseCountLogic::GreaterThan) => count > want,
