@@ -72,6 +72,7 @@ impl Duration {
     }
 
     /// Adds this duration to `date` with the CDSi rule (see module docs).
+    #[inline]
     pub fn add_to(self, date: NaiveDate) -> NaiveDate {
         add_months_days(
             date,

@@ -26,6 +26,7 @@ pub(crate) enum Reason {
 }
 
 impl Reason {
+    #[inline]
     pub fn as_str(self) -> Option<&'static str> {
         Some(match self {
             Reason::None => return None,
@@ -58,6 +59,7 @@ pub(crate) struct Evaluated {
 }
 
 /// Selects the age requirement in effect at `date`.
+#[inline]
 pub(crate) fn age_at(dose: &SeriesDoseData, date: NaiveDate) -> Option<&AgeData> {
     dose.ages
         .iter()
@@ -83,6 +85,7 @@ pub(crate) fn evaluate(
     out.recurring_hits = 0;
     out.previous = None;
     let mut t = 0usize;
+    let mut ages: Option<(&AgeData, AgeDates)> = None;
     for (i, dose) in doses.iter().enumerate() {
         while t < n && !series.doses[t].conditional_skips.is_empty() {
             let input = SkipInput {
@@ -114,7 +117,7 @@ pub(crate) fn evaluate(
             out.reasons.push(Reason::Inadvertent);
             continue;
         }
-        let reason = evaluate_dose(schedule, ctx, td, doses, i, out);
+        let reason = evaluate_dose(schedule, ctx, td, doses, i, out, &mut ages);
         if reason == Reason::TooOld {
             // Given past the target dose's maximum age: it cannot count (CDSi: extraneous).
             out.statuses.push(EvaluationStatus::Extraneous);
@@ -140,21 +143,39 @@ pub(crate) fn evaluate(
     out.next = t;
 }
 
-fn evaluate_dose(
+/// Resolved minimum, absolute minimum and maximum age dates.
+type AgeDates = (Option<NaiveDate>, Option<NaiveDate>, Option<NaiveDate>);
+
+#[allow(clippy::too_many_arguments)]
+fn evaluate_dose<'s>(
     schedule: &Schedule,
     ctx: &Ctx,
-    td: &SeriesDoseData,
+    td: &'s SeriesDoseData,
     doses: &[Dose],
     i: usize,
     ev: &Evaluated,
+    ages: &mut Option<(&'s AgeData, AgeDates)>,
 ) -> Reason {
     let dose = &doses[i];
     let date = dose.date;
     let mut grace = false;
     // Age.
     if let Some(age) = age_at(td, date) {
-        let min = age.min.map(|d| ctx.at_age(d));
-        let abs_min = age.abs_min.map(|d| ctx.at_age(d)).or(min);
+        // The age dates of one age requirement are resolved once per series
+        // evaluation (consecutive doses usually face the same target dose).
+        let (min, abs_min, max) = match ages {
+            Some((p, dates)) if std::ptr::eq(*p, age) => *dates,
+            _ => {
+                let min = age.min.map(|d| ctx.at_age(d));
+                let dates = (
+                    min,
+                    age.abs_min.map(|d| ctx.at_age(d)).or(min),
+                    age.max.map(|m| ctx.at_age(m)),
+                );
+                *ages = Some((age, dates));
+                dates
+            }
+        };
         if abs_min.is_some_and(|a| date < a) {
             return Reason::TooYoung;
         }
@@ -162,7 +183,7 @@ fn evaluate_dose(
             // Between the absolute minimum and the minimum: the four-day grace period.
             grace = true;
         }
-        if age.max.is_some_and(|m| date >= ctx.at_age(m)) {
+        if max.is_some_and(|m| date >= m) {
             return Reason::TooOld;
         }
     }

@@ -11,6 +11,7 @@ use chrono::NaiveDate;
 /// `previous` is the previous dose eligible as a reference; `satisfied` holds, per
 /// target dose, the date of the dose that satisfied it; `before` bounds the "most
 /// recent" search (the date being evaluated, or the assessment date).
+#[inline]
 pub(crate) fn reference_date(
     iv: &IntervalData,
     ctx: &Ctx,
