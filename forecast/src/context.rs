@@ -84,7 +84,9 @@ impl<'p> Ctx<'p> {
                 index: i as u32,
             })
             .collect();
-        doses.sort_by_key(|d| d.date);
+        if !doses.is_sorted_by_key(|d| d.date) {
+            doses.sort_by_key(|d| d.date);
+        }
         Ctx {
             dob: patient.date_of_birth,
             assessment,
