@@ -193,7 +193,9 @@ pub(crate) async fn append_batch<C: ConnectionTrait>(
         previous = model.hash.clone();
         rows.push(access_log::ActiveModel::from(model));
     }
-    for chunk in chunked(rows, 500) {
+    // Small multi-row statements: PostgreSQL took ~45 ms for one 64-row INSERT of this table
+    // (960 parameters) but ~8 ms for the same rows in 16-row statements (entities bench).
+    for chunk in chunked(rows, 16) {
         access_log::Entity::insert_many(chunk)
             .exec_without_returning(txn)
             .await?;
