@@ -22,3 +22,5 @@ mod field;
 pub use field::{read_field, Field, FieldDenial};
 mod decide;
 pub use decide::{decide, Decision, RecordFacts, Visibility};
+mod roster;
+pub use roster::{authorize_compliance_at, authorize_roster, RosterDenial};
