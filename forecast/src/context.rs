@@ -1,7 +1,10 @@
 //! The prepared patient: CVX and observation codes parsed to integers once, so the
-//! engine's inner loops compare integers only.
+//! engine's inner loops compare integers only; dates become day numbers and the
+//! schedule's ages dates of this patient.
 
-use crate::duration::Duration;
+use crate::day::{Civil, Day, Span};
+use crate::schedule::compiled::{Age, Window};
+use crate::schedule::Schedule;
 use crate::types::{Gender, Patient};
 use chrono::NaiveDate;
 use std::cell::Cell;
@@ -29,32 +32,35 @@ impl ObsSet {
 /// One administered dose, interned.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Dose {
-    pub date: NaiveDate,
+    pub date: Day,
     pub cvx: u16,
     /// Index of the dose in the patient's input.
     pub index: u32,
 }
 
-/// Memo of `dob + age` for the ages the schedule uses (a handful of distinct
-/// durations are asked for thousands of times per patient). Per thread and keyed by
-/// the birth date too, so it needs no reset between patients.
-const AGE_SLOTS: usize = 512;
-
-type AgeSlot = Cell<(u32, NaiveDate, NaiveDate)>;
-
-thread_local! {
-    static AGE_CACHE: [AgeSlot; AGE_SLOTS] =
-        const { [const { Cell::new((u32::MAX, NaiveDate::MIN, NaiveDate::MIN)) }; AGE_SLOTS] };
+/// Working memory of a [`Ctx`], handed from one patient to the next.
+#[derive(Default)]
+pub(crate) struct CtxBuffers {
+    doses: Vec<Dose>,
+    live_doses: Vec<Dose>,
+    ages: Vec<Cell<Option<Day>>>,
 }
 
 pub(crate) struct Ctx<'p> {
-    pub dob: NaiveDate,
-    pub assessment: NaiveDate,
+    pub dob: Day,
+    pub assessment: Day,
     pub gender: Gender,
     pub obs: ObsSet,
     /// Doses sorted by date (stable: same-day doses keep input order).
     pub doses: Vec<Dose>,
+    /// The doses that can be the earlier dose of a live virus conflict, in date order.
+    pub live_doses: Vec<Dose>,
     pub patient: &'p Patient,
+    /// The schedule's ages as dates for this patient, each resolved on first use
+    /// (a forecast asks for a few dozen distinct ages thousands of times).
+    ages: Vec<Cell<Option<Day>>>,
+    spans: &'p [Span],
+    dob_civil: Civil,
 }
 
 /// Parses a code like "08" or "042"; unparseable codes become 0 (matches nothing).
@@ -69,59 +75,89 @@ pub(crate) fn parse_code(s: &str) -> u16 {
 }
 
 impl<'p> Ctx<'p> {
-    pub fn new(patient: &'p Patient, assessment: NaiveDate) -> Self {
+    pub fn new(
+        schedule: &'p Schedule,
+        patient: &'p Patient,
+        assessment: NaiveDate,
+        buffers: CtxBuffers,
+    ) -> Self {
         let mut obs = ObsSet::default();
         for o in &patient.observations {
             obs.insert(parse_code(o));
         }
-        let mut doses: Vec<Dose> = patient
-            .doses
-            .iter()
-            .enumerate()
-            .map(|(i, d)| Dose {
-                date: d.date_given,
-                cvx: parse_code(&d.cvx),
-                index: i as u32,
-            })
-            .collect();
+        let CtxBuffers {
+            mut doses,
+            mut live_doses,
+            mut ages,
+        } = buffers;
+        doses.clear();
+        doses.extend(patient.doses.iter().enumerate().map(|(i, d)| Dose {
+            date: Day::from_date(d.date_given),
+            cvx: parse_code(&d.cvx),
+            index: i as u32,
+        }));
         if !doses.is_sorted_by_key(|d| d.date) {
             doses.sort_by_key(|d| d.date);
         }
+        live_doses.clear();
+        live_doses.extend(doses.iter().filter(|d| {
+            schedule
+                .live_previous
+                .get(d.cvx as usize)
+                .copied()
+                .unwrap_or(false)
+        }));
+        ages.clear();
+        ages.resize(schedule.ages.len(), Cell::new(None));
+        let dob = Day::from_date(patient.date_of_birth);
         Ctx {
-            dob: patient.date_of_birth,
-            assessment,
+            dob,
+            dob_civil: dob.civil(),
+            assessment: Day::from_date(assessment),
             gender: patient.gender,
             obs,
             doses,
+            live_doses,
             patient,
+            ages,
+            spans: &schedule.ages,
+        }
+    }
+
+    /// Gives the working memory back for the next patient.
+    pub fn into_buffers(self) -> CtxBuffers {
+        CtxBuffers {
+            doses: self.doses,
+            live_doses: self.live_doses,
+            ages: self.ages,
         }
     }
 
     /// Date at which the patient reaches `age`.
     #[inline]
-    pub fn at_age(&self, age: Duration) -> NaiveDate {
-        let months = age.years * 12 + age.months;
-        let days = age.weeks * 7 + age.days;
-        // Key: months and days packed (schedule ages fit easily in 16 bits each).
-        let key = ((months as u32 & 0xFFFF) << 16) | (days as u32 & 0xFFFF);
-        let idx = (key.wrapping_mul(0x9E37_79B1) >> 23) as usize % AGE_SLOTS;
-        let dob = self.dob;
-        AGE_CACHE.with(|slots| {
-            let slot = &slots[idx];
-            let (k, b, d) = slot.get();
-            if k == key && b == dob {
-                return d;
-            }
-            let d = crate::duration::add_months_days(dob, months, days);
-            slot.set((key, dob, d));
-            d
-        })
+    pub fn age(&self, age: Age) -> Day {
+        match self.ages[age.0 as usize].get() {
+            Some(d) => d,
+            None => self.resolve(age),
+        }
     }
 
-    /// Is `date` within the age window `[begin, end)`? Missing bounds are open.
+    #[cold]
+    #[inline(never)]
+    fn resolve(&self, age: Age) -> Day {
+        let d = match age {
+            Age::OPEN_LOW => Day::NEVER_BEFORE,
+            Age::OPEN_HIGH => Day::NEVER_AFTER,
+            Age(i) => self.spans[i as usize].after_civil(self.dob, self.dob_civil),
+        };
+        self.ages[age.0 as usize].set(Some(d));
+        d
+    }
+
+    /// Is `date` within the age window?
     #[inline]
-    pub fn age_in(&self, date: NaiveDate, begin: Option<Duration>, end: Option<Duration>) -> bool {
-        begin.is_none_or(|b| date >= self.at_age(b)) && end.is_none_or(|e| date < self.at_age(e))
+    pub fn within(&self, date: Day, w: Window) -> bool {
+        date >= self.age(w.begin) && date < self.age(w.end)
     }
 
     /// The MVX of a dose, if given.
@@ -133,12 +169,8 @@ impl<'p> Ctx<'p> {
     }
 }
 
-/// Is `date` within `[effective, cessation]` (both inclusive, missing bounds open)?
+/// Is `date` within `[effective, cessation]` (both inclusive)?
 #[inline]
-pub(crate) fn in_effect(
-    date: NaiveDate,
-    effective: Option<NaiveDate>,
-    cessation: Option<NaiveDate>,
-) -> bool {
-    effective.is_none_or(|e| date >= e) && cessation.is_none_or(|c| date <= c)
+pub(crate) fn in_effect(date: Day, effective: Day, cessation: Day) -> bool {
+    date >= effective && date <= cessation
 }

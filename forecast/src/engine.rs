@@ -2,7 +2,8 @@
 //! series, evaluate and forecast each, pick the best series, apply immunity and
 //! contraindications; finally roll antigens up to vaccine groups and doses.
 
-use crate::context::{Ctx, Dose};
+use crate::context::{Ctx, CtxBuffers, Dose};
+use crate::day::Day;
 use crate::evaluation::{evaluate, Evaluated};
 use crate::forecasting::{forecast as forecast_series, Dates, SeriesForecast};
 use crate::schedule::Schedule;
@@ -60,6 +61,7 @@ impl Extend<u16> for CvxList {
 /// Reusable working memory for one patient.
 #[derive(Default)]
 struct PatientScratch {
+    ctx: CtxBuffers,
     gathered: Vec<Vec<Dose>>,
     results: Vec<AntigenResult>,
     work: Scratch,
@@ -71,7 +73,7 @@ struct Scratch {
     relevant: Vec<usize>,
     evals: Vec<Evaluated>,
     forecasts: Vec<SeriesForecast>,
-    completed: Vec<(u32, NaiveDate)>,
+    completed: Vec<(u32, Day)>,
     /// Per relevant series: how many `completed` entries it may see.
     group_visible: Vec<usize>,
     /// Dose statuses of the best series merged with the other groups' ones.
@@ -84,7 +86,6 @@ pub fn forecast(
     patient: &Patient,
     assessment_date: NaiveDate,
 ) -> PatientForecast {
-    let ctx = Ctx::new(patient, assessment_date);
     let mut doses: Vec<DoseEvaluation> = patient
         .doses
         .iter()
@@ -101,6 +102,12 @@ pub fn forecast(
     let vaccine_groups = SCRATCH.with(|cell| {
         let mut guard = cell.borrow_mut();
         let scratch = &mut *guard;
+        let ctx = Ctx::new(
+            schedule,
+            patient,
+            assessment_date,
+            std::mem::take(&mut scratch.ctx),
+        );
         let mut gathered = std::mem::take(&mut scratch.gathered);
         gathered.resize_with(schedule.antigens.len(), Vec::new);
         history::gather(schedule, &ctx, &mut gathered);
@@ -134,6 +141,7 @@ pub fn forecast(
             })
             .collect();
         scratch.gathered = gathered;
+        scratch.ctx = ctx.into_buffers();
         vaccine_groups
     });
     for d in &mut doses {
@@ -158,7 +166,7 @@ pub fn debug_antigens(
     patient: &Patient,
     assessment_date: NaiveDate,
 ) -> Vec<String> {
-    let ctx = Ctx::new(patient, assessment_date);
+    let ctx = Ctx::new(schedule, patient, assessment_date, CtxBuffers::default());
     let mut gathered: Vec<Vec<Dose>> = vec![Vec::new(); schedule.antigens.len()];
     history::gather(schedule, &ctx, &mut gathered);
     let mut scratch = Scratch::default();
@@ -198,8 +206,8 @@ pub fn debug_antigens(
     out
 }
 
-fn td_is_counted_recurring(td: &crate::schedule::model::SeriesDoseData) -> bool {
-    td.recurring && td.seasonal.is_none()
+fn td_is_counted_recurring(td: &crate::schedule::compiled::TargetDose) -> bool {
+    td.recurring && !td.seasonal
 }
 
 fn antigen<'s>(
@@ -210,7 +218,7 @@ fn antigen<'s>(
     scratch: &'s mut Scratch,
 ) -> (AntigenResult, Option<&'s Evaluated>) {
     let def = &schedule.antigens[a];
-    let all = &def.data.series;
+    let all = &def.series;
     selection::relevant_series(
         def,
         ctx,
@@ -244,7 +252,6 @@ fn antigen<'s>(
         );
         let in_process = scratch.evals[k].valid_count > 0;
         let f = forecast_series(
-            schedule,
             ctx,
             s,
             recs,
@@ -297,7 +304,6 @@ fn antigen<'s>(
         if f.status == SeriesStatus::NotComplete && scratch.evals[p].valid_count == 0 {
             let visible = scratch.group_visible[p];
             scratch.forecasts[p] = forecast_series(
-                schedule,
                 ctx,
                 &all[scratch.relevant[p]],
                 recs,
@@ -327,9 +333,9 @@ fn antigen<'s>(
         series: Some(scratch.relevant[b]),
         ..Default::default()
     };
-    let status = if immunity::is_immune(&def.data, ctx) {
+    let status = if immunity::is_immune(&def.precautions, ctx) {
         SeriesStatus::Immune
-    } else if immunity::is_contraindicated(&def.data, ctx) {
+    } else if immunity::is_contraindicated(&def.precautions, ctx) {
         SeriesStatus::Contraindicated
     } else {
         c.forecast.status
@@ -347,8 +353,7 @@ fn antigen<'s>(
             if t == c.eval.next && td_is_counted_recurring(td) {
                 number += c.eval.recurring_hits;
             }
-            if let (true, Some(start)) = (td.recurring, td.seasonal.as_ref().and_then(|s| s.start))
-            {
+            if let (true, Some(start)) = (td.recurring, td.season_start) {
                 // A seasonal recurring dose is numbered within its season.
                 let in_season = recs
                     .iter()
@@ -362,12 +367,12 @@ fn antigen<'s>(
             let td = &c.series.doses[t];
             // Vaccines flagged for forecasting; when none are flagged, every
             // preferable vaccine usable at the earliest date.
-            let usable = |v: &&crate::schedule::model::PreferableVaccine| {
-                !immunity::vaccine_contraindicated(&def.data, ctx, v.cvx)
+            let usable = |v: &&crate::schedule::compiled::Preferable| {
+                !immunity::vaccine_contraindicated(&def.precautions, ctx, v.cvx)
                     && c.forecast
                         .dates
                         .earliest
-                        .is_none_or(|e| ctx.age_in(e.max(ctx.assessment), v.begin_age, v.end_age))
+                        .is_none_or(|e| ctx.within(e.max(ctx.assessment), v.window))
             };
             res.vaccines.extend(
                 td.preferable_vaccines

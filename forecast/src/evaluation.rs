@@ -4,12 +4,12 @@
 //! virus conflicts, preferable and allowable vaccines.
 
 use crate::context::{in_effect, Ctx, Dose};
+use crate::day::Day;
 use crate::interval::reference_date;
-use crate::schedule::model::{AgeData, SeriesData, SeriesDoseData, SkipContext};
+use crate::schedule::compiled::{AgeReq, Series, TargetDose};
 use crate::schedule::Schedule;
 use crate::skip::{should_skip, SkipInput};
 use crate::types::EvaluationStatus;
-use chrono::NaiveDate;
 
 /// Why a dose got its status.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -48,7 +48,7 @@ pub(crate) struct Evaluated {
     pub statuses: Vec<EvaluationStatus>,
     pub reasons: Vec<Reason>,
     /// Per target dose: the date of the dose that satisfied it.
-    pub satisfied: Vec<Option<NaiveDate>>,
+    pub satisfied: Vec<Option<Day>>,
     /// Index of the next unsatisfied target dose after evaluation.
     pub next: usize,
     pub valid_count: u32,
@@ -60,7 +60,7 @@ pub(crate) struct Evaluated {
 
 /// Selects the age requirement in effect at `date`.
 #[inline]
-pub(crate) fn age_at(dose: &SeriesDoseData, date: NaiveDate) -> Option<&AgeData> {
+pub(crate) fn age_at(dose: &TargetDose, date: Day) -> Option<&AgeReq> {
     dose.ages
         .iter()
         .find(|a| in_effect(date, a.effective, a.cessation))
@@ -71,9 +71,9 @@ pub(crate) fn age_at(dose: &SeriesDoseData, date: NaiveDate) -> Option<&AgeData>
 pub(crate) fn evaluate(
     schedule: &Schedule,
     ctx: &Ctx,
-    series: &SeriesData,
+    series: &Series,
     doses: &[Dose],
-    completed_groups: &[(u32, NaiveDate)],
+    completed_groups: &[(u32, Day)],
     out: &mut Evaluated,
 ) {
     let n = series.doses.len();
@@ -85,9 +85,9 @@ pub(crate) fn evaluate(
     out.recurring_hits = 0;
     out.previous = None;
     let mut t = 0usize;
-    let mut ages: Option<(&AgeData, AgeDates)> = None;
+    let mut ages: Option<(&AgeReq, AgeDates)> = None;
     for (i, dose) in doses.iter().enumerate() {
-        while t < n && !series.doses[t].conditional_skips.is_empty() {
+        while t < n && !series.doses[t].evaluation_skips.is_empty() {
             let input = SkipInput {
                 ctx,
                 doses: &doses[..i],
@@ -96,11 +96,7 @@ pub(crate) fn evaluate(
                 completed_groups,
                 inclusive: false,
             };
-            if should_skip(
-                &series.doses[t].conditional_skips,
-                SkipContext::Evaluation,
-                &input,
-            ) {
+            if should_skip(&series.doses[t].evaluation_skips, &input) {
                 t += 1;
             } else {
                 break;
@@ -112,7 +108,7 @@ pub(crate) fn evaluate(
             continue;
         }
         let td = &series.doses[t];
-        if td.inadvertent_vaccines.contains(&dose.cvx) {
+        if !td.inadvertent_vaccines.is_empty() && td.inadvertent_vaccines.contains(&dose.cvx) {
             out.statuses.push(EvaluationStatus::NotValid);
             out.reasons.push(Reason::Inadvertent);
             continue;
@@ -144,17 +140,17 @@ pub(crate) fn evaluate(
 }
 
 /// Resolved minimum, absolute minimum and maximum age dates.
-type AgeDates = (Option<NaiveDate>, Option<NaiveDate>, Option<NaiveDate>);
+type AgeDates = (Option<Day>, Option<Day>, Option<Day>);
 
 #[allow(clippy::too_many_arguments)]
 fn evaluate_dose<'s>(
     schedule: &Schedule,
     ctx: &Ctx,
-    td: &'s SeriesDoseData,
+    td: &'s TargetDose,
     doses: &[Dose],
     i: usize,
     ev: &Evaluated,
-    ages: &mut Option<(&'s AgeData, AgeDates)>,
+    ages: &mut Option<(&'s AgeReq, AgeDates)>,
 ) -> Reason {
     let dose = &doses[i];
     let date = dose.date;
@@ -166,11 +162,11 @@ fn evaluate_dose<'s>(
         let (min, abs_min, max) = match ages {
             Some((p, dates)) if std::ptr::eq(*p, age) => *dates,
             _ => {
-                let min = age.min.map(|d| ctx.at_age(d));
+                let min = age.min.map(|d| ctx.age(d));
                 let dates = (
                     min,
-                    age.abs_min.map(|d| ctx.at_age(d)).or(min),
-                    age.max.map(|m| ctx.at_age(m)),
+                    age.abs_min.map(|d| ctx.age(d)).or(min),
+                    age.max.map(|m| ctx.age(m)),
                 );
                 *ages = Some((age, dates));
                 dates
@@ -198,18 +194,14 @@ fn evaluate_dose<'s>(
         let Some(r) = reference_date(iv, ctx, previous, &ev.satisfied, date, true) else {
             continue;
         };
-        let min = iv.min.map(|d| d.add_to(r));
+        let min = iv.min.map(|d| d.after(r));
         let abs_min = match (iv.abs_min, iv.min, min) {
             (None, _, _) => min,
-            // Same years and months: the dates differ by the day terms only.
-            (Some(a), Some(m), Some(md)) if a.years * 12 + a.months == m.years * 12 + m.months => {
-                Some(crate::duration::add_months_days(
-                    md,
-                    0,
-                    (a.weeks * 7 + a.days) - (m.weeks * 7 + m.days),
-                ))
+            // Same months: the dates differ by the day terms only.
+            (Some(a), Some(m), Some(md)) if a.months == m.months => {
+                Some(md.plus_days(a.days - m.days))
             }
-            (Some(a), _, _) => Some(a.add_to(r)),
+            (Some(a), _, _) => Some(a.after(r)),
         };
         if abs_min.is_some_and(|a| date < a) {
             interval_ok = false;
@@ -226,7 +218,7 @@ fn evaluate_dose<'s>(
             .filter(|iv| in_effect(date, iv.effective, iv.cessation))
             .any(|iv| {
                 reference_date(iv, ctx, previous, &ev.satisfied, date, true)
-                    .is_some_and(|r| iv.abs_min.is_none_or(|a| date >= a.add_to(r)))
+                    .is_some_and(|r| iv.abs_min.is_none_or(|a| date >= a.after(r)))
             });
         if !allowed {
             return Reason::TooSoon;
@@ -238,10 +230,7 @@ fn evaluate_dose<'s>(
         .get(dose.cvx as usize)
         .filter(|c| !c.is_empty())
     {
-        for p in ctx.doses.iter().take_while(|p| p.date < date) {
-            if !schedule.live_previous[p.cvx as usize] {
-                continue;
-            }
+        for p in ctx.live_doses.iter().take_while(|p| p.date < date) {
             for c in conflicts.iter().filter(|c| c.previous_cvx == p.cvx) {
                 let prev_valid = doses
                     .iter()
@@ -251,11 +240,11 @@ fn evaluate_dose<'s>(
                             .get(k)
                             .is_none_or(|s| *s == EvaluationStatus::Valid)
                     });
-                let begin = c.begin.add_to(p.date);
+                let begin = c.begin.after(p.date);
                 let end = if prev_valid {
-                    c.min_end.add_to(p.date)
+                    c.min_end.after(p.date)
                 } else {
-                    c.end.add_to(p.date)
+                    c.end.after(p.date)
                 };
                 if date >= begin && date < end {
                     return Reason::LiveVirusConflict;
@@ -266,7 +255,7 @@ fn evaluate_dose<'s>(
     // Preferable, then allowable vaccine.
     let preferable = td.preferable_vaccines.iter().any(|v| {
         v.cvx == dose.cvx
-            && ctx.age_in(date, v.begin_age, v.end_age)
+            && ctx.within(date, v.window)
             && v.mvx.as_deref().is_none_or(|m| {
                 ctx.mvx(dose.index)
                     .is_none_or(|x| x.eq_ignore_ascii_case(m))
@@ -276,7 +265,7 @@ fn evaluate_dose<'s>(
         let allowable = td
             .allowable_vaccines
             .iter()
-            .any(|v| v.cvx == dose.cvx && ctx.age_in(date, v.begin_age, v.end_age));
+            .any(|v| v.cvx == dose.cvx && ctx.within(date, v.window));
         if !allowable {
             return Reason::NotPreferableOrAllowable;
         }

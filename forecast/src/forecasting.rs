@@ -3,21 +3,20 @@
 //! earliest, recommended, past-due and latest dates.
 
 use crate::context::{in_effect, Ctx, Dose};
+use crate::day::Day;
 use crate::evaluation::{age_at, Evaluated};
 use crate::interval::reference_date;
-use crate::schedule::model::{SeriesData, SkipContext};
-use crate::schedule::Schedule;
+use crate::schedule::compiled::Series;
 use crate::skip::{should_skip, SkipInput};
 use crate::types::SeriesStatus;
-use chrono::NaiveDate;
 
 /// Forecast dates of the next dose.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub(crate) struct Dates {
-    pub earliest: Option<NaiveDate>,
-    pub recommended: Option<NaiveDate>,
-    pub past_due: Option<NaiveDate>,
-    pub latest: Option<NaiveDate>,
+    pub earliest: Option<Day>,
+    pub recommended: Option<Day>,
+    pub past_due: Option<Day>,
+    pub latest: Option<Day>,
 }
 
 /// The forecast of one patient series.
@@ -29,15 +28,12 @@ pub(crate) struct SeriesForecast {
     pub dates: Dates,
 }
 
-const ONE_DAY_BACK: crate::duration::Duration = crate::duration::Duration::days(-1);
-
 pub(crate) fn forecast(
-    schedule: &Schedule,
     ctx: &Ctx,
-    series: &SeriesData,
+    series: &Series,
     doses: &[Dose],
     ev: &Evaluated,
-    completed_groups: &[(u32, NaiveDate)],
+    completed_groups: &[(u32, Day)],
     with_dates: bool,
 ) -> SeriesForecast {
     let n = series.doses.len();
@@ -51,12 +47,8 @@ pub(crate) fn forecast(
         inclusive: true,
     };
     while t < n
-        && !series.doses[t].conditional_skips.is_empty()
-        && should_skip(
-            &series.doses[t].conditional_skips,
-            SkipContext::Forecast,
-            &input,
-        )
+        && !series.doses[t].forecast_skips.is_empty()
+        && should_skip(&series.doses[t].forecast_skips, &input)
     {
         t += 1;
     }
@@ -69,7 +61,7 @@ pub(crate) fn forecast(
     }
     let td = &series.doses[t];
     let age = age_at(td, ctx.assessment);
-    let max = age.and_then(|a| a.max).map(|m| ctx.at_age(m));
+    let max = age.and_then(|a| a.max).map(|m| ctx.age(m));
     if max.is_some_and(|m| ctx.assessment >= m) {
         return SeriesForecast {
             status: SeriesStatus::AgedOut,
@@ -88,16 +80,16 @@ pub(crate) fn forecast(
     }
     let mut earliest = age
         .and_then(|a| a.min.or(a.abs_min))
-        .map(|m| ctx.at_age(m))
+        .map(|m| ctx.age(m))
         .unwrap_or(ctx.dob);
     // Age-based recommended and past-due dates take precedence; intervals only
     // supply them when the target dose has no age-based ones.
-    let age_rec = age.and_then(|a| a.earliest_rec).map(|m| ctx.at_age(m));
+    let age_rec = age.and_then(|a| a.earliest_rec).map(|m| ctx.age(m));
     let age_past_due = age
         .and_then(|a| a.latest_rec)
-        .map(|m| ONE_DAY_BACK.add_to(ctx.at_age(m)));
-    let mut int_rec: Option<NaiveDate> = None;
-    let mut int_past_due: Option<NaiveDate> = None;
+        .map(|m| ctx.age(m).plus_days(-1));
+    let mut int_rec: Option<Day> = None;
+    let mut int_past_due: Option<Day> = None;
     let previous = ev.previous.map(|p| &doses[p]);
     for iv in td
         .intervals
@@ -109,29 +101,25 @@ pub(crate) fn forecast(
             continue;
         };
         if let Some(m) = iv.min.or(iv.abs_min) {
-            earliest = earliest.max(m.add_to(r));
+            earliest = earliest.max(m.after(r));
         }
         if let Some(m) = iv.earliest_rec {
-            let d = m.add_to(r);
+            let d = m.after(r);
             int_rec = Some(int_rec.map_or(d, |x| x.max(d)));
         }
         if let Some(m) = iv.latest_rec {
-            let d = ONE_DAY_BACK.add_to(m.add_to(r));
+            let d = m.after(r).plus_days(-1);
             int_past_due = Some(int_past_due.map_or(d, |x| x.max(d)));
         }
     }
     let recommended = age_rec.or(int_rec);
     let past_due = age_past_due.or(int_past_due);
     // Live virus: a live vaccine cannot be forecast inside a conflict window.
-    for p in ctx
-        .doses
-        .iter()
-        .filter(|p| schedule.live_previous[p.cvx as usize])
-    {
-        for v in &td.preferable_vaccines {
-            if let Some(conflicts) = schedule.live.get(v.cvx as usize) {
-                for c in conflicts.iter().filter(|c| c.previous_cvx == p.cvx) {
-                    earliest = earliest.max(c.end.add_to(p.date));
+    if !td.live_conflicts.is_empty() {
+        for p in &ctx.live_doses {
+            for (previous, end) in &td.live_conflicts {
+                if *previous == p.cvx {
+                    earliest = earliest.max(end.after(p.date));
                 }
             }
         }
@@ -143,15 +131,15 @@ pub(crate) fn forecast(
     // A series cannot start before its minimum age to start.
     if ev.valid_count == 0 {
         if let Some(m) = series.min_age_to_start {
-            earliest = earliest.max(ctx.at_age(m));
+            earliest = earliest.max(ctx.age(m));
         }
     }
-    if let Some(s) = td.seasonal.as_ref().and_then(|s| s.start) {
+    if let Some(s) = td.season_start {
         earliest = earliest.max(s);
     }
     let recommended = recommended.map_or(earliest, |r| r.max(earliest));
     let past_due = past_due.map(|p| p.max(earliest));
-    let latest = max.map(|m| ONE_DAY_BACK.add_to(m));
+    let latest = max.map(|m| m.plus_days(-1));
     if latest.is_some_and(|l| earliest > l) {
         // The dose can no longer be given before the maximum age.
         return SeriesForecast {

@@ -15,7 +15,7 @@ pub(crate) fn gather(schedule: &Schedule, ctx: &Ctx, out: &mut [Vec<Dose>]) {
             continue;
         };
         for a in assocs {
-            if ctx.age_in(d.date, a.begin_age, a.end_age) {
+            if ctx.within(d.date, a.window) {
                 if let Some(v) = out.get_mut(a.antigen as usize) {
                     v.push(*d);
                 }

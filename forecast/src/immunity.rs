@@ -2,46 +2,44 @@
 //! observation codes.
 
 use crate::context::Ctx;
-use crate::schedule::model::AntigenData;
+use crate::schedule::compiled::Precautions;
 
 /// Does the patient have evidence of immunity to the antigen?
-pub(crate) fn is_immune(antigen: &AntigenData, ctx: &Ctx) -> bool {
-    if antigen
-        .immunity
-        .clinical_history
-        .iter()
-        .any(|c| ctx.obs.contains(*c))
-    {
+pub(crate) fn is_immune(antigen: &Precautions, ctx: &Ctx) -> bool {
+    if antigen.immune_history.iter().any(|c| ctx.obs.contains(*c)) {
         return true;
     }
     antigen
-        .immunity
-        .birth_date
+        .immune_born_before
         .iter()
-        .any(|b| ctx.dob < b.born_before && !b.exclusions.iter().any(|c| ctx.obs.contains(*c)))
+        .any(|(born_before, exclusions)| {
+            ctx.dob < *born_before && !exclusions.iter().any(|c| ctx.obs.contains(*c))
+        })
 }
 
 /// Is the whole antigen contraindicated at the assessment date?
-pub(crate) fn is_contraindicated(antigen: &AntigenData, ctx: &Ctx) -> bool {
+pub(crate) fn is_contraindicated(antigen: &Precautions, ctx: &Ctx) -> bool {
     if ctx.obs.is_empty() {
         return false;
     }
     antigen
-        .contraindications
-        .antigen
+        .antigen_contraindications
         .iter()
-        .any(|c| ctx.obs.contains(c.code) && ctx.age_in(ctx.assessment, c.begin_age, c.end_age))
+        .any(|(code, window)| ctx.obs.contains(*code) && ctx.within(ctx.assessment, *window))
 }
 
 /// Is a vaccine (CVX) contraindicated for the patient at the assessment date?
-pub(crate) fn vaccine_contraindicated(antigen: &AntigenData, ctx: &Ctx, cvx: u16) -> bool {
+pub(crate) fn vaccine_contraindicated(antigen: &Precautions, ctx: &Ctx, cvx: u16) -> bool {
     if ctx.obs.is_empty() {
         return false;
     }
-    antigen.contraindications.vaccine.iter().any(|c| {
-        ctx.obs.contains(c.code)
-            && c.vaccines
-                .iter()
-                .any(|v| v.cvx == cvx && ctx.age_in(ctx.assessment, v.begin_age, v.end_age))
-    })
+    antigen
+        .vaccine_contraindications
+        .iter()
+        .any(|(code, vaccines)| {
+            ctx.obs.contains(*code)
+                && vaccines
+                    .iter()
+                    .any(|v| v.cvx == cvx && ctx.within(ctx.assessment, v.window))
+        })
 }

@@ -3,8 +3,8 @@
 //! dose of given vaccine types.
 
 use crate::context::{Ctx, Dose};
-use crate::schedule::model::IntervalData;
-use chrono::NaiveDate;
+use crate::day::Day;
+use crate::schedule::compiled::{Interval, IntervalFrom};
 
 /// The date an interval is measured from, if it applies.
 ///
@@ -13,21 +13,17 @@ use chrono::NaiveDate;
 /// recent" search (the date being evaluated, or the assessment date).
 #[inline]
 pub(crate) fn reference_date(
-    iv: &IntervalData,
+    iv: &Interval,
     ctx: &Ctx,
     previous: Option<&Dose>,
-    satisfied: &[Option<NaiveDate>],
-    before: NaiveDate,
+    satisfied: &[Option<Day>],
+    before: Day,
     strictly_before: bool,
-) -> Option<NaiveDate> {
-    if iv.from_previous {
-        return previous.map(|d| d.date);
-    }
-    if let Some(t) = iv.from_target_dose {
-        return satisfied.get(t as usize - 1).copied().flatten();
-    }
-    if !iv.from_most_recent.is_empty() {
-        return ctx
+) -> Option<Day> {
+    match &iv.from {
+        IntervalFrom::PreviousDose => previous.map(|d| d.date),
+        IntervalFrom::TargetDose(t) => satisfied.get(*t).copied().flatten(),
+        IntervalFrom::MostRecent(cvx) => ctx
             .doses
             .iter()
             .filter(|d| {
@@ -35,11 +31,11 @@ pub(crate) fn reference_date(
                     d.date < before
                 } else {
                     d.date <= before
-                }) && iv.from_most_recent.contains(&d.cvx)
+                }) && cvx.contains(&d.cvx)
             })
             .map(|d| d.date)
-            .max();
+            .max(),
+        // Intervals from an observation's date need dated observations (not modelled).
+        IntervalFrom::Observation => None,
     }
-    // Intervals from an observation's date need dated observations (not modelled).
-    None
 }

@@ -42,6 +42,7 @@
 
 pub mod cases;
 mod context;
+mod day;
 pub mod duration;
 mod engine;
 mod evaluation;

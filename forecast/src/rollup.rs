@@ -3,6 +3,7 @@
 //! any antigen still due makes the group due; when the group must be administered
 //! as a whole (MMR) the latest dates win, otherwise the earliest.
 
+use crate::day::Day;
 use crate::engine::AntigenResult;
 use crate::schedule::{GroupDef, Schedule};
 use crate::types::{SeriesStatus, VaccineGroupForecast};
@@ -12,7 +13,7 @@ pub(crate) fn rollup(
     schedule: &Schedule,
     g: &GroupDef,
     results: &[AntigenResult],
-    last_dose: Option<chrono::NaiveDate>,
+    last_dose: Option<Day>,
 ) -> VaccineGroupForecast {
     let parts = || {
         g.antigens
@@ -68,31 +69,34 @@ pub(crate) fn rollup(
     }));
     if status == SeriesStatus::NotComplete {
         let due = || st(SeriesStatus::NotComplete);
-        let min = |f: fn(&AntigenResult) -> Option<chrono::NaiveDate>| due().filter_map(f).min();
-        let max = |f: fn(&AntigenResult) -> Option<chrono::NaiveDate>| due().filter_map(f).max();
+        let min = |f: fn(&AntigenResult) -> Option<Day>| due().filter_map(f).min();
+        let max = |f: fn(&AntigenResult) -> Option<Day>| due().filter_map(f).max();
+        let (mut earliest, mut recommended, mut past_due);
         if g.administer_full {
             // The whole group is given at once: not before every antigen allows it,
             // but recommended (and past due) as soon as any antigen needs it.
-            out.earliest_date = max(|r| r.dates.earliest);
-            out.recommended_date = min(|r| r.dates.recommended).max(out.earliest_date);
-            out.past_due_date =
-                min(|r| r.dates.past_due).map(|p| out.earliest_date.map_or(p, |e| p.max(e)));
+            earliest = max(|r| r.dates.earliest);
+            recommended = min(|r| r.dates.recommended).max(earliest);
+            past_due = min(|r| r.dates.past_due).map(|p| earliest.map_or(p, |e| p.max(e)));
         } else {
-            out.earliest_date = min(|r| r.dates.earliest);
-            out.recommended_date = min(|r| r.dates.recommended);
-            out.past_due_date = min(|r| r.dates.past_due);
+            earliest = min(|r| r.dates.earliest);
+            recommended = min(|r| r.dates.recommended);
+            past_due = min(|r| r.dates.past_due);
         }
-        out.latest_date = due().filter_map(|r| r.dates.latest).min();
-        // The dose number is the highest among the antigens still due (e.g. the
-        // diphtheria/tetanus count when pertussis restarts with Tdap).
         // Never before a dose of the group already given.
-        if let (Some(e), Some(l)) = (out.earliest_date, last_dose) {
+        if let (Some(e), Some(l)) = (earliest, last_dose) {
             if l > e {
-                out.earliest_date = Some(l);
-                out.recommended_date = out.recommended_date.map(|r| r.max(l));
-                out.past_due_date = out.past_due_date.map(|p| p.max(l));
+                earliest = Some(l);
+                recommended = recommended.map(|r| r.max(l));
+                past_due = past_due.map(|p| p.max(l));
             }
         }
+        out.earliest_date = earliest.map(Day::to_date);
+        out.recommended_date = recommended.map(Day::to_date);
+        out.past_due_date = past_due.map(Day::to_date);
+        out.latest_date = due().filter_map(|r| r.dates.latest).min().map(Day::to_date);
+        // The dose number is the highest among the antigens still due (e.g. the
+        // diphtheria/tetanus count when pertussis restarts with Tdap).
         let numbers = due().filter_map(|r| r.dose_number);
         out.dose_number = if g.administer_full {
             numbers.min()

@@ -4,27 +4,26 @@
 //! series priority (A before B before C) that is relevant are kept.
 
 use crate::context::Ctx;
-use crate::schedule::model::{SeriesData, SeriesType};
+use crate::day::Day;
+use crate::schedule::compiled::Series;
+use crate::schedule::model::SeriesType;
 use crate::schedule::{gender_index, AntigenDef};
 
 /// Pruning (for speed, no effect on results): a non-default standard series the
 /// patient is too young to start, or started (or would start) after its maximum age
 /// to start, can never be selected, so it is not evaluated.
-fn could_matter(series: &SeriesData, ctx: &Ctx, first_dose: Option<chrono::NaiveDate>) -> bool {
+fn could_matter(series: &Series, ctx: &Ctx, first_dose: Option<Day>) -> bool {
     if series.default_series || series.series_type == SeriesType::Risk {
         return true;
     }
     let start = first_dose.unwrap_or(ctx.assessment);
-    if series
-        .max_age_to_start
-        .is_some_and(|m| start >= ctx.at_age(m))
-    {
+    if series.max_age_to_start.is_some_and(|m| start >= ctx.age(m)) {
         return false;
     }
     if first_dose.is_none()
         && series
             .min_age_to_start
-            .is_some_and(|m| ctx.assessment < ctx.at_age(m))
+            .is_some_and(|m| ctx.assessment < ctx.age(m))
     {
         return false;
     }
@@ -36,10 +35,10 @@ fn could_matter(series: &SeriesData, ctx: &Ctx, first_dose: Option<chrono::Naive
 pub(crate) fn relevant_series(
     def: &AntigenDef,
     ctx: &Ctx,
-    first_dose: Option<chrono::NaiveDate>,
+    first_dose: Option<Day>,
     out: &mut Vec<usize>,
 ) {
-    let all = &def.data.series;
+    let all = &def.series;
     let meta = &def.series_meta;
     out.clear();
     // The gender requirement is already applied by `order_by_gender`.
@@ -49,8 +48,7 @@ pub(crate) fn relevant_series(
             SeriesType::Risk => {
                 !ctx.obs.is_empty()
                     && s.indications.iter().any(|ind| {
-                        ctx.obs.contains(ind.code)
-                            && ctx.age_in(ctx.assessment, ind.begin_age, ind.end_age)
+                        ctx.obs.contains(ind.code) && ctx.within(ctx.assessment, ind.window)
                     })
             }
             SeriesType::Standard | SeriesType::EvaluationOnly => {

@@ -3,15 +3,17 @@
 //! patient may start now), then one best series across the groups.
 
 use crate::context::Ctx;
+use crate::day::Day;
 use crate::evaluation::Evaluated;
 use crate::forecasting::SeriesForecast;
-use crate::schedule::model::{SeriesData, SeriesType};
+use crate::schedule::compiled::Series;
+use crate::schedule::model::SeriesType;
 use crate::types::SeriesStatus;
 
 /// A candidate: a relevant series with its evaluation and forecast.
 #[derive(Clone, Copy)]
 pub(crate) struct Candidate<'a> {
-    pub series: &'a SeriesData,
+    pub series: &'a Series,
     pub eval: &'a Evaluated,
     pub forecast: &'a SeriesForecast,
 }
@@ -19,7 +21,7 @@ pub(crate) struct Candidate<'a> {
 /// The relevant series of an antigen as parallel slices (no per-antigen
 /// allocation): candidate `k` is `all[relevant[k]]`, `evals[k]`, `forecasts[k]`.
 pub(crate) struct Cands<'a> {
-    pub all: &'a [SeriesData],
+    pub all: &'a [Series],
     pub relevant: &'a [usize],
     pub evals: &'a [Evaluated],
     pub forecasts: &'a [SeriesForecast],
@@ -83,7 +85,7 @@ pub(crate) fn prioritized(
     cands: &Cands,
     members: &[usize],
     ctx: &Ctx,
-    first_dose: Option<chrono::NaiveDate>,
+    first_dose: Option<Day>,
 ) -> Option<usize> {
     if members.len() <= 1 {
         return members.first().copied();
@@ -93,7 +95,7 @@ pub(crate) fn prioritized(
     let started_in_time = |i: usize| {
         let s = cands.at(i).series;
         s.series_type == SeriesType::Risk
-            || first_dose.is_none_or(|d| ctx.age_in(d, None, s.max_age_to_start))
+            || first_dose.is_none_or(|d| s.max_age_to_start.is_none_or(|m| d < ctx.age(m)))
     };
     // A complete series wins (the one with the most valid doses, then preference).
     if let Some(c) = members
@@ -175,7 +177,7 @@ pub(crate) fn best(cands: &Cands, prioritized: &[usize], ctx: &Ctx) -> Option<us
         done(c.forecast.status)
             || c.series
                 .min_age_to_start
-                .is_none_or(|m| ctx.assessment >= ctx.at_age(m))
+                .is_none_or(|m| ctx.assessment >= ctx.age(m))
     }));
     if alive.as_slice().is_empty() {
         alive = Idx::collect(prioritized.iter().copied());

@@ -3,11 +3,10 @@
 //! assessment date when forecasting.
 
 use crate::context::{in_effect, Ctx, Dose};
-use crate::schedule::model::{
-    ConditionType, ConditionalSkip, DoseCountLogic, Logic, SkipCondition, SkipContext, SkipSet,
-};
+use crate::day::Day;
+use crate::schedule::compiled::{Condition, ConditionSet, Count, Skip};
+use crate::schedule::model::DoseCountLogic;
 use crate::types::EvaluationStatus;
-use chrono::NaiveDate;
 
 /// What a skip condition may look at.
 pub(crate) struct SkipInput<'a> {
@@ -17,120 +16,76 @@ pub(crate) struct SkipInput<'a> {
     pub doses: &'a [Dose],
     /// Their evaluation statuses so far (same length as `doses`).
     pub statuses: &'a [EvaluationStatus],
-    pub reference: NaiveDate,
+    pub reference: Day,
     /// Series groups with a complete series, with the date each was completed.
-    pub completed_groups: &'a [(u32, NaiveDate)],
+    pub completed_groups: &'a [(u32, Day)],
     /// Whether a series completed on the reference date counts (forecasting) or
     /// only one completed before it (evaluating the dose given that day).
     pub inclusive: bool,
 }
 
-/// Is the target dose skipped in `context`?
+/// Is the target dose skipped? `skips` are those of the context (evaluation or
+/// forecast) being run.
 #[inline]
-pub(crate) fn should_skip(
-    skips: &[ConditionalSkip],
-    context: SkipContext,
-    input: &SkipInput,
-) -> bool {
-    for cs in skips {
-        if (cs.context == context || cs.context == SkipContext::Both) && skip_met(cs, input) {
-            return true;
-        }
-    }
-    false
+pub(crate) fn should_skip(skips: &[Skip], input: &SkipInput) -> bool {
+    skips.iter().any(|cs| skip_met(cs, input))
 }
 
-fn skip_met(cs: &ConditionalSkip, input: &SkipInput) -> bool {
-    match cs.set_logic {
-        Some(Logic::Or) => {
-            for set in &cs.sets {
-                if set_met(set, input) {
-                    return true;
-                }
-            }
-            false
-        }
-        Some(Logic::And) => {
-            for set in &cs.sets {
-                if !set_met(set, input) {
-                    return false;
-                }
-            }
-            true
-        }
-        None => cs.sets.first().is_some_and(|set| set_met(set, input)),
+fn skip_met(cs: &Skip, input: &SkipInput) -> bool {
+    if cs.any_set {
+        cs.sets.iter().any(|set| set_met(set, input))
+    } else {
+        cs.sets.iter().all(|set| set_met(set, input))
     }
 }
 
-fn set_met(set: &SkipSet, input: &SkipInput) -> bool {
+fn set_met(set: &ConditionSet, input: &SkipInput) -> bool {
     if !in_effect(input.reference, set.effective, set.cessation) {
         return false;
     }
-    if set.condition_logic == Some(Logic::Or) {
-        for c in &set.conditions {
-            if condition_met(c, input) {
-                return true;
-            }
-        }
-        false
+    if set.any {
+        set.conditions.iter().any(|c| condition_met(c, input))
     } else {
-        for c in &set.conditions {
-            if !condition_met(c, input) {
-                return false;
-            }
-        }
-        true
+        set.conditions.iter().all(|c| condition_met(c, input))
     }
 }
 
-fn condition_met(c: &SkipCondition, input: &SkipInput) -> bool {
+fn condition_met(c: &Condition, input: &SkipInput) -> bool {
     let ctx = input.ctx;
-    match c.kind {
-        ConditionType::Age => ctx.age_in(input.reference, c.begin_age, c.end_age),
-        ConditionType::Interval => match (input.doses.last(), c.interval) {
-            (Some(prev), Some(iv)) => input.reference >= iv.add_to(prev.date),
+    match c {
+        Condition::Age(window) => ctx.within(input.reference, *window),
+        Condition::Interval(span) => match (input.doses.last(), span) {
+            (Some(prev), Some(span)) => input.reference >= span.after(prev.date),
             _ => false,
         },
-        ConditionType::CompletedSeries => input.completed_groups.iter().any(|(g, d)| {
-            c.series_groups.contains(g)
+        Condition::CompletedSeries(groups) => input.completed_groups.iter().any(|(g, d)| {
+            groups.contains(g)
                 && (*d < input.reference || (input.inclusive && *d == input.reference))
         }),
-        ConditionType::VaccineCountByAge
-        | ConditionType::VaccineCountByDate
-        | ConditionType::VaccineCountByDateAndAge => {
-            let by_age = c.kind != ConditionType::VaccineCountByDate;
-            let by_date = c.kind != ConditionType::VaccineCountByAge;
-            // Age window as dates, computed once per condition.
-            let from = if by_age {
-                c.begin_age.map(|a| ctx.at_age(a))
-            } else {
-                None
-            };
-            let until = if by_age {
-                c.end_age.map(|a| ctx.at_age(a))
-            } else {
-                None
-            };
-            let mut count = 0u32;
-            for (d, st) in input.doses.iter().zip(input.statuses) {
-                if (!c.valid_only || *st == EvaluationStatus::Valid)
-                    && from.is_none_or(|f| d.date >= f)
-                    && until.is_none_or(|u| d.date < u)
-                    && (!by_date
-                        || (c.start_date.is_none_or(|s| d.date >= s)
-                            && c.end_date.is_none_or(|e| d.date < e)))
-                    && (c.vaccine_types.is_empty() || c.vaccine_types.contains(&d.cvx))
-                {
-                    count += 1;
-                }
-            }
-            let want = c.dose_count.unwrap_or(0);
-            match c.dose_count_logic {
-                Some(DoseCountLogic::GreaterThan) => count > want,
-                Some(DoseCountLogic::EqualTo) => count == want,
-                Some(DoseCountLogic::LessThan) => count < want,
-                None => false,
-            }
+        Condition::Count(count) => count_met(count, input),
+    }
+}
+
+fn count_met(c: &Count, input: &SkipInput) -> bool {
+    let ctx = input.ctx;
+    // The age window as dates, resolved once per condition.
+    let (from, until) = (ctx.age(c.window.begin), ctx.age(c.window.end));
+    let mut count = 0u32;
+    for (d, st) in input.doses.iter().zip(input.statuses) {
+        if (!c.valid_only || *st == EvaluationStatus::Valid)
+            && d.date >= from
+            && d.date < until
+            && d.date >= c.start
+            && d.date < c.end
+            && (c.vaccine_types.is_empty() || c.vaccine_types.contains(&d.cvx))
+        {
+            count += 1;
         }
+    }
+    match c.logic {
+        Some(DoseCountLogic::GreaterThan) => count > c.want,
+        Some(DoseCountLogic::EqualTo) => count == c.want,
+        Some(DoseCountLogic::LessThan) => count < c.want,
+        None => false,
     }
 }

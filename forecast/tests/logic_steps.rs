@@ -350,7 +350,8 @@ fn case_pass_rule_compares_statuses_and_dates() {
 #[test]
 fn engine_never_panics_on_odd_inputs() {
     // Deterministic pseudo-random patients: doses before birth, after the
-    // assessment date, unknown codes, duplicate days, far past and future dates.
+    // assessment date, unknown codes (also past the CVX tables), duplicate days, far
+    // past and future dates.
     let mut state: u64 = 42;
     let mut next = |n: u64| {
         state = state
@@ -360,7 +361,7 @@ fn engine_never_panics_on_odd_inputs() {
     };
     let cvx = [
         "08", "20", "10", "49", "133", "03", "21", "94", "115", "62", "88", "208", "999", "", "x",
-        "110", "305",
+        "110", "305", "4000",
     ];
     for _ in 0..500 {
         let dob = d(

@@ -2,11 +2,13 @@
 //! them into the lookup structures the engine uses (CVX codes interned as integers,
 //! per-CVX antigen associations, live-virus conflicts indexed by CVX).
 
+pub(crate) mod compiled;
 pub mod model;
 
-use crate::duration::Duration;
+use crate::day::Span;
 use crate::types::Antigen;
 use crate::vaccine_group::VaccineGroup;
+use compiled::{AgeTable, Precautions, Series, Window};
 use model::{AntigenData, ScheduleData};
 use std::sync::OnceLock;
 
@@ -38,29 +40,33 @@ pub enum ScheduleError {
     },
     #[error("too many antigens ({0})")]
     TooManyAntigens(usize),
+    #[error("too many distinct ages ({0})")]
+    TooManyAges(usize),
 }
 
 /// An antigen association of a CVX code, with its age window.
 #[derive(Debug, Clone)]
 pub(crate) struct CvxAssoc {
     pub antigen: u8,
-    pub begin_age: Option<Duration>,
-    pub end_age: Option<Duration>,
+    pub window: Window,
 }
 
 /// A live virus conflict seen from the current dose.
 #[derive(Debug, Clone)]
 pub(crate) struct LiveConflict {
     pub previous_cvx: u16,
-    pub begin: Duration,
-    pub min_end: Duration,
-    pub end: Duration,
+    pub begin: Span,
+    pub min_end: Span,
+    pub end: Span,
 }
 
 /// One antigen, compiled.
 #[derive(Debug, Clone)]
 pub(crate) struct AntigenDef {
     pub data: AntigenData,
+    /// The series compiled for the engine (same index as `data.series`).
+    pub series: Vec<Series>,
+    pub precautions: Precautions,
     pub group: VaccineGroup,
     /// Per series (same index as `data.series`): facts precomputed for selection.
     pub series_meta: Vec<SeriesMeta>,
@@ -123,6 +129,8 @@ pub struct Schedule {
     pub(crate) live_previous: Vec<bool>,
     /// CVX codes formatted once ("08", "110"), for forecast output.
     pub(crate) cvx_text: Vec<String>,
+    /// The distinct ages of the schedule (see [`compiled::Age`]).
+    pub(crate) ages: Vec<Span>,
 }
 
 /// The schedule files compiled into the crate: `(relative path, JSON)`.
@@ -197,6 +205,21 @@ impl Schedule {
                 antigens: ids,
             });
         }
+        let mut live = vec![Vec::new(); MAX_CVX];
+        for l in &data.live_virus_conflicts {
+            if l.current_cvx as usize >= MAX_CVX || l.previous_cvx as usize >= MAX_CVX {
+                return Err(ScheduleError::CvxOutOfRange(
+                    l.current_cvx.max(l.previous_cvx),
+                ));
+            }
+            live[l.current_cvx as usize].push(LiveConflict {
+                previous_cvx: l.previous_cvx,
+                begin: Span::of(l.begin),
+                min_end: Span::of(l.min_end),
+                end: Span::of(l.end),
+            });
+        }
+        let mut ages = AgeTable::default();
         let mut antigens = Vec::new();
         for (i, a) in antigen_data.into_iter().enumerate() {
             let group = groups
@@ -280,6 +303,12 @@ impl Schedule {
                 })
             });
             antigens.push(AntigenDef {
+                series: a
+                    .series
+                    .iter()
+                    .map(|s| compiled::series(s, &mut ages, &live))
+                    .collect(),
+                precautions: compiled::precautions(&a, &mut ages),
                 data: a,
                 group,
                 series_meta,
@@ -302,24 +331,12 @@ impl Schedule {
                     })?;
                 cvx[c.cvx as usize].push(CvxAssoc {
                     antigen: id as u8,
-                    begin_age: a.begin_age,
-                    end_age: a.end_age,
+                    window: ages.window(a.begin_age, a.end_age),
                 });
             }
         }
-        let mut live = vec![Vec::new(); MAX_CVX];
-        for l in &data.live_virus_conflicts {
-            if l.current_cvx as usize >= MAX_CVX || l.previous_cvx as usize >= MAX_CVX {
-                return Err(ScheduleError::CvxOutOfRange(
-                    l.current_cvx.max(l.previous_cvx),
-                ));
-            }
-            live[l.current_cvx as usize].push(LiveConflict {
-                previous_cvx: l.previous_cvx,
-                begin: l.begin,
-                min_end: l.min_end,
-                end: l.end,
-            });
+        if ages.spans.len() > usize::from(u16::MAX) {
+            return Err(ScheduleError::TooManyAges(ages.spans.len()));
         }
         let mut live_previous = vec![false; MAX_CVX];
         for l in &data.live_virus_conflicts {
@@ -327,6 +344,7 @@ impl Schedule {
         }
         Ok(Schedule {
             cvx_text: (0..MAX_CVX).map(|c| format!("{c:02}")).collect(),
+            ages: ages.spans,
             live_previous,
             data,
             antigens,
