@@ -219,12 +219,7 @@ fn antigen<'s>(
 ) -> (AntigenResult, Option<&'s Evaluated>) {
     let def = &schedule.antigens[a];
     let all = &def.series;
-    selection::relevant_series(
-        def,
-        ctx,
-        recs.first().map(|d| d.date),
-        &mut scratch.relevant,
-    );
+    selection::relevant_series(def, ctx, recs, &mut scratch.relevant);
     let n = scratch.relevant.len();
     if scratch.evals.len() < n {
         scratch.evals.resize_with(n, Evaluated::default);

@@ -3,7 +3,7 @@
 //! at the assessment date. Within a series group only the series of the highest
 //! series priority (A before B before C) that is relevant are kept.
 
-use crate::context::Ctx;
+use crate::context::{Ctx, Dose};
 use crate::day::Day;
 use crate::schedule::compiled::Series;
 use crate::schedule::model::SeriesType;
@@ -30,19 +30,21 @@ fn could_matter(series: &Series, ctx: &Ctx, first_dose: Option<Day>) -> bool {
     true
 }
 
-/// Fills `out` with the relevant series (indices into `all`, in `order`), keeping
-/// per series group only the best series priority present.
-pub(crate) fn relevant_series(
-    def: &AntigenDef,
-    ctx: &Ctx,
-    first_dose: Option<Day>,
-    out: &mut Vec<usize>,
-) {
+/// Fills `out` with the relevant series for the antigen's doses `recs` (indices
+/// into the antigen's series, in series group order), keeping per series group only
+/// the best series priority present.
+pub(crate) fn relevant_series(def: &AntigenDef, ctx: &Ctx, recs: &[Dose], out: &mut Vec<usize>) {
     let all = &def.series;
-    let meta = &def.series_meta;
+    let first_dose = recs.first().map(|d| d.date);
     out.clear();
-    // The gender requirement is already applied by `order_by_gender`.
-    for &i in &def.order_by_gender[gender_index(ctx.gender)] {
+    // The gender requirement is already applied by `order_by_gender`; without
+    // observations no risk series is relevant.
+    let order = if ctx.obs.is_empty() {
+        &def.standard_by_gender[gender_index(ctx.gender)]
+    } else {
+        &def.order_by_gender[gender_index(ctx.gender)]
+    };
+    for &i in order {
         let s = &all[i];
         let keep = match s.series_type {
             SeriesType::Risk => {
@@ -59,9 +61,16 @@ pub(crate) fn relevant_series(
             out.push(i);
         }
     }
-    if !def.mixed_priorities {
-        return;
+    if def.mixed_priorities {
+        keep_best_priorities(def, out);
     }
+    drop_unreachable(all, ctx, recs.last().map(|d| d.date), out);
+}
+
+/// Keeps per series group only the series of the best priority present.
+fn keep_best_priorities(def: &AntigenDef, out: &mut Vec<usize>) {
+    let all = &def.series;
+    let meta = &def.series_meta;
     // Best (lowest) priority letter per series group, then keep only those.
     let priority = |i: usize| meta[i].priority;
     let mut best: [(u32, u8); 16] = [(u32::MAX, b'Z'); 16];
@@ -82,4 +91,43 @@ pub(crate) fn relevant_series(
             .find(|(bg, _)| *bg == g)
             .is_none_or(|(_, p)| priority(i) <= *p)
     });
+}
+
+/// Pruning (for speed, no effect on results). Series selection prioritizes in each
+/// series group a complete series, else an in-process one (with a valid dose), else
+/// the default series, else the group's first. A series that is none of the last
+/// two, that no dose of the patient is old enough to count for, and that cannot be
+/// complete without a valid dose is never chosen (nor does it complete a group for
+/// "completed series" skip conditions), so it is not evaluated.
+fn drop_unreachable(all: &[Series], ctx: &Ctx, last_dose: Option<Day>, out: &mut Vec<usize>) {
+    let mut kept = 0;
+    let mut start = 0;
+    // Series groups are contiguous in `out`.
+    while start < out.len() {
+        let group = all[out[start]].series_group;
+        let end = start
+            + out[start..]
+                .iter()
+                .take_while(|&&i| all[i].series_group == group)
+                .count();
+        let has_default = out[start..end].iter().any(|&i| all[i].default_series);
+        for pos in start..end {
+            let s = &all[out[pos]];
+            let fallback = s.default_series || (!has_default && pos == start);
+            if fallback || !s.needs_a_dose || could_count(s, ctx, last_dose) {
+                out[kept] = out[pos];
+                kept += 1;
+            }
+        }
+        start = end;
+    }
+    out.truncate(kept);
+}
+
+/// Could some dose (all are on or before `last_dose`) be old enough to be valid?
+fn could_count(s: &Series, ctx: &Ctx, last_dose: Option<Day>) -> bool {
+    let Some(ages) = &s.first_valid_ages else {
+        return true;
+    };
+    last_dose.is_some_and(|last| ages.iter().any(|&a| last >= ctx.age(a)))
 }

@@ -94,6 +94,13 @@ pub(crate) struct Series {
     pub equivalent_series_groups: Vec<u32>,
     pub indications: Vec<Indication>,
     pub doses: Vec<TargetDose>,
+    /// Some target dose can be passed only by a valid dose (it has no conditional
+    /// skip), so the series cannot be complete without one.
+    pub needs_a_dose: bool,
+    /// The ages from which a dose can be the series' first valid dose (absolute
+    /// minimum, else minimum, of each age requirement of the target doses it can
+    /// satisfy); `None` when one of those accepts any age.
+    pub first_valid_ages: Option<Vec<Age>>,
 }
 
 /// An observation that makes a risk series relevant, within an age window.
@@ -232,7 +239,31 @@ pub(crate) struct Precautions {
 
 /// Compiles a series; `live` holds the live virus conflicts by current CVX.
 pub(crate) fn series(s: &SeriesData, ages: &mut AgeTable, live: &[Vec<LiveConflict>]) -> Series {
+    let doses: Vec<TargetDose> = s.doses.iter().map(|d| target_dose(d, ages, live)).collect();
+    // Until a dose is valid, evaluation moves past a target dose only by skipping
+    // it: the first valid dose satisfies one up to the first that has no skip.
+    let reachable = doses
+        .iter()
+        .position(|d| d.evaluation_skips.is_empty())
+        .map_or(doses.len(), |j| j + 1);
+    let mut first_valid_ages = Some(Vec::new());
+    for d in &doses[..reachable] {
+        if d.ages.is_empty() {
+            first_valid_ages = None;
+        }
+        for a in &d.ages {
+            match (a.abs_min.or(a.min), first_valid_ages.as_mut()) {
+                (None, _) => first_valid_ages = None,
+                (Some(age), Some(list)) if !list.contains(&age) => list.push(age),
+                _ => {}
+            }
+        }
+    }
     Series {
+        needs_a_dose: doses
+            .iter()
+            .any(|d| d.evaluation_skips.is_empty() && d.forecast_skips.is_empty()),
+        first_valid_ages,
         series_type: s.series_type,
         series_group: s.series_group,
         default_series: s.default_series,
@@ -248,7 +279,7 @@ pub(crate) fn series(s: &SeriesData, ages: &mut AgeTable, live: &[Vec<LiveConfli
                 window: ages.window(i.begin_age, i.end_age),
             })
             .collect(),
-        doses: s.doses.iter().map(|d| target_dose(d, ages, live)).collect(),
+        doses,
     }
 }
 

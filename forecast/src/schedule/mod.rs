@@ -74,6 +74,8 @@ pub(crate) struct AntigenDef {
     /// can see the results of lower groups), restricted to the series each gender may get (index:
     /// [`gender_bit`] `>> 1`, i.e. Female 0, Male 1, Unknown 2).
     pub order_by_gender: [Vec<usize>; 3],
+    /// `order_by_gender` without the risk series (which need an observation).
+    pub standard_by_gender: [Vec<usize>; 3],
     /// Whether some series group has series of different priorities (otherwise the
     /// priority filter of series selection keeps everything).
     pub mixed_priorities: bool,
@@ -289,7 +291,7 @@ impl Schedule {
                 })
                 .collect();
             let series_meta: Vec<SeriesMeta> = series_meta;
-            let order_by_gender = [1u8, 2, 4].map(|bit| {
+            let order_by_gender: [Vec<usize>; 3] = [1u8, 2, 4].map(|bit| {
                 series_order
                     .iter()
                     .copied()
@@ -302,6 +304,12 @@ impl Schedule {
                         && series_meta[i].priority != series_meta[j].priority
                 })
             });
+            let standard_by_gender = order_by_gender.clone().map(|order| {
+                order
+                    .into_iter()
+                    .filter(|&i| a.series[i].series_type != model::SeriesType::Risk)
+                    .collect()
+            });
             antigens.push(AntigenDef {
                 series: a
                     .series
@@ -312,6 +320,7 @@ impl Schedule {
                 data: a,
                 group,
                 series_meta,
+                standard_by_gender,
                 order_by_gender,
                 mixed_priorities,
             });
