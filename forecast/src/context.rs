@@ -21,7 +21,7 @@ impl ObsSet {
     }
     #[inline]
     pub fn is_empty(&self) -> bool {
-        self.0 == [0; 8]
+        self.0.iter().fold(0, |acc, w| acc | w) == 0
     }
     #[inline]
     pub fn contains(&self, code: u16) -> bool {

@@ -117,6 +117,16 @@ impl Civil {
     /// [`crate::duration::add_months_days`] (to chrono's last date either way).
     pub fn plus_months(self, months: i32) -> Day {
         let total = self.year * 12 + (self.month as i32 - 1) + months;
+        // Usual years: the month's first day and length from the table.
+        let slot = total.wrapping_sub(TABLE_FIRST_YEAR * 12) as usize;
+        if slot < TABLE_MONTHS {
+            let (start, next) = (MONTH_STARTS[slot], MONTH_STARTS[slot + 1]);
+            return if (self.day as i32) <= next - start {
+                Day::from_epoch(start + self.day as i32 - 1)
+            } else {
+                Day::from_epoch(next)
+            };
+        }
         let (y, m) = (total.div_euclid(12), total.rem_euclid(12) as u32 + 1);
         let representable = |y: i32| (FIRST_YEAR..=LAST_YEAR).contains(&y);
         if representable(y) && self.day <= days_in_month(y, m) {
@@ -189,8 +199,26 @@ const DAYS_PER_ERA: i32 = 146_097;
 /// Days from 0000-03-01 to 1970-01-01.
 const EPOCH_FROM_MARCH_0: i32 = 719_468;
 
+/// The years whose months [`MONTH_STARTS`] holds (births and doses of anyone
+/// alive, with every schedule age added).
+const TABLE_FIRST_YEAR: i32 = 1900;
+const TABLE_MONTHS: usize = 300 * 12;
+/// The first day of each month from January of [`TABLE_FIRST_YEAR`] (and of the
+/// month after the last), so that adding months is a table lookup.
+static MONTH_STARTS: [i32; TABLE_MONTHS + 1] = month_starts();
+
+const fn month_starts() -> [i32; TABLE_MONTHS + 1] {
+    let mut table = [0; TABLE_MONTHS + 1];
+    let mut i = 0;
+    while i <= TABLE_MONTHS {
+        table[i] = days_from_civil(TABLE_FIRST_YEAR + (i / 12) as i32, (i % 12) as u32 + 1, 1);
+        i += 1;
+    }
+    table
+}
+
 /// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm).
-fn days_from_civil(y: i32, m: u32, d: u32) -> i32 {
+const fn days_from_civil(y: i32, m: u32, d: u32) -> i32 {
     let y = (if m <= 2 { y - 1 } else { y } + ERAS * 400) as u32;
     let era = y / 400;
     let yoe = y - era * 400;
@@ -261,6 +289,22 @@ mod tests {
                     );
                 }
             }
+        }
+    }
+
+    #[test]
+    fn month_arithmetic_agrees_inside_and_outside_the_month_table() {
+        let mut date = NaiveDate::from_ymd_opt(TABLE_FIRST_YEAR - 3, 1, 1).expect("date");
+        let end = NaiveDate::from_ymd_opt(TABLE_FIRST_YEAR + 303, 1, 1).expect("date");
+        while date < end {
+            for months in [-40, -13, -1, 1, 2, 11, 12, 13, 59, 227] {
+                assert_eq!(
+                    Day::from_date(date).plus(months, 0).to_date(),
+                    add_months_days(date, months, 0),
+                    "{date} + {months} months"
+                );
+            }
+            date = date + chrono::Days::new(3);
         }
     }
 

@@ -7,7 +7,7 @@ use crate::day::Day;
 use crate::evaluation::{evaluate, Evaluated};
 use crate::forecasting::{forecast as forecast_series, Dates, SeriesForecast};
 use crate::schedule::Schedule;
-use crate::series_select::{best, prioritized, Cands};
+use crate::series_select::{best, prioritized, Cand, Cands, Picks};
 use crate::types::{
     Antigen, DoseEvaluation, EvaluationStatus, Patient, PatientForecast, PerAntigen, SeriesStatus,
 };
@@ -76,6 +76,8 @@ struct Scratch {
     completed: Vec<(u32, Day)>,
     /// Per relevant series: how many `completed` entries it may see.
     group_visible: Vec<usize>,
+    /// Per relevant series: what series selection compares.
+    cands: Vec<Cand>,
     /// Dose statuses of the best series merged with the other groups' ones.
     merged: Evaluated,
 }
@@ -206,6 +208,13 @@ pub fn debug_antigens(
     out
 }
 
+/// The best series with its evaluation and forecast.
+struct Candidate<'a> {
+    series: &'a crate::schedule::compiled::Series,
+    eval: &'a Evaluated,
+    forecast: &'a SeriesForecast,
+}
+
 fn td_is_counted_recurring(td: &crate::schedule::compiled::TargetDose) -> bool {
     td.recurring && !td.seasonal
 }
@@ -221,6 +230,10 @@ fn antigen<'s>(
     let all = &def.series;
     selection::relevant_series(def, ctx, recs, &mut scratch.relevant);
     let n = scratch.relevant.len();
+    if n == 0 {
+        // No relevant series: no forecast (series selection would find none).
+        return (AntigenResult::default(), None);
+    }
     if scratch.evals.len() < n {
         scratch.evals.resize_with(n, Evaluated::default);
     }
@@ -262,43 +275,43 @@ fn antigen<'s>(
         scratch.forecasts.push(f);
         scratch.group_visible.push(visible);
     }
-    let cands = Cands {
-        all,
-        relevant: &scratch.relevant,
-        evals: &scratch.evals[..n],
-        forecasts: &scratch.forecasts,
-    };
+    scratch.cands.clear();
+    for k in 0..n {
+        let cand = Cand::new(
+            all,
+            scratch.relevant[k],
+            &scratch.evals[k],
+            &scratch.forecasts[k],
+        );
+        scratch.cands.push(cand);
+    }
     // One prioritized series per series group (groups are contiguous: the
     // relevant series are in series-group order).
-    let mut prio_buf = [0usize; 16];
-    let mut prio_len = 0;
+    let first_dose = recs.first().map(|d| d.date);
+    let mut prio = Picks::new();
     let mut start = 0;
     while start < n {
-        let g = cands.at(start).series.series_group;
-        let mut end = start;
-        let mut members = [0usize; 32];
-        while end < n && cands.at(end).series.series_group == g {
-            if end - start < members.len() {
-                members[end - start] = end;
-            }
-            end += 1;
-        }
-        let count = (end - start).min(members.len());
-        if let Some(p) = prioritized(&cands, &members[..count], ctx, recs.first().map(|d| d.date)) {
-            if prio_len < prio_buf.len() {
-                prio_buf[prio_len] = p;
-                prio_len += 1;
-            }
+        let g = all[scratch.relevant[start]].series_group;
+        let end = start
+            + scratch.relevant[start..]
+                .iter()
+                .take_while(|&&i| all[i].series_group == g)
+                .count();
+        let cands = Cands {
+            all,
+            list: &scratch.cands,
+        };
+        if let Some(p) = prioritized(cands, start, end, ctx, first_dose) {
+            prio.push(p);
         }
         start = end;
     }
-    let prio = &prio_buf[..prio_len];
     // Dates of the prioritized series that were not computed yet.
-    for &p in prio {
+    for p in prio.iter() {
         let f = scratch.forecasts[p];
         if f.status == SeriesStatus::NotComplete && scratch.evals[p].valid_count == 0 {
             let visible = scratch.group_visible[p];
-            scratch.forecasts[p] = forecast_series(
+            let f = forecast_series(
                 ctx,
                 &all[scratch.relevant[p]],
                 recs,
@@ -306,15 +319,15 @@ fn antigen<'s>(
                 &scratch.completed[..visible],
                 true,
             );
+            scratch.forecasts[p] = f;
+            scratch.cands[p] = Cand::new(all, scratch.relevant[p], &scratch.evals[p], &f);
         }
     }
     let cands = Cands {
         all,
-        relevant: &scratch.relevant,
-        evals: &scratch.evals[..n],
-        forecasts: &scratch.forecasts,
+        list: &scratch.cands,
     };
-    let Some(b) = best(&cands, prio, ctx) else {
+    let Some(b) = best(cands, &prio, ctx) else {
         return (
             AntigenResult {
                 status: None,
@@ -323,7 +336,11 @@ fn antigen<'s>(
             None,
         );
     };
-    let c = cands.at(b);
+    let c = Candidate {
+        series: &all[scratch.relevant[b]],
+        eval: &scratch.evals[b],
+        forecast: &scratch.forecasts[b],
+    };
     let mut res = AntigenResult {
         series: Some(scratch.relevant[b]),
         ..Default::default()
@@ -384,21 +401,24 @@ fn antigen<'s>(
     }
     // A dose valid in the prioritized series of another series group (e.g. the
     // standard childhood series when a risk series is the best one) is valid.
+    let contributes = |p: usize| {
+        p != b
+            && scratch.forecasts[p].status != SeriesStatus::AgedOut
+            && all[scratch.relevant[p]].series_type
+                != crate::schedule::model::SeriesType::EvaluationOnly
+    };
+    if !prio.iter().any(contributes) {
+        return (res, Some(&scratch.evals[b]));
+    }
     let merged = &mut scratch.merged;
     merged.statuses.clear();
     merged
         .statuses
-        .extend_from_slice(&cands.at(b).eval.statuses);
+        .extend_from_slice(&scratch.evals[b].statuses);
     merged.reasons.clear();
-    merged.reasons.extend_from_slice(&cands.at(b).eval.reasons);
-    for &p in prio {
-        if p == b
-            || cands.at(p).forecast.status == SeriesStatus::AgedOut
-            || cands.at(p).series.series_type == crate::schedule::model::SeriesType::EvaluationOnly
-        {
-            continue;
-        }
-        for (k, s) in cands.at(p).eval.statuses.iter().enumerate() {
+    merged.reasons.extend_from_slice(&scratch.evals[b].reasons);
+    for p in prio.iter().filter(|&p| contributes(p)) {
+        for (k, s) in scratch.evals[p].statuses.iter().enumerate() {
             if *s == EvaluationStatus::Valid && merged.statuses[k] != EvaluationStatus::Valid {
                 merged.statuses[k] = EvaluationStatus::Valid;
                 merged.reasons[k] = crate::evaluation::Reason::None;

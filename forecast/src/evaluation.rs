@@ -61,10 +61,14 @@ pub(crate) struct Evaluated {
 /// Selects the age requirement in effect at `date`.
 #[inline]
 pub(crate) fn age_at(dose: &TargetDose, date: Day) -> Option<&AgeReq> {
-    dose.ages
-        .iter()
-        .find(|a| in_effect(date, a.effective, a.cessation))
-        .or(dose.ages.first())
+    match dose.ages.as_slice() {
+        // A single requirement applies whether in effect or not.
+        [only] => Some(only),
+        ages => ages
+            .iter()
+            .find(|a| in_effect(date, a.effective, a.cessation))
+            .or(ages.first()),
+    }
 }
 
 /// Evaluates `doses` (one antigen's, in date order) against `series`.
@@ -108,7 +112,7 @@ pub(crate) fn evaluate(
             continue;
         }
         let td = &series.doses[t];
-        if !td.inadvertent_vaccines.is_empty() && td.inadvertent_vaccines.contains(&dose.cvx) {
+        if td.inadvertent_vaccines.contains(dose.cvx) {
             out.statuses.push(EvaluationStatus::NotValid);
             out.reasons.push(Reason::Inadvertent);
             continue;

@@ -31,7 +31,7 @@ pub(crate) fn reference_date(
                     d.date < before
                 } else {
                     d.date <= before
-                }) && cvx.contains(&d.cvx)
+                }) && cvx.contains(d.cvx)
             })
             .map(|d| d.date)
             .max(),

@@ -4,10 +4,50 @@
 //! as a whole (MMR) the latest dates win, otherwise the earliest.
 
 use crate::day::Day;
-use crate::engine::AntigenResult;
+use crate::engine::{AntigenResult, CvxList};
 use crate::schedule::{GroupDef, Schedule};
 use crate::types::{SeriesStatus, VaccineGroupForecast};
 use std::borrow::Cow;
+
+/// The group's antigens that are still due, folded in one pass.
+#[derive(Default)]
+struct Due {
+    earliest_min: Option<Day>,
+    earliest_max: Option<Day>,
+    recommended_min: Option<Day>,
+    past_due_min: Option<Day>,
+    latest_min: Option<Day>,
+    number_min: Option<u32>,
+    number_max: Option<u32>,
+    vaccines: CvxList,
+}
+
+/// The smaller / larger of the values present.
+fn min_of<T: Ord>(acc: Option<T>, v: Option<T>) -> Option<T> {
+    match (acc, v) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
+}
+fn max_of<T: Ord>(acc: Option<T>, v: Option<T>) -> Option<T> {
+    match (acc, v) {
+        (Some(a), Some(b)) => Some(a.max(b)),
+        (a, b) => a.or(b),
+    }
+}
+
+impl Due {
+    fn add(&mut self, r: &AntigenResult) {
+        self.earliest_min = min_of(self.earliest_min, r.dates.earliest);
+        self.earliest_max = max_of(self.earliest_max, r.dates.earliest);
+        self.recommended_min = min_of(self.recommended_min, r.dates.recommended);
+        self.past_due_min = min_of(self.past_due_min, r.dates.past_due);
+        self.latest_min = min_of(self.latest_min, r.dates.latest);
+        self.number_min = min_of(self.number_min, r.dose_number);
+        self.number_max = max_of(self.number_max, r.dose_number);
+        self.vaccines.extend(r.vaccines.as_slice().iter().copied());
+    }
+}
 
 pub(crate) fn rollup(
     schedule: &Schedule,
@@ -15,12 +55,6 @@ pub(crate) fn rollup(
     results: &[AntigenResult],
     last_dose: Option<Day>,
 ) -> VaccineGroupForecast {
-    let parts = || {
-        g.antigens
-            .iter()
-            .map(|&a| &results[a as usize])
-            .filter(|r| r.status.is_some())
-    };
     let mut out = VaccineGroupForecast {
         vaccine_group: g.group,
         status: SeriesStatus::NotRecommended,
@@ -32,31 +66,43 @@ pub(crate) fn rollup(
         vaccines: Vec::new(),
         reason: None,
     };
-    let Some(first) = parts().next() else {
+    // The statuses of the antigens that have a forecast, and the due ones folded.
+    let mut first = None;
+    let (mut any_contraindicated, mut any_due, mut any_aged_out) = (false, false, false);
+    let (mut all_immune, mut all_done) = (true, true);
+    let mut due = Due::default();
+    for r in g.antigens.iter().map(|&a| &results[a as usize]) {
+        let Some(s) = r.status else {
+            continue;
+        };
+        first.get_or_insert(s);
+        any_contraindicated |= s == SeriesStatus::Contraindicated;
+        any_aged_out |= s == SeriesStatus::AgedOut;
+        all_immune &= s == SeriesStatus::Immune;
+        all_done &= matches!(s, SeriesStatus::Complete | SeriesStatus::Immune);
+        if s == SeriesStatus::NotComplete {
+            any_due = true;
+            due.add(r);
+        }
+    }
+    let Some(first) = first else {
         out.reason = Some(Cow::Borrowed("No relevant patient series"));
         return out;
     };
-    let st = |s: SeriesStatus| parts().filter(move |r| r.status == Some(s));
-    let any = |s: SeriesStatus| st(s).next().is_some();
-    let status = if g.administer_full && any(SeriesStatus::Contraindicated) {
+    let status = if g.administer_full && any_contraindicated {
         SeriesStatus::Contraindicated
-    } else if any(SeriesStatus::NotComplete) {
+    } else if any_due {
         SeriesStatus::NotComplete
-    } else if parts().all(|r| r.status == Some(SeriesStatus::Immune)) {
+    } else if all_immune {
         SeriesStatus::Immune
-    } else if any(SeriesStatus::Contraindicated) {
+    } else if any_contraindicated {
         SeriesStatus::Contraindicated
-    } else if parts().all(|r| {
-        matches!(
-            r.status,
-            Some(SeriesStatus::Complete | SeriesStatus::Immune)
-        )
-    }) {
+    } else if all_done {
         SeriesStatus::Complete
-    } else if any(SeriesStatus::AgedOut) {
+    } else if any_aged_out {
         SeriesStatus::AgedOut
     } else {
-        first.status.unwrap_or(SeriesStatus::NotRecommended)
+        first
     };
     out.status = status;
     out.reason = Some(Cow::Borrowed(match status {
@@ -68,20 +114,17 @@ pub(crate) fn rollup(
         SeriesStatus::NotRecommended => "Not recommended",
     }));
     if status == SeriesStatus::NotComplete {
-        let due = || st(SeriesStatus::NotComplete);
-        let min = |f: fn(&AntigenResult) -> Option<Day>| due().filter_map(f).min();
-        let max = |f: fn(&AntigenResult) -> Option<Day>| due().filter_map(f).max();
         let (mut earliest, mut recommended, mut past_due);
         if g.administer_full {
             // The whole group is given at once: not before every antigen allows it,
             // but recommended (and past due) as soon as any antigen needs it.
-            earliest = max(|r| r.dates.earliest);
-            recommended = min(|r| r.dates.recommended).max(earliest);
-            past_due = min(|r| r.dates.past_due).map(|p| earliest.map_or(p, |e| p.max(e)));
+            earliest = due.earliest_max;
+            recommended = due.recommended_min.max(earliest);
+            past_due = due.past_due_min.map(|p| earliest.map_or(p, |e| p.max(e)));
         } else {
-            earliest = min(|r| r.dates.earliest);
-            recommended = min(|r| r.dates.recommended);
-            past_due = min(|r| r.dates.past_due);
+            earliest = due.earliest_min;
+            recommended = due.recommended_min;
+            past_due = due.past_due_min;
         }
         // Never before a dose of the group already given.
         if let (Some(e), Some(l)) = (earliest, last_dose) {
@@ -94,21 +137,20 @@ pub(crate) fn rollup(
         out.earliest_date = earliest.map(Day::to_date);
         out.recommended_date = recommended.map(Day::to_date);
         out.past_due_date = past_due.map(Day::to_date);
-        out.latest_date = due().filter_map(|r| r.dates.latest).min().map(Day::to_date);
+        out.latest_date = due.latest_min.map(Day::to_date);
         // The dose number is the highest among the antigens still due (e.g. the
-        // diphtheria/tetanus count when pertussis restarts with Tdap).
-        let numbers = due().filter_map(|r| r.dose_number);
+        // diphtheria/tetanus count when pertussis restarts with Tdap); the lowest
+        // when the whole group is given at once.
         out.dose_number = if g.administer_full {
-            numbers.min()
+            due.number_min
         } else {
-            numbers.max()
+            due.number_max
         };
-        let mut cvx = crate::engine::CvxList::default();
-        cvx.extend(due().flat_map(|r| r.vaccines.as_slice().iter().copied()));
-        out.vaccines = cvx
+        out.vaccines = due
+            .vaccines
             .as_slice()
             .iter()
-            .map(|&v| schedule.cvx_text[v as usize].clone())
+            .map(|&v| Cow::Borrowed(schedule.cvx_text[v as usize].as_str()))
             .collect();
     }
     out

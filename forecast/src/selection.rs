@@ -100,6 +100,17 @@ fn keep_best_priorities(def: &AntigenDef, out: &mut Vec<usize>) {
 /// complete without a valid dose is never chosen (nor does it complete a group for
 /// "completed series" skip conditions), so it is not evaluated.
 fn drop_unreachable(all: &[Series], ctx: &Ctx, last_dose: Option<Day>, out: &mut Vec<usize>) {
+    // Positions (in `out`) of the series no dose can count for.
+    let mut hopeless = 0u64;
+    for (pos, &i) in out.iter().enumerate().take(64) {
+        let s = &all[i];
+        if s.prunable && !could_count(s, ctx, last_dose) {
+            hopeless |= 1 << pos;
+        }
+    }
+    if hopeless == 0 {
+        return;
+    }
     let mut kept = 0;
     let mut start = 0;
     // Series groups are contiguous in `out`.
@@ -114,7 +125,7 @@ fn drop_unreachable(all: &[Series], ctx: &Ctx, last_dose: Option<Day>, out: &mut
         for pos in start..end {
             let s = &all[out[pos]];
             let fallback = s.default_series || (!has_default && pos == start);
-            if fallback || !s.needs_a_dose || could_count(s, ctx, last_dose) {
+            if fallback || pos >= 64 || hopeless & (1 << pos) == 0 {
                 out[kept] = out[pos];
                 kept += 1;
             }
@@ -126,8 +137,5 @@ fn drop_unreachable(all: &[Series], ctx: &Ctx, last_dose: Option<Day>, out: &mut
 
 /// Could some dose (all are on or before `last_dose`) be old enough to be valid?
 fn could_count(s: &Series, ctx: &Ctx, last_dose: Option<Day>) -> bool {
-    let Some(ages) = &s.first_valid_ages else {
-        return true;
-    };
-    last_dose.is_some_and(|last| ages.iter().any(|&a| last >= ctx.age(a)))
+    last_dose.is_some_and(|last| s.first_valid_ages.iter().any(|&a| last >= ctx.age(a)))
 }

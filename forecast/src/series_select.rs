@@ -10,240 +10,221 @@ use crate::schedule::compiled::Series;
 use crate::schedule::model::SeriesType;
 use crate::types::SeriesStatus;
 
-/// A candidate: a relevant series with its evaluation and forecast.
-#[derive(Clone, Copy)]
-pub(crate) struct Candidate<'a> {
-    pub series: &'a Series,
-    pub eval: &'a Evaluated,
-    pub forecast: &'a SeriesForecast,
+/// What selection looks at of one relevant series, copied out of its evaluation
+/// and forecast so that the comparisons below read one small record.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Cand {
+    /// Index of the series in the antigen's series.
+    pub index: usize,
+    pub status: SeriesStatus,
+    pub valid: u32,
+    /// Target doses not yet satisfied.
+    pub remaining: usize,
+    pub earliest: Option<Day>,
 }
 
-/// The relevant series of an antigen as parallel slices (no per-antigen
-/// allocation): candidate `k` is `all[relevant[k]]`, `evals[k]`, `forecasts[k]`.
+impl Cand {
+    pub fn new(all: &[Series], index: usize, eval: &Evaluated, forecast: &SeriesForecast) -> Self {
+        Cand {
+            index,
+            status: forecast.status,
+            valid: eval.valid_count,
+            remaining: all[index].doses.len().saturating_sub(eval.next),
+            earliest: forecast.dates.earliest,
+        }
+    }
+    fn done(&self) -> bool {
+        matches!(self.status, SeriesStatus::Complete | SeriesStatus::Immune)
+    }
+}
+
+/// The relevant series of an antigen with their candidates.
+#[derive(Clone, Copy)]
 pub(crate) struct Cands<'a> {
     pub all: &'a [Series],
-    pub relevant: &'a [usize],
-    pub evals: &'a [Evaluated],
-    pub forecasts: &'a [SeriesForecast],
+    pub list: &'a [Cand],
 }
 
 impl<'a> Cands<'a> {
-    #[inline]
-    pub fn at(&self, k: usize) -> Candidate<'a> {
-        Candidate {
-            series: &self.all[self.relevant[k]],
-            eval: &self.evals[k],
-            forecast: &self.forecasts[k],
-        }
+    fn series(&self, pos: usize) -> &'a Series {
+        &self.all[self.list[pos].index]
+    }
+    fn risk(&self, pos: usize) -> bool {
+        self.series(pos).series_type == SeriesType::Risk
     }
 }
 
-/// A small fixed-capacity list of indices on the stack (series groups have
-/// < 32 series), so series selection does not allocate.
+/// A short list of candidate positions on the stack (an antigen has fewer than 32
+/// relevant series), so series selection does not allocate.
 #[derive(Clone, Copy)]
-pub(crate) struct Idx {
-    buf: [usize; 32],
+pub(crate) struct Picks {
+    buf: [u8; 32],
     len: usize,
 }
 
-impl Idx {
-    pub fn collect(it: impl Iterator<Item = usize>) -> Self {
-        let mut i = Idx {
+impl Picks {
+    pub fn new() -> Self {
+        Picks {
             buf: [0; 32],
             len: 0,
-        };
-        for v in it {
-            if i.len < 32 {
-                i.buf[i.len] = v;
-                i.len += 1;
-            }
         }
-        i
     }
-    pub fn as_slice(&self) -> &[usize] {
-        &self.buf[..self.len]
-    }
-    /// Keeps the entries whose position has its bit set in `mask`.
-    pub fn retain_positions(&mut self, mask: u64) {
-        let mut w = 0;
-        for r in 0..self.len {
-            if mask & (1 << r) != 0 {
-                self.buf[w] = self.buf[r];
-                w += 1;
-            }
+    pub fn push(&mut self, pos: usize) {
+        if self.len < self.buf.len() {
+            self.buf[self.len] = pos as u8;
+            self.len += 1;
         }
-        self.len = w;
+    }
+    pub fn len(&self) -> usize {
+        self.len
+    }
+    pub fn first(&self) -> Option<usize> {
+        self.iter().next()
+    }
+    pub fn iter(&self) -> impl Iterator<Item = usize> + '_ {
+        self.buf[..self.len].iter().map(|&p| p as usize)
     }
 }
 
-fn done(s: SeriesStatus) -> bool {
-    matches!(s, SeriesStatus::Complete | SeriesStatus::Immune)
-}
+/// How complete series compare: most valid doses first, then series preference.
+type CompleteRank = (std::cmp::Reverse<u32>, Option<u32>);
 
-/// The prioritized series of one series group (`members` index `cands`).
+/// The prioritized series of the series group at positions `start..end`.
 pub(crate) fn prioritized(
-    cands: &Cands,
-    members: &[usize],
+    cands: Cands,
+    start: usize,
+    end: usize,
     ctx: &Ctx,
     first_dose: Option<Day>,
 ) -> Option<usize> {
-    if members.len() <= 1 {
-        return members.first().copied();
+    if end - start <= 1 {
+        return (start < end).then_some(start);
     }
-    let pref = |i: &&usize| cands.at(**i).series.series_preference;
     // A series the patient started after its maximum age to start is not in process.
-    let started_in_time = |i: usize| {
-        let s = cands.at(i).series;
-        s.series_type == SeriesType::Risk
-            || first_dose.is_none_or(|d| s.max_age_to_start.is_none_or(|m| d < ctx.age(m)))
+    let started_in_time = |pos: usize| {
+        cands.risk(pos)
+            || first_dose.is_none_or(|d| {
+                cands
+                    .series(pos)
+                    .max_age_to_start
+                    .is_none_or(|m| d < ctx.age(m))
+            })
     };
     // A complete series wins (the one with the most valid doses, then preference).
-    if let Some(c) = members
-        .iter()
-        .filter(|&&i| done(cands.at(i).forecast.status) && started_in_time(i))
-        .min_by_key(|i| (std::cmp::Reverse(cands.at(**i).eval.valid_count), pref(i)))
-    {
-        return Some(*c);
+    let mut complete: Option<(usize, CompleteRank)> = None;
+    let mut in_process = Picks::new();
+    for pos in start..end {
+        let c = &cands.list[pos];
+        if c.done() && started_in_time(pos) {
+            let key = (
+                std::cmp::Reverse(c.valid),
+                cands.series(pos).series_preference,
+            );
+            if complete.is_none_or(|(_, best)| key < best) {
+                complete = Some((pos, key));
+            }
+        } else if complete.is_none() && c.valid > 0 && started_in_time(pos) {
+            in_process.push(pos);
+        }
+    }
+    if let Some((pos, _)) = complete {
+        return Some(pos);
     }
     // In-process series (at least one valid dose) are scored.
-    let in_process = Idx::collect(
-        members
-            .iter()
-            .copied()
-            .filter(|&i| cands.at(i).eval.valid_count > 0 && started_in_time(i)),
-    );
-    let in_process = in_process.as_slice();
     match in_process.len() {
         0 => {}
-        1 => return Some(in_process[0]),
-        _ => return Some(best_by_score(cands, in_process)),
+        1 => return in_process.first(),
+        _ => return Some(best_by_score(cands, &in_process)),
     }
     // Nothing started: the default series.
-    members
-        .iter()
-        .find(|&&i| cands.at(i).series.default_series)
-        .or(members.first())
-        .copied()
+    Some(
+        (start..end)
+            .find(|&pos| cands.series(pos).default_series)
+            .unwrap_or(start),
+    )
 }
 
-fn best_by_score(cands: &Cands, ids: &[usize]) -> usize {
-    let max_valid = ids
-        .iter()
-        .map(|&i| cands.at(i).eval.valid_count)
-        .max()
-        .unwrap_or(0);
-    let remaining = |i: usize| {
-        cands
-            .at(i)
-            .series
-            .doses
-            .len()
-            .saturating_sub(cands.at(i).eval.next)
+fn best_by_score(cands: Cands, ids: &Picks) -> usize {
+    let list = cands.list;
+    let max_valid = ids.iter().map(|i| list[i].valid).max().unwrap_or(0);
+    let min_remaining = ids.iter().map(|i| list[i].remaining).min().unwrap_or(0);
+    let score = |c: &Cand| -> i32 {
+        i32::from(c.valid == max_valid) + i32::from(c.remaining == min_remaining)
+            - i32::from(c.status == SeriesStatus::AgedOut)
     };
-    let min_remaining = ids.iter().map(|&i| remaining(i)).min().unwrap_or(0);
-    let score = |i: usize| -> i32 {
-        let c = &cands.at(i);
-        let mut s = 0;
-        if c.eval.valid_count == max_valid {
-            s += 1;
-        }
-        if remaining(i) == min_remaining {
-            s += 1;
-        }
-        if c.forecast.status == SeriesStatus::AgedOut {
-            s -= 1;
-        }
-        s
+    let mut ids = ids.iter();
+    let Some(mut best) = ids.next() else {
+        return 0;
     };
-    let mut best = ids[0];
-    for &i in &ids[1..] {
-        let (sb, si) = (score(best), score(i));
-        if si > sb
-            || (si == sb
-                && cands.at(i).series.series_preference < cands.at(best).series.series_preference)
+    let mut best_score = score(&list[best]);
+    for i in ids {
+        let si = score(&list[i]);
+        if si > best_score
+            || (si == best_score
+                && cands.series(i).series_preference < cands.series(best).series_preference)
         {
             best = i;
+            best_score = si;
         }
     }
     best
 }
 
 /// The best series across the prioritized series of each group.
-pub(crate) fn best(cands: &Cands, prioritized: &[usize], ctx: &Ctx) -> Option<usize> {
+pub(crate) fn best(cands: Cands, prioritized: &Picks, ctx: &Ctx) -> Option<usize> {
+    let list = cands.list;
     // A series group the patient is too young to start (and has not started) does
     // not compete yet (e.g. the 50+ pneumococcal group for a child).
-    let mut alive = Idx::collect(prioritized.iter().copied().filter(|&p| {
-        let c = &cands.at(p);
-        done(c.forecast.status)
-            || c.series
+    let mut alive = Picks::new();
+    for p in prioritized.iter() {
+        if list[p].done()
+            || cands
+                .series(p)
                 .min_age_to_start
                 .is_none_or(|m| ctx.assessment >= ctx.age(m))
-    }));
-    if alive.as_slice().is_empty() {
-        alive = Idx::collect(prioritized.iter().copied());
+        {
+            alive.push(p);
+        }
+    }
+    if alive.len() == 0 {
+        alive = *prioritized;
     }
     // A series is unnecessary once a series of one of its equivalent series groups
     // is complete.
-    let mut keep = 0u64;
-    {
-        let snapshot = alive.as_slice();
-        let done_group = |g: u32| {
-            snapshot
-                .iter()
-                .any(|&p| done(cands.at(p).forecast.status) && cands.at(p).series.series_group == g)
-        };
-        for (pos, &q) in snapshot.iter().enumerate() {
-            if done(cands.at(q).forecast.status)
-                || !cands
-                    .at(q)
-                    .series
-                    .equivalent_series_groups
-                    .iter()
-                    .any(|g| done_group(*g))
-            {
-                keep |= 1 << pos;
-            }
+    let done_group = |g: u32| {
+        alive
+            .iter()
+            .any(|p| list[p].done() && cands.series(p).series_group == g)
+    };
+    let mut kept = Picks::new();
+    for q in alive.iter() {
+        let equivalent = &cands.series(q).equivalent_series_groups;
+        if list[q].done() || !equivalent.iter().any(|g| done_group(*g)) {
+            kept.push(q);
         }
     }
-    alive.retain_positions(keep);
     // In-process series still due come first, then complete ones, then series
     // not yet started; risk series before standard ones, then the earliest due.
     let due = |started: bool| {
-        alive
-            .as_slice()
-            .iter()
-            .copied()
+        kept.iter()
             .filter(|&i| {
-                cands.at(i).forecast.status == SeriesStatus::NotComplete
-                    && (cands.at(i).eval.valid_count > 0) == started
+                list[i].status == SeriesStatus::NotComplete && (list[i].valid > 0) == started
             })
             .min_by_key(|&i| {
-                let c = &cands.at(i);
                 (
-                    c.series.series_type != SeriesType::Risk,
-                    c.forecast.dates.earliest,
-                    c.series.series_group,
+                    !cands.risk(i),
+                    list[i].earliest,
+                    cands.series(i).series_group,
                 )
             })
     };
-    if let Some(i) = due(true) {
-        return Some(i);
-    }
-    if let Some(i) = alive
-        .as_slice()
-        .iter()
-        .filter(|&&i| done(cands.at(i).forecast.status))
-        .min_by_key(|&&i| {
-            (
-                cands.at(i).series.series_type != SeriesType::Risk,
-                cands.at(i).series.series_group,
-            )
+    due(true)
+        .or_else(|| {
+            kept.iter()
+                .filter(|&i| list[i].done())
+                .min_by_key(|&i| (!cands.risk(i), cands.series(i).series_group))
         })
-    {
-        return Some(*i);
-    }
-    if let Some(i) = due(false) {
-        return Some(i);
-    }
-    alive.as_slice().first().or(prioritized.first()).copied()
+        .or_else(|| due(false))
+        .or_else(|| kept.first())
+        .or_else(|| prioritized.first())
 }

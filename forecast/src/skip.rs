@@ -77,7 +77,7 @@ fn count_met(c: &Count, input: &SkipInput) -> bool {
             && d.date < until
             && d.date >= c.start
             && d.date < c.end
-            && (c.vaccine_types.is_empty() || c.vaccine_types.contains(&d.cvx))
+            && (c.vaccine_types.is_empty() || c.vaccine_types.contains(d.cvx))
         {
             count += 1;
         }

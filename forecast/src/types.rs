@@ -109,8 +109,8 @@ pub struct VaccineGroupForecast {
     pub recommended_date: Option<NaiveDate>,
     pub past_due_date: Option<NaiveDate>,
     pub latest_date: Option<NaiveDate>,
-    /// Preferable CVX codes for the next dose.
-    pub vaccines: Vec<String>,
+    /// Preferable CVX codes for the next dose (static text: no allocation per code).
+    pub vaccines: Vec<Cow<'static, str>>,
     /// Why the group has its status (static text: no allocation per forecast).
     pub reason: Option<Cow<'static, str>>,
 }

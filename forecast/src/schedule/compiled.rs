@@ -74,6 +74,34 @@ impl AgeTable {
     }
 }
 
+/// A set of CVX codes as a bit set: membership is one load and a shift.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct CvxSet {
+    bits: Box<[u64]>,
+}
+
+impl CvxSet {
+    pub fn of(codes: &[u16]) -> CvxSet {
+        let words = codes.iter().max().map_or(0, |&m| m as usize / 64 + 1);
+        let mut bits = vec![0u64; words];
+        for &c in codes {
+            bits[c as usize / 64] |= 1 << (c % 64);
+        }
+        CvxSet {
+            bits: bits.into_boxed_slice(),
+        }
+    }
+    #[inline]
+    pub fn contains(&self, cvx: u16) -> bool {
+        self.bits
+            .get(cvx as usize / 64)
+            .is_some_and(|w| (w >> (cvx % 64)) & 1 != 0)
+    }
+    pub fn is_empty(&self) -> bool {
+        self.bits.is_empty()
+    }
+}
+
 /// Lower and upper date bounds (inclusive) with open bounds as sentinels.
 fn effective(e: Option<chrono::NaiveDate>) -> Day {
     e.map_or(Day::NEVER_BEFORE, Day::from_date)
@@ -94,13 +122,15 @@ pub(crate) struct Series {
     pub equivalent_series_groups: Vec<u32>,
     pub indications: Vec<Indication>,
     pub doses: Vec<TargetDose>,
-    /// Some target dose can be passed only by a valid dose (it has no conditional
-    /// skip), so the series cannot be complete without one.
-    pub needs_a_dose: bool,
+    /// Whether series selection can skip the series for a patient without a dose
+    /// old enough to count for it: it is not a default series and, as some target
+    /// dose can be passed only by a valid dose (it has no conditional skip), it
+    /// cannot be complete without one.
+    pub prunable: bool,
     /// The ages from which a dose can be the series' first valid dose (absolute
     /// minimum, else minimum, of each age requirement of the target doses it can
-    /// satisfy); `None` when one of those accepts any age.
-    pub first_valid_ages: Option<Vec<Age>>,
+    /// satisfy). Empty (and the series not prunable) when one accepts any age.
+    pub first_valid_ages: Vec<Age>,
 }
 
 /// An observation that makes a risk series relevant, within an age window.
@@ -118,7 +148,7 @@ pub(crate) struct TargetDose {
     pub allowable_intervals: Vec<Interval>,
     pub preferable_vaccines: Vec<Preferable>,
     pub allowable_vaccines: Vec<AgedCvx>,
-    pub inadvertent_vaccines: Vec<u16>,
+    pub inadvertent_vaccines: CvxSet,
     /// Conditional skips that apply when evaluating (context Evaluation or Both).
     pub evaluation_skips: Vec<Skip>,
     /// Conditional skips that apply when forecasting (context Forecast or Both).
@@ -150,7 +180,7 @@ pub(crate) enum IntervalFrom {
     /// The dose that satisfied this target dose (0-based).
     TargetDose(usize),
     /// The most recent dose of one of these CVX codes.
-    MostRecent(Vec<u16>),
+    MostRecent(CvxSet),
     /// The date of an observation: patients carry no observation dates, so such an
     /// interval never applies.
     Observation,
@@ -222,7 +252,8 @@ pub(crate) struct Count {
     pub start: Day,
     pub end: Day,
     pub valid_only: bool,
-    pub vaccine_types: Vec<u16>,
+    /// Empty: any vaccine.
+    pub vaccine_types: CvxSet,
     pub want: u32,
     pub logic: Option<DoseCountLogic>,
 }
@@ -259,11 +290,12 @@ pub(crate) fn series(s: &SeriesData, ages: &mut AgeTable, live: &[Vec<LiveConfli
             }
         }
     }
+    let needs_a_dose = doses
+        .iter()
+        .any(|d| d.evaluation_skips.is_empty() && d.forecast_skips.is_empty());
     Series {
-        needs_a_dose: doses
-            .iter()
-            .any(|d| d.evaluation_skips.is_empty() && d.forecast_skips.is_empty()),
-        first_valid_ages,
+        prunable: !s.default_series && needs_a_dose && first_valid_ages.is_some(),
+        first_valid_ages: first_valid_ages.unwrap_or_default(),
         series_type: s.series_type,
         series_group: s.series_group,
         default_series: s.default_series,
@@ -318,7 +350,7 @@ fn target_dose(d: &SeriesDoseData, ages: &mut AgeTable, live: &[Vec<LiveConflict
             .iter()
             .map(|v| aged_cvx(v, ages))
             .collect(),
-        inadvertent_vaccines: d.inadvertent_vaccines.clone(),
+        inadvertent_vaccines: CvxSet::of(&d.inadvertent_vaccines),
         evaluation_skips: skips(SkipContext::Evaluation, ages),
         forecast_skips: skips(SkipContext::Forecast, ages),
         live_conflicts,
@@ -351,7 +383,7 @@ fn interval(iv: &IntervalData) -> Interval {
         // Validated at load: 1 <= t <= the number of target doses.
         IntervalFrom::TargetDose(t.saturating_sub(1) as usize)
     } else if !iv.from_most_recent.is_empty() {
-        IntervalFrom::MostRecent(iv.from_most_recent.clone())
+        IntervalFrom::MostRecent(CvxSet::of(&iv.from_most_recent))
     } else {
         IntervalFrom::Observation
     };
@@ -428,7 +460,7 @@ fn condition_set(set: &SkipSet, ages: &mut AgeTable) -> ConditionSet {
                             Day::NEVER_AFTER
                         },
                         valid_only: c.valid_only,
-                        vaccine_types: c.vaccine_types.clone(),
+                        vaccine_types: CvxSet::of(&c.vaccine_types),
                         want: c.dose_count.unwrap_or(0),
                         logic: c.dose_count_logic,
                     })

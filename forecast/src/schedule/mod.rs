@@ -130,9 +130,16 @@ pub struct Schedule {
     /// CVX codes that appear as the previous dose of a live virus conflict.
     pub(crate) live_previous: Vec<bool>,
     /// CVX codes formatted once ("08", "110"), for forecast output.
-    pub(crate) cvx_text: Vec<String>,
+    pub(crate) cvx_text: &'static [String],
     /// The distinct ages of the schedule (see [`compiled::Age`]).
     pub(crate) ages: Vec<Span>,
+}
+
+/// Every CVX code the engine indexes, formatted ("08", "110"), once per process: a
+/// forecast names its vaccines with these `'static` strings, without allocating.
+fn cvx_texts() -> &'static [String] {
+    static TEXTS: OnceLock<Vec<String>> = OnceLock::new();
+    TEXTS.get_or_init(|| (0..MAX_CVX).map(|c| format!("{c:02}")).collect())
 }
 
 /// The schedule files compiled into the crate: `(relative path, JSON)`.
@@ -352,7 +359,7 @@ impl Schedule {
             live_previous[l.previous_cvx as usize] = true;
         }
         Ok(Schedule {
-            cvx_text: (0..MAX_CVX).map(|c| format!("{c:02}")).collect(),
+            cvx_text: cvx_texts(),
             ages: ages.spans,
             live_previous,
             data,
