@@ -18,7 +18,7 @@ pub const GRADES: [&str; 16] = [
 ];
 
 /// Parses "2026-2027": two consecutive years.
-fn school_year(text: &str) -> Result<String, StoreError> {
+pub(crate) fn school_year(text: &str) -> Result<String, StoreError> {
     let bad = || StoreError::Invalid(format!("schoolYear `{text}` is not like \"2026-2027\""));
     let (a, b) = text.trim().split_once('-').ok_or_else(bad)?;
     let (a, b): (i32, i32) = (a.parse().map_err(|_| bad())?, b.parse().map_err(|_| bad())?);

@@ -1,0 +1,132 @@
+//! Rosters: who is enrolled at a school or child-care organization in a school year.
+//!
+//! The caller's row scope is part of both statements, so a roster never lists a record the
+//! caller may not read; the records it leaves out (locked to another provider, opted out)
+//! are only counted, so a school's totals still add up to its enrollment.
+
+use sea_orm::sea_query::{Query, SelectStatement};
+use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QuerySelect};
+use uuid::Uuid;
+
+use crate::model::{enrollment, person};
+use crate::repo::enrollments::{school_year, GRADES};
+use crate::repo::Cursor;
+use crate::scope_sql::{person_condition, Locks};
+use crate::{Access, Store, StoreError};
+
+/// Which roster: an organization's enrollments in a school year, optionally of one grade.
+#[derive(Debug, Clone)]
+pub struct RosterFilter {
+    pub organization_id: Uuid,
+    /// Like "2026-2027".
+    pub school_year: String,
+    pub grade: Option<String>,
+}
+
+/// A student the caller may read, with the grade of their enrollment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RosterEntry {
+    pub person_id: Uuid,
+    pub grade: String,
+}
+
+/// The readable part of a roster and the size of the rest.
+#[derive(Debug, Clone)]
+pub struct Roster {
+    pub entries: Vec<RosterEntry>,
+    /// Enrollments whose person the caller may not read (locked or opted out).
+    pub hidden: u64,
+}
+
+/// A student's place in roster order (last name, first name, id) and its cursor form.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct RosterKey {
+    last_name: String,
+    first_name: String,
+    id: Uuid,
+}
+
+impl RosterKey {
+    pub fn of(p: &person::Model) -> RosterKey {
+        RosterKey {
+            last_name: p.last_name_key.clone(),
+            first_name: p.first_name_key.clone(),
+            id: p.id,
+        }
+    }
+
+    pub fn cursor(&self) -> Cursor {
+        Cursor::encode(&[&self.last_name, &self.first_name, &self.id.to_string()])
+    }
+
+    /// The key a cursor of [`RosterKey::cursor`] holds.
+    pub fn parse(cursor: &Cursor) -> Result<RosterKey, StoreError> {
+        let malformed = || StoreError::Invalid("malformed cursor".into());
+        let mut parts = cursor.decode(3).ok_or_else(malformed)?;
+        let id = parts
+            .pop()
+            .and_then(|s| s.parse().ok())
+            .ok_or_else(malformed)?;
+        let first_name = parts.pop().ok_or_else(malformed)?;
+        let last_name = parts.pop().ok_or_else(malformed)?;
+        Ok(RosterKey {
+            last_name,
+            first_name,
+            id,
+        })
+    }
+}
+
+impl Store {
+    /// The roster `filter` names, as far as `access` may read it: two statements whatever its
+    /// size (the readable enrollments, and a count of the others).
+    pub async fn roster(
+        &self,
+        access: &Access,
+        filter: &RosterFilter,
+    ) -> Result<Roster, StoreError> {
+        let year = school_year(&filter.school_year)?;
+        let grade = match filter.grade.as_deref().map(|g| g.trim().to_uppercase()) {
+            None => None,
+            Some(g) if GRADES.contains(&g.as_str()) => Some(g),
+            Some(g) => {
+                return Err(StoreError::Invalid(format!(
+                    "grade `{g}` is not one of {}",
+                    GRADES.join(", ")
+                )))
+            }
+        };
+        let mut enrolled = enrollment::Entity::find()
+            .filter(enrollment::Column::OrganizationId.eq(filter.organization_id))
+            .filter(enrollment::Column::SchoolYear.eq(year));
+        if let Some(g) = grade {
+            enrolled = enrolled.filter(enrollment::Column::Grade.eq(g));
+        }
+        let entries = enrolled
+            .clone()
+            .filter(enrollment::Column::PersonId.in_subquery(readable(access)))
+            .select_only()
+            .column(enrollment::Column::PersonId)
+            .column(enrollment::Column::Grade)
+            .into_tuple::<(Uuid, String)>()
+            .all(&self.db)
+            .await?
+            .into_iter()
+            .map(|(person_id, grade)| RosterEntry { person_id, grade })
+            .collect();
+        let hidden = enrolled
+            .filter(enrollment::Column::PersonId.not_in_subquery(readable(access)))
+            .count(&self.db)
+            .await?;
+        Ok(Roster { entries, hidden })
+    }
+}
+
+/// `SELECT id FROM persons WHERE <row scope, locked records left out>`.
+fn readable(access: &Access) -> SelectStatement {
+    Query::select()
+        .column(person::Column::Id)
+        .from(person::Entity)
+        .cond_where(person_condition(&access.scope, Locks::Enforce))
+        .to_owned()
+}
