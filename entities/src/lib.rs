@@ -19,7 +19,7 @@ mod seed_copy;
 
 pub use access::Access;
 pub use code_set::{CodeSet, CodeSetError, Vaccine};
-pub use db::{Backend, Store};
+pub use db::{Backend, PoolStats, Store};
 pub use error::StoreError;
 pub use sea_orm::DatabaseConnection;
 

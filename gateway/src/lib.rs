@@ -7,6 +7,8 @@ pub mod auth;
 pub mod config;
 pub mod http;
 pub mod keys;
+pub mod metrics;
+pub mod telemetry;
 
 pub use app::Application;
 pub use config::Settings;

@@ -138,20 +138,17 @@ fn cdsi_check(files: &[std::path::PathBuf]) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn init_tracing() {
-    use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_env("IZGRAPH_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt()
-        .json()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .try_init();
-}
-
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    init_tracing();
+    let log_filter = std::env::var("IZGRAPH_LOG").unwrap_or_else(|_| "info".into());
+    let telemetry = gateway::telemetry::init(&log_filter)?;
+    let outcome = run(cli).await;
+    telemetry.shutdown();
+    outcome
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
     let settings = Settings::from_env()?;
     match cli.command {
         Command::Serve => {

@@ -15,9 +15,29 @@ pub enum ErrorCode {
     Unauthenticated,
     ServiceUnavailable,
     InternalServerError,
+    /// Operation limits: refused before anything is executed or logged.
+    QueryTooDeep,
+    QueryTooComplex,
+    TooManyAliases,
+    TooManyRootFields,
+    IntrospectionDisabled,
+    /// HTTP-level limits and persisted documents, refused by the gateway.
+    RequestTooLarge,
+    BatchTooLarge,
+    PersistedQueryNotFound,
+    PersistedQueryNotInList,
 }
 
 impl ErrorCode {
+    /// A server error carrying this code, for refusals made outside any resolver.
+    pub fn error(self, message: impl Into<String>) -> async_graphql::ServerError {
+        let mut error = async_graphql::ServerError::new(message, None);
+        let mut ext = async_graphql::ErrorExtensionValues::default();
+        ext.set("code", self.as_str());
+        error.extensions = Some(ext);
+        error
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             ErrorCode::BadUserInput => "BAD_USER_INPUT",
@@ -28,6 +48,15 @@ impl ErrorCode {
             ErrorCode::Unauthenticated => "UNAUTHENTICATED",
             ErrorCode::ServiceUnavailable => "SERVICE_UNAVAILABLE",
             ErrorCode::InternalServerError => "INTERNAL_SERVER_ERROR",
+            ErrorCode::QueryTooDeep => "QUERY_TOO_DEEP",
+            ErrorCode::QueryTooComplex => "QUERY_TOO_COMPLEX",
+            ErrorCode::TooManyAliases => "TOO_MANY_ALIASES",
+            ErrorCode::TooManyRootFields => "TOO_MANY_ROOT_FIELDS",
+            ErrorCode::IntrospectionDisabled => "INTROSPECTION_DISABLED",
+            ErrorCode::RequestTooLarge => "REQUEST_TOO_LARGE",
+            ErrorCode::BatchTooLarge => "BATCH_TOO_LARGE",
+            ErrorCode::PersistedQueryNotFound => "PERSISTED_QUERY_NOT_FOUND",
+            ErrorCode::PersistedQueryNotInList => "PERSISTED_QUERY_NOT_IN_LIST",
         }
     }
 }

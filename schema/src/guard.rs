@@ -18,12 +18,17 @@ pub(crate) fn read<'a>(
     field: Field,
 ) -> Result<&'a RequestContext, ApiError> {
     let (rc, _) = request(ctx)?;
+    let span = decision_span(field.as_str());
+    let _entered = span.enter();
     match policies::read_field(&rc.access.principal, field) {
         Ok(()) => {
+            span.record("policy.allowed", true);
             rc.record_read(person, field);
             Ok(rc)
         }
         Err(denial) => {
+            span.record("policy.allowed", false);
+            span.record("policy.rule", denial.rule);
             rc.record_denial(Some(person), field.as_str(), denial.rule);
             Err(ApiError::Forbidden(format!(
                 "{} is not visible to this role ({})",
@@ -37,7 +42,12 @@ pub(crate) fn read<'a>(
 /// Authorizes attempting a write at all; the repository then checks the target record.
 pub(crate) fn write(ctx: &Context<'_>, action: WriteAction) -> Result<(), ApiError> {
     let (rc, _) = request(ctx)?;
-    policies::authorize_write(&rc.access.principal, action).map_err(|denial| {
+    let span = decision_span("mutation");
+    let _entered = span.enter();
+    let decision = policies::authorize_write(&rc.access.principal, action);
+    span.record("policy.allowed", decision.is_ok());
+    decision.map_err(|denial| {
+        span.record("policy.rule", denial.rule);
         rc.record_denial(None, "mutation", denial.rule);
         ApiError::Forbidden(format!(
             "this action needs the `{}` scope ({})",
@@ -49,12 +59,27 @@ pub(crate) fn write(ctx: &Context<'_>, action: WriteAction) -> Result<(), ApiErr
 /// Authorizes a non-person capability (the access log).
 pub(crate) fn scope(ctx: &Context<'_>, scope: Scope, what: &'static str) -> Result<(), ApiError> {
     let (rc, _) = request(ctx)?;
-    if rc.access.principal.has(scope) {
+    let span = decision_span(what);
+    let _entered = span.enter();
+    let allowed = rc.access.principal.has(scope);
+    span.record("policy.allowed", allowed);
+    if allowed {
         Ok(())
     } else {
+        span.record("policy.rule", "deny_by_default");
         rc.record_denial(None, what, "deny_by_default");
         Err(ApiError::Forbidden(format!(
             "{what} needs the `{scope}` scope"
         )))
     }
+}
+
+/// One policy decision's span: what was asked and the answer, never whose record.
+fn decision_span(what: &'static str) -> tracing::Span {
+    tracing::info_span!(
+        "policy.decision",
+        policy.field = what,
+        policy.allowed = tracing::field::Empty,
+        policy.rule = tracing::field::Empty,
+    )
 }

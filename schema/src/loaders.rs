@@ -31,9 +31,11 @@ impl RecordLoader {
     /// resolver prefetch a page's relations in one batch each (see `person::prefetch`); it is
     /// disabled for mutations, whose later fields must see their own writes.
     pub fn data_loader(store: Store, access: Access, cache: bool) -> Loaders {
+        // The batch runs in a task of its own; it carries the span of the load that started
+        // it, so its statements stay in the request's trace.
         let loader = DataLoader::with_cache(
             RecordLoader { store, access },
-            tokio::spawn,
+            |batch| tokio::spawn(tracing::Instrument::in_current_span(batch)),
             HashMapCache::default(),
         );
         loader.enable_all_cache(cache);

@@ -7,7 +7,8 @@ use uuid::Uuid;
 use crate::codes::{AccessAction, Participation};
 use crate::model::{dose, organization, person};
 use crate::repo::access_log::{append, NewEntry};
-use crate::repo::visible::visible_person_ids;
+use crate::repo::persons::Lookup;
+use crate::repo::visible::{scoped_person_ids, visible_person_ids};
 use crate::repo::write_guard::person_for_write;
 use crate::{Access, Store, StoreError};
 
@@ -44,7 +45,38 @@ fn short(field: &str, value: Option<&str>, max: usize) -> Result<Option<String>,
     }
 }
 
+/// The result of a fetch of one dose by id: its person's fetch by id decides.
+#[derive(Debug, Clone)]
+pub enum DoseLookup {
+    Found(Box<dose::Model>),
+    /// The dose's person is locked to another provider. Carries no data but whose record it is,
+    /// for the denial's access-log entry.
+    Locked {
+        person: Uuid,
+    },
+    NotFound,
+}
+
 impl Store {
+    /// One dose, under exactly the rule of [`Store::person`] for its person: hidden records
+    /// are not found, a record locked to another provider is reported locked.
+    pub async fn dose(&self, access: &Access, id: Uuid) -> Result<DoseLookup, StoreError> {
+        let row = dose::Entity::find_by_id(id)
+            .filter(dose::Column::PersonId.in_subquery(scoped_person_ids(&access.scope)))
+            .one(&self.db)
+            .await?;
+        let Some(row) = row else {
+            return Ok(DoseLookup::NotFound);
+        };
+        Ok(match self.person(access, row.person_id).await? {
+            Lookup::Found(_) => DoseLookup::Found(Box::new(row)),
+            Lookup::Locked => DoseLookup::Locked {
+                person: row.person_id,
+            },
+            Lookup::NotFound => DoseLookup::NotFound,
+        })
+    }
+
     /// Doses of the visible persons among `person_ids`, oldest first.
     pub async fn doses_for(
         &self,

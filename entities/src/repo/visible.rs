@@ -18,3 +18,13 @@ pub(crate) fn visible_person_ids(scope: &RowScope, ids: &[Uuid]) -> SelectStatem
         .cond_where(person_condition(scope, Locks::Enforce))
         .to_owned()
 }
+
+/// `SELECT id FROM persons WHERE <row scope, locks reported>`: persons a fetch by id may name,
+/// including those locked to another provider, which the caller then reports as locked.
+pub(crate) fn scoped_person_ids(scope: &RowScope) -> SelectStatement {
+    Query::select()
+        .column(person::Column::Id)
+        .from(person::Entity)
+        .cond_where(person_condition(scope, Locks::Report))
+        .to_owned()
+}

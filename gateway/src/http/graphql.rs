@@ -1,27 +1,31 @@
 //! `GET` and `POST /graphql`, following the GraphQL-over-HTTP specification: content
 //! negotiation, 405 for mutations over GET, 4xx for request errors under
-//! `application/graphql-response+json`, and an `extensions.code` on every error.
+//! `application/graphql-response+json`, an `extensions.code` on every error, and the
+//! request-level limits (body size, batch size) refused before authentication does any work.
+//!
+//! Each request gets a `graphql.request` span (continuing a caller's W3C trace context), one
+//! JSON log line, and its metrics.
 
-use std::sync::Arc;
+use std::time::Instant;
 
-use async_graphql::parser::types::OperationType;
 use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
 use axum::extract::{RawQuery, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
-use entities::Access;
-use schema::RequestContext;
+use schema::ErrorCode;
 use serde_json::Value;
+use tracing::{field::Empty, info_span, Instrument};
 
 use super::negotiate::{response_type, wants_html, ResponseType};
-use super::problem::error_response;
+use super::operation::{self, error_body, Method};
 use crate::app::AppState;
+use crate::metrics::Outcome;
 
-/// Whether the request may run a mutation (GET may not).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Method {
-    Get,
-    Post,
+/// A request's operations: one, or a batch (a JSON array, POST only).
+enum Operations {
+    Single(Box<async_graphql::Request>),
+    Batch(Vec<async_graphql::Request>),
 }
 
 fn request_id(headers: &HeaderMap) -> String {
@@ -35,6 +39,29 @@ fn request_id(headers: &HeaderMap) -> String {
         })
         .map(str::to_owned)
         .unwrap_or_else(|| uuid::Uuid::new_v4().to_string())
+}
+
+fn json_response(status: StatusCode, rt: ResponseType, body: &Value, rid: &str) -> Response {
+    let mut resp = (status, body.to_string()).into_response();
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(rt.content_type()),
+    );
+    if let Ok(v) = HeaderValue::from_str(rid) {
+        resp.headers_mut().insert("x-request-id", v);
+    }
+    resp
+}
+
+fn too_large(headers: &HeaderMap, limit: usize) -> Response {
+    let rid = request_id(headers);
+    let rt = response_type(headers).unwrap_or(ResponseType::Json);
+    let body = error_body(
+        ErrorCode::RequestTooLarge.as_str(),
+        &format!("the request is larger than {limit} bytes"),
+        &rid,
+    );
+    json_response(StatusCode::PAYLOAD_TOO_LARGE, rt, &body, &rid)
 }
 
 pub async fn get_graphql(
@@ -52,15 +79,19 @@ pub async fn get_graphql(
         )
         .into_response();
     }
+    if query.len() > state.settings.max_body_bytes {
+        return too_large(&headers, state.settings.max_body_bytes);
+    }
     let parsed = async_graphql::http::parse_query_string(&query)
+        .map(|r| Operations::Single(Box::new(r)))
         .map_err(|e| format!("the query string is not a GraphQL request: {e}"));
-    handle(state, headers, parsed, Method::Get).await
+    serve(state, headers, parsed, Method::Get).await
 }
 
 pub async fn post_graphql(
     State(state): State<AppState>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> Response {
     let content_type = headers
         .get(header::CONTENT_TYPE)
@@ -70,35 +101,107 @@ pub async fn post_graphql(
         .to_ascii_lowercase()
         .starts_with("application/json")
     {
+        let rid = request_id(&headers);
         let rt = response_type(&headers).unwrap_or(ResponseType::Json);
-        return error_response(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            rt,
-            "BAD_REQUEST",
-            "POST bodies must be application/json",
-            &request_id(&headers),
-        );
+        let body = error_body("BAD_REQUEST", "POST bodies must be application/json", &rid);
+        return json_response(StatusCode::UNSUPPORTED_MEDIA_TYPE, rt, &body, &rid);
     }
-    let parsed = serde_json::from_slice::<async_graphql::Request>(&body)
-        .map_err(|e| format!("the body is not a GraphQL request: {e}"));
-    handle(state, headers, parsed, Method::Post).await
+    let body = match body {
+        Ok(body) => body,
+        Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+            return too_large(&headers, state.settings.max_body_bytes);
+        }
+        Err(rejection) => {
+            let parsed = Err(format!("the body could not be read: {rejection}"));
+            return serve(state, headers, parsed, Method::Post).await;
+        }
+    };
+    let is_batch = body
+        .iter()
+        .find(|b| !b.is_ascii_whitespace())
+        .is_some_and(|b| *b == b'[');
+    let parsed = if is_batch {
+        serde_json::from_slice::<Vec<async_graphql::Request>>(&body).map(Operations::Batch)
+    } else {
+        serde_json::from_slice::<async_graphql::Request>(&body)
+            .map(|r| Operations::Single(Box::new(r)))
+    }
+    .map_err(|e| format!("the body is not a GraphQL request: {e}"));
+    serve(state, headers, parsed, Method::Post).await
 }
 
-async fn handle(
+/// Reads a caller's `traceparent` so this request's spans join its trace.
+struct HeaderExtractor<'a>(&'a HeaderMap);
+
+impl opentelemetry::propagation::Extractor for HeaderExtractor<'_> {
+    fn get(&self, key: &str) -> Option<&str> {
+        self.0.get(key).and_then(|v| v.to_str().ok())
+    }
+
+    fn keys(&self) -> Vec<&str> {
+        self.0.keys().map(|k| k.as_str()).collect()
+    }
+}
+
+async fn serve(
     state: AppState,
     headers: HeaderMap,
-    parsed: Result<async_graphql::Request, String>,
+    parsed: Result<Operations, String>,
     method: Method,
 ) -> Response {
     let rid = request_id(&headers);
+    let span = info_span!(
+        "graphql.request",
+        request.id = %rid,
+        http.request.method = match method { Method::Get => "GET", Method::Post => "POST" },
+        enduser.role = Empty,
+        graphql.operation.name = Empty,
+        graphql.operation.type = Empty,
+        graphql.batch.size = Empty,
+        outcome = Empty,
+        http.response.status_code = Empty,
+    );
+    let parent =
+        opentelemetry::global::get_text_map_propagator(|p| p.extract(&HeaderExtractor(&headers)));
+    let _ = tracing_opentelemetry::OpenTelemetrySpanExt::set_parent(&span, parent);
+    serve_in_span(state, headers, parsed, method, rid)
+        .instrument(span)
+        .await
+}
+
+async fn serve_in_span(
+    state: AppState,
+    headers: HeaderMap,
+    parsed: Result<Operations, String>,
+    method: Method,
+    rid: String,
+) -> Response {
+    let started = Instant::now();
+    let span = tracing::Span::current();
+    let finish = |status: StatusCode, outcome: Outcome, operation: Option<&str>, role: &str| {
+        span.record("outcome", outcome.as_str());
+        span.record("http.response.status_code", status.as_u16());
+        let elapsed = started.elapsed();
+        state.metrics.request(operation, outcome, elapsed);
+        tracing::info!(
+            request_id = %rid,
+            role,
+            operation = operation.unwrap_or(""),
+            outcome = outcome.as_str(),
+            status = status.as_u16(),
+            duration_ms = elapsed.as_secs_f64() * 1000.0,
+            "graphql request"
+        );
+    };
     let Some(rt) = response_type(&headers) else {
-        return error_response(
-            StatusCode::NOT_ACCEPTABLE,
-            ResponseType::Json,
+        let status = StatusCode::NOT_ACCEPTABLE;
+        finish(status, Outcome::Rejected, None, "");
+        let body = error_body(
             "NOT_ACCEPTABLE",
             "accept application/graphql-response+json or application/json",
             &rid,
         );
+        return json_response(status, ResponseType::Json, &body, &rid);
     };
     let principal = match state.auth.authenticate(
         headers
@@ -107,148 +210,90 @@ async fn handle(
     ) {
         Ok(p) => p,
         Err(e) => {
-            let mut resp = error_response(
-                StatusCode::UNAUTHORIZED,
-                rt,
-                "UNAUTHENTICATED",
-                &e.to_string(),
-                &rid,
-            );
+            let status = StatusCode::UNAUTHORIZED;
+            finish(status, Outcome::Unauthenticated, None, "");
+            let body = error_body("UNAUTHENTICATED", &e.to_string(), &rid);
+            let mut resp = json_response(status, rt, &body, &rid);
             resp.headers_mut()
                 .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
             return resp;
         }
     };
-    let request = match parsed {
-        Ok(r) => r,
+    let role = principal.role.as_str();
+    span.record("enduser.role", role);
+    let operations = match parsed {
+        Ok(ops) => ops,
         Err(message) => {
-            return error_response(StatusCode::BAD_REQUEST, rt, "BAD_REQUEST", &message, &rid)
+            let status = StatusCode::BAD_REQUEST;
+            finish(status, Outcome::Rejected, None, role);
+            return json_response(status, rt, &error_body("BAD_REQUEST", &message, &rid), &rid);
         }
     };
-    if request.query.trim().is_empty() {
-        return error_response(
-            StatusCode::BAD_REQUEST,
-            rt,
-            "BAD_REQUEST",
-            "`query` is required",
-            &rid,
-        );
-    }
-    let operation = operation_type(&request);
-    match operation {
-        Err(message) => {
-            let status = match rt {
-                ResponseType::GraphqlResponseJson => StatusCode::BAD_REQUEST,
-                ResponseType::Json => StatusCode::OK,
-            };
-            return error_response(status, rt, "GRAPHQL_PARSE_FAILED", &message, &rid);
+    match operations {
+        Operations::Single(request) => {
+            let ran = operation::run(&state, &principal, &rid, rt, *request, method).await;
+            finish(ran.status, ran.outcome, ran.operation.as_deref(), role);
+            let mut resp = json_response(ran.status, rt, &ran.body, &rid);
+            if ran.needs_post {
+                resp.headers_mut()
+                    .insert(header::ALLOW, HeaderValue::from_static("POST"));
+            }
+            resp
         }
-        Ok(Some(OperationType::Mutation)) if method == Method::Get => {
-            let mut resp = error_response(
-                StatusCode::METHOD_NOT_ALLOWED,
-                rt,
-                "METHOD_NOT_ALLOWED",
-                "mutations must be sent with POST",
-                &rid,
-            );
-            resp.headers_mut()
-                .insert(header::ALLOW, HeaderValue::from_static("POST"));
-            return resp;
-        }
-        Ok(_) => {}
-    }
-    let is_query = !matches!(operation, Ok(Some(OperationType::Mutation)));
-
-    let access = Access::new(principal, state.settings.today(), rid.clone());
-    let rc = Arc::new(RequestContext::new(access, state.store.clone(), is_query));
-    let response = state.schema.execute(request.data(rc.clone())).await;
-    // The access-log entry for what was read is durable before the response leaves.
-    if let Err(e) = rc.flush(&state.store).await {
-        tracing::error!(request_id = %rid, error = %e, "access log append failed");
-        return error_response(
-            StatusCode::SERVICE_UNAVAILABLE,
-            rt,
-            "SERVICE_UNAVAILABLE",
-            "the access log could not be written; nothing was served",
-            &rid,
-        );
-    }
-    let mut body = serde_json::to_value(&response).unwrap_or(Value::Null);
-    let request_error = complete_errors(&mut body, &rid);
-    let status = match (rt, request_error) {
-        (ResponseType::GraphqlResponseJson, true) => StatusCode::BAD_REQUEST,
-        _ => StatusCode::OK,
-    };
-    let mut resp = (status, body.to_string()).into_response();
-    resp.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static(rt.content_type()),
-    );
-    if let Ok(v) = HeaderValue::from_str(&rid) {
-        resp.headers_mut().insert("x-request-id", v);
-    }
-    resp
-}
-
-/// The type of the operation the request will run, or the parse error.
-fn operation_type(request: &async_graphql::Request) -> Result<Option<OperationType>, String> {
-    let doc = async_graphql::parser::parse_query(&request.query).map_err(|e| e.to_string())?;
-    let op = match &request.operation_name {
-        Some(name) => doc
-            .operations
-            .iter()
-            .find(|(n, _)| n.map(|n| n.as_str()) == Some(name.as_str()))
-            .map(|(_, op)| op.node.ty),
-        None => doc.operations.iter().next().map(|(_, op)| op.node.ty),
-    };
-    Ok(op)
-}
-
-/// Gives every error an `extensions.code` and the request id, and drops `data` for request
-/// errors (the document never executed). Returns whether it was a request error.
-fn complete_errors(body: &mut Value, rid: &str) -> bool {
-    let data_null = body.get("data").is_none_or(Value::is_null);
-    let Some(errors) = body.get_mut("errors").and_then(Value::as_array_mut) else {
-        return false;
-    };
-    let request_error = data_null && errors.iter().all(|e| e.get("path").is_none());
-    for error in errors.iter_mut() {
-        let message = error
-            .get("message")
-            .and_then(Value::as_str)
-            .unwrap_or("")
-            .to_owned();
-        let Some(obj) = error.as_object_mut() else {
-            continue;
-        };
-        let ext = obj
-            .entry("extensions")
-            .or_insert_with(|| Value::Object(Default::default()));
-        let Some(ext) = ext.as_object_mut() else {
-            continue;
-        };
-        if !ext.contains_key("code") {
-            let code = if message.contains("Invalid value for argument")
-                || message.contains("Failed to parse")
-                || message.starts_with("Variable")
-                || message.starts_with("Expected input type")
-                || message.contains("is not a date")
-                || message.contains("is not an RFC 3339")
-            {
-                "BAD_USER_INPUT"
-            } else if request_error {
-                "GRAPHQL_VALIDATION_FAILED"
+        Operations::Batch(requests) => {
+            span.record("graphql.batch.size", requests.len());
+            let refusal = if requests.is_empty() {
+                Some((
+                    "BAD_REQUEST",
+                    "a batch needs at least one operation".to_owned(),
+                ))
+            } else if requests.len() > state.settings.max_batch {
+                Some((
+                    ErrorCode::BatchTooLarge.as_str(),
+                    format!(
+                        "the batch has {} operations; the limit is {}",
+                        requests.len(),
+                        state.settings.max_batch
+                    ),
+                ))
             } else {
-                "INTERNAL_SERVER_ERROR"
+                None
             };
-            ext.insert("code".into(), Value::String(code.into()));
+            if let Some((code, message)) = refusal {
+                let status = StatusCode::BAD_REQUEST;
+                finish(status, Outcome::Rejected, None, role);
+                return json_response(status, rt, &error_body(code, &message, &rid), &rid);
+            }
+            // In order: a later operation may read what an earlier mutation wrote.
+            let mut bodies = Vec::with_capacity(requests.len());
+            let mut worst = Outcome::Ok;
+            for request in requests {
+                let op_span = info_span!(
+                    "graphql.operation",
+                    graphql.operation.name = Empty,
+                    graphql.operation.type = Empty,
+                    outcome = Empty,
+                );
+                let ran = operation::run(&state, &principal, &rid, rt, request, method)
+                    .instrument(op_span.clone())
+                    .await;
+                op_span.record("outcome", ran.outcome.as_str());
+                state
+                    .metrics
+                    .request(ran.operation.as_deref(), ran.outcome, started.elapsed());
+                if ran.outcome == Outcome::Unavailable {
+                    finish(ran.status, ran.outcome, None, role);
+                    return json_response(ran.status, rt, &ran.body, &rid);
+                }
+                if ran.outcome != Outcome::Ok {
+                    worst = ran.outcome;
+                }
+                bodies.push(ran.body);
+            }
+            span.record("outcome", worst.as_str());
+            span.record("http.response.status_code", 200);
+            tracing::info!(request_id = %rid, role, batch = bodies.len(), "graphql batch");
+            json_response(StatusCode::OK, rt, &Value::Array(bodies), &rid)
         }
-        ext.insert("requestId".into(), Value::String(rid.to_owned()));
     }
-    if request_error {
-        if let Some(obj) = body.as_object_mut() {
-            obj.remove("data");
-        }
-    }
-    request_error
 }

@@ -1,4 +1,4 @@
-//! Probes for orchestrators and the dev issuer's public keys.
+//! Probes for orchestrators, metrics for Prometheus, and the dev issuer's public keys.
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -32,4 +32,21 @@ pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Value>) 
 /// The dev issuer's JWKS, so partner systems and routers can verify its tokens.
 pub async fn jwks(State(state): State<AppState>) -> Json<Value> {
     Json(json!({ "keys": [state.auth.keys().jwk()] }))
+}
+
+/// Prometheus text exposition. Counts and pool figures only: no personal data, so it is
+/// served without a token (keep the port off the internet like any metrics endpoint).
+pub async fn metrics(State(state): State<AppState>) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    match state.metrics.render(&state.store) {
+        Ok(text) => (
+            [(
+                axum::http::header::CONTENT_TYPE,
+                "application/openmetrics-text; version=1.0.0; charset=utf-8",
+            )],
+            text,
+        )
+            .into_response(),
+        Err(_) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+    }
 }

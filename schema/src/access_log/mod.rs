@@ -52,7 +52,7 @@ fn json_list(text: &str) -> Vec<String> {
     serde_json::from_str(text).unwrap_or_default()
 }
 
-#[Object(name = "AccessLogEntry")]
+#[Object(name = "AccessLogEntry", requires_scopes = "audit:read")]
 impl AccessLogEntryNode {
     async fn id(&self) -> ID {
         ids::to_id(self.0.id)
@@ -136,6 +136,10 @@ pub struct AccessLogQuery;
 impl AccessLogQuery {
     /// The access log (auditor, registry_admin; a guardian or individual sees entries about
     /// their own record). Newest first.
+    #[graphql(
+        requires_scopes = "audit:read",
+        complexity = "crate::limits::paged(first, 50, child_complexity)"
+    )]
     async fn access_log(
         &self,
         ctx: &Context<'_>,

@@ -119,6 +119,7 @@ pub struct ConsentMutation;
 
 #[Object]
 impl ConsentMutation {
+    #[graphql(requires_scopes = "consent:write")]
     async fn set_consent(
         &self,
         ctx: &Context<'_>,

@@ -16,6 +16,7 @@ pub struct DoseMutation;
 
 #[Object]
 impl DoseMutation {
+    #[graphql(requires_scopes = "dose:write")]
     async fn record_dose(&self, ctx: &Context<'_>, input: DoseInput) -> Result<RecordDosePayload> {
         guard::write(ctx, WriteAction::RecordDose)?;
         let (rc, store) = request(ctx)?;
@@ -60,6 +61,7 @@ impl DoseMutation {
         })
     }
 
+    #[graphql(requires_scopes = "dose:write")]
     async fn record_contraindication(
         &self,
         ctx: &Context<'_>,

@@ -37,7 +37,7 @@ impl DoseNode {
     }
 }
 
-#[Object(name = "Dose")]
+#[Object(name = "Dose", requires_scopes = "person:read")]
 impl DoseNode {
     async fn id(&self) -> ID {
         ids::to_id(self.0.id)

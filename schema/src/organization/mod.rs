@@ -70,19 +70,27 @@ pub struct OrganizationInput {
     pub kind: OrganizationKindGql,
 }
 
+/// Fetches a directory entry: the one path `organization(id:)` and `_entities` share.
+pub(crate) async fn organization_by_id_arg(
+    ctx: &Context<'_>,
+    id: &ID,
+) -> Result<Option<OrganizationNode>> {
+    let (rc, store) = request(ctx)?;
+    let id = ids::parse(id, "id")?;
+    Ok(store
+        .organization(id)
+        .await
+        .map_err(store_err(rc))?
+        .map(OrganizationNode))
+}
+
 #[derive(Default)]
 pub struct OrganizationQuery;
 
 #[Object]
 impl OrganizationQuery {
     async fn organization(&self, ctx: &Context<'_>, id: ID) -> Result<Option<OrganizationNode>> {
-        let (rc, store) = request(ctx)?;
-        let id = ids::parse(&id, "id")?;
-        Ok(store
-            .organization(id)
-            .await
-            .map_err(store_err(rc))?
-            .map(OrganizationNode))
+        organization_by_id_arg(ctx, &id).await
     }
 }
 
@@ -91,6 +99,7 @@ pub struct OrganizationMutation;
 
 #[Object]
 impl OrganizationMutation {
+    #[graphql(requires_scopes = "admin")]
     async fn create_organization(
         &self,
         ctx: &Context<'_>,

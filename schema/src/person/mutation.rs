@@ -13,6 +13,7 @@ pub struct PersonMutation;
 
 #[Object]
 impl PersonMutation {
+    #[graphql(requires_scopes = "person:write")]
     async fn create_person(&self, ctx: &Context<'_>, input: PersonInput) -> Result<PersonNode> {
         guard::write(ctx, WriteAction::CreatePerson)?;
         let (rc, store) = request(ctx)?;
@@ -33,6 +34,7 @@ impl PersonMutation {
         Ok(PersonNode::new(row))
     }
 
+    #[graphql(requires_scopes = "person:write")]
     async fn update_person(
         &self,
         ctx: &Context<'_>,
@@ -60,6 +62,7 @@ impl PersonMutation {
         Ok(PersonNode::new(row))
     }
 
+    #[graphql(requires_scopes = "person:write")]
     async fn add_guardian(
         &self,
         ctx: &Context<'_>,
@@ -79,6 +82,7 @@ impl PersonMutation {
     }
 
     /// Enroll a person at a school or child-care organization for a school year.
+    #[graphql(requires_scopes = "admin")]
     async fn enroll(
         &self,
         ctx: &Context<'_>,
@@ -100,6 +104,7 @@ impl PersonMutation {
     }
 
     /// Record that a person is a member of a health plan organization.
+    #[graphql(requires_scopes = "admin")]
     async fn add_membership(
         &self,
         ctx: &Context<'_>,

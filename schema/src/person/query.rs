@@ -1,4 +1,4 @@
-//! `person`, `persons` and the federation entity resolver.
+//! `person` and `persons`.
 
 use async_graphql::{Context, Object, Result, ID};
 use entities::repo::persons::{Lookup, PersonSearch};
@@ -29,11 +29,16 @@ pub struct PersonQuery;
 
 #[Object]
 impl PersonQuery {
+    #[graphql(requires_scopes = "person:read")]
     async fn person(&self, ctx: &Context<'_>, id: ID) -> Result<Option<PersonNode>> {
         person_by_id(ctx, &id).await
     }
 
     /// Search by name and/or date of birth; records the caller may not read are left out.
+    #[graphql(
+        requires_scopes = "person:read",
+        complexity = "crate::limits::paged(first, 20, child_complexity)"
+    )]
     async fn persons(
         &self,
         ctx: &Context<'_>,
@@ -68,11 +73,5 @@ impl PersonQuery {
                 })
                 .collect(),
         })
-    }
-
-    /// Federation: resolves `Person` references through the same path as `person(id:)`.
-    #[graphql(entity)]
-    async fn find_person_by_id(&self, ctx: &Context<'_>, id: ID) -> Result<Option<PersonNode>> {
-        person_by_id(ctx, &id).await
     }
 }

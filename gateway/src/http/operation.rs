@@ -1,0 +1,230 @@
+//! Running one GraphQL operation of a request: persisted documents, parsing, the GET rule,
+//! execution, the access log, and errors completed with a code and the request id.
+
+use std::sync::Arc;
+
+use async_graphql::parser::types::OperationType;
+use axum::http::StatusCode;
+use entities::Access;
+use policies::Principal;
+use schema::{ErrorCode, RequestContext};
+use serde_json::{json, Value};
+use tracing::{field::Empty, info_span, Instrument};
+
+use super::negotiate::ResponseType;
+use crate::app::AppState;
+use crate::metrics::Outcome;
+
+/// Whether the request may run a mutation (GET may not).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Method {
+    Get,
+    Post,
+}
+
+/// What one operation produced.
+pub struct Ran {
+    pub status: StatusCode,
+    pub body: Value,
+    pub outcome: Outcome,
+    pub operation: Option<String>,
+    /// The operation was a mutation sent with GET (405, `Allow: POST`).
+    pub needs_post: bool,
+}
+
+impl Ran {
+    /// A refusal before execution: 4xx for `application/graphql-response+json`, 200 for
+    /// legacy `application/json` clients (per GraphQL over HTTP), or the given status.
+    fn refused(
+        rt: ResponseType,
+        status: Option<StatusCode>,
+        code: &str,
+        message: &str,
+        rid: &str,
+    ) -> Ran {
+        let status = status.unwrap_or(match rt {
+            ResponseType::GraphqlResponseJson => StatusCode::BAD_REQUEST,
+            ResponseType::Json => StatusCode::OK,
+        });
+        Ran {
+            status,
+            body: error_body(code, message, rid),
+            outcome: Outcome::Rejected,
+            operation: None,
+            needs_post: false,
+        }
+    }
+}
+
+/// `{"errors": [{message, extensions: {code, requestId}}]}`.
+pub fn error_body(code: &str, message: &str, rid: &str) -> Value {
+    json!({
+        "errors": [{
+            "message": message,
+            "extensions": { "code": code, "requestId": rid }
+        }]
+    })
+}
+
+/// Runs one operation for `principal`.
+pub async fn run(
+    state: &AppState,
+    principal: &Principal,
+    rid: &str,
+    rt: ResponseType,
+    mut request: async_graphql::Request,
+    method: Method,
+) -> Ran {
+    if let Err(refusal) = state.persisted.resolve(&mut request, &state.metrics).await {
+        return Ran::refused(rt, None, refusal.code.as_str(), &refusal.message, rid);
+    }
+    if request.query.trim().is_empty() {
+        return Ran::refused(
+            rt,
+            Some(StatusCode::BAD_REQUEST),
+            "BAD_REQUEST",
+            "`query` is required",
+            rid,
+        );
+    }
+    let (kind, name) = {
+        let _span = info_span!("graphql.parse").entered();
+        match operation_of(&mut request) {
+            Ok(found) => found,
+            Err(message) => {
+                return Ran::refused(rt, None, "GRAPHQL_PARSE_FAILED", &message, rid);
+            }
+        }
+    };
+    let span = tracing::Span::current();
+    span.record("graphql.operation.name", name.as_deref().unwrap_or(""));
+    if let Some(kind) = kind {
+        span.record("graphql.operation.type", kind.to_string());
+    }
+    if kind == Some(OperationType::Mutation) && method == Method::Get {
+        let mut ran = Ran::refused(
+            rt,
+            Some(StatusCode::METHOD_NOT_ALLOWED),
+            "METHOD_NOT_ALLOWED",
+            "mutations must be sent with POST",
+            rid,
+        );
+        ran.needs_post = true;
+        return ran;
+    }
+    let is_query = kind != Some(OperationType::Mutation);
+    let access = Access::new(principal.clone(), state.settings.today(), rid.to_owned());
+    let rc = Arc::new(RequestContext::new(access, state.store.clone(), is_query));
+    let response = state.schema.execute(request.data(rc.clone())).await;
+    for rule in rc.denial_rules() {
+        state.metrics.denial(principal.role, rule);
+    }
+    // The access-log entry for what was read is durable before the response leaves.
+    let flushed = rc
+        .flush(&state.store)
+        .instrument(info_span!("access_log.append", otel.status_code = Empty))
+        .await;
+    if let Err(e) = flushed {
+        tracing::error!(request_id = %rid, error = %e, "access log append failed");
+        return Ran {
+            status: StatusCode::SERVICE_UNAVAILABLE,
+            body: error_body(
+                ErrorCode::ServiceUnavailable.as_str(),
+                "the access log could not be written; nothing was served",
+                rid,
+            ),
+            outcome: Outcome::Unavailable,
+            operation: name,
+            needs_post: false,
+        };
+    }
+    let mut body = serde_json::to_value(&response).unwrap_or(Value::Null);
+    let request_error = complete_errors(&mut body, rid);
+    let status = match (rt, request_error) {
+        (ResponseType::GraphqlResponseJson, true) => StatusCode::BAD_REQUEST,
+        _ => StatusCode::OK,
+    };
+    let outcome = if request_error {
+        Outcome::Rejected
+    } else if response.errors.is_empty() {
+        Outcome::Ok
+    } else {
+        Outcome::PartialErrors
+    };
+    Ran {
+        status,
+        body,
+        outcome,
+        operation: name,
+        needs_post: false,
+    }
+}
+
+/// The type and name of the operation the request will run, or the parse error. The parsed
+/// document stays in the request, so it is not parsed again.
+fn operation_of(
+    request: &mut async_graphql::Request,
+) -> Result<(Option<OperationType>, Option<String>), String> {
+    let wanted = request.operation_name.clone();
+    let doc = request.parsed_query().map_err(|e| e.message)?;
+    let found = match &wanted {
+        Some(name) => doc
+            .operations
+            .iter()
+            .find(|(n, _)| n.map(|n| n.as_str()) == Some(name.as_str())),
+        None => doc.operations.iter().next(),
+    };
+    Ok(match found {
+        Some((n, op)) => (Some(op.node.ty), n.map(|n| n.to_string()).or(wanted)),
+        None => (None, wanted),
+    })
+}
+
+/// Gives every error an `extensions.code` and the request id, and drops `data` for request
+/// errors (the document never executed). Returns whether it was a request error.
+fn complete_errors(body: &mut Value, rid: &str) -> bool {
+    let data_null = body.get("data").is_none_or(Value::is_null);
+    let Some(errors) = body.get_mut("errors").and_then(Value::as_array_mut) else {
+        return false;
+    };
+    let request_error = data_null && errors.iter().all(|e| e.get("path").is_none());
+    for error in errors.iter_mut() {
+        let message = error
+            .get("message")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_owned();
+        let Some(obj) = error.as_object_mut() else {
+            continue;
+        };
+        let ext = obj
+            .entry("extensions")
+            .or_insert_with(|| Value::Object(Default::default()));
+        let Some(ext) = ext.as_object_mut() else {
+            continue;
+        };
+        if !ext.contains_key("code") {
+            let code = if message.contains("Invalid value for argument")
+                || message.contains("Failed to parse")
+                || message.starts_with("Variable")
+                || message.starts_with("Expected input type")
+                || message.contains("is not a date")
+                || message.contains("is not an RFC 3339")
+            {
+                "BAD_USER_INPUT"
+            } else if request_error {
+                "GRAPHQL_VALIDATION_FAILED"
+            } else {
+                "INTERNAL_SERVER_ERROR"
+            };
+            ext.insert("code".into(), Value::String(code.into()));
+        }
+        ext.insert("requestId".into(), Value::String(rid.to_owned()));
+    }
+    if request_error {
+        if let Some(obj) = body.as_object_mut() {
+            obj.remove("data");
+        }
+    }
+    request_error
+}
