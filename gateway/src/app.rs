@@ -11,10 +11,8 @@ use tokio::net::TcpListener;
 
 use crate::auth::jwks::JwksError;
 use crate::auth::Authenticator;
-use crate::config::{PersistedDocuments, Settings};
-use crate::http::persisted::{BoundedDocuments, ManifestError, Persisted, TrustedDocuments};
+use crate::config::Settings;
 use crate::keys::{DevKeys, KeyError};
-use crate::metrics::Metrics;
 
 /// Persons seeded into an empty embedded database on first start.
 pub const DEMO_PERSONS: u64 = 400;
@@ -41,8 +39,8 @@ pub enum StartError {
     },
     #[error("external issuer: {0}")]
     ExternalIssuer(#[from] JwksError),
-    #[error(transparent)]
-    TrustedDocuments(#[from] ManifestError),
+    #[error("school requirements: {0}")]
+    Requirements(#[from] crate::school::RequirementsLoadError),
 }
 
 /// Shared by every request handler.
@@ -52,8 +50,6 @@ pub struct AppState {
     pub store: Store,
     pub auth: Arc<Authenticator>,
     pub settings: Arc<Settings>,
-    pub metrics: Arc<Metrics>,
-    pub persisted: Arc<Persisted>,
 }
 
 /// A configured, bound, not yet serving gateway.
@@ -84,7 +80,9 @@ impl Application {
     /// dev key or the external issuer's JWKS, and binds the listener.
     pub async fn build(settings: Settings) -> Result<Application, StartError> {
         // The forecasting schedule is parsed and validated once, before anything is served.
-        forecast::Schedule::embedded().map_err(|e| StartError::Schedule(e.to_string()))?;
+        let schedule =
+            forecast::Schedule::embedded().map_err(|e| StartError::Schedule(e.to_string()))?;
+        let requirements = Arc::new(crate::school::load_requirements(&settings, schedule)?);
         let store = open_store(&settings).await?;
         if settings.seed_demo && store.is_empty().await? {
             store
@@ -109,20 +107,9 @@ impl Application {
                     addr: settings.listen,
                     source,
                 })?;
-        let persisted = match &settings.persisted {
-            PersistedDocuments::Automatic { capacity } => {
-                Persisted::Automatic(Arc::new(BoundedDocuments::new(*capacity)))
-            }
-            PersistedDocuments::Trusted(path) => {
-                Persisted::Trusted(Arc::new(TrustedDocuments::load(path)?))
-            }
-            PersistedDocuments::Off => Persisted::Off,
-        };
-        // Spans first, so a limit's refusal shows inside the phase that made it.
         let schema = schema::build()
-            .extension(schema::Spans)
-            .extension(settings.limits.clone())
             .data(store.clone())
+            .data(requirements)
             .finish();
         Ok(Application {
             listener,
@@ -131,8 +118,6 @@ impl Application {
                 store,
                 auth: Arc::new(auth),
                 settings: Arc::new(settings),
-                metrics: Arc::new(Metrics::new()),
-                persisted: Arc::new(persisted),
             },
         })
     }

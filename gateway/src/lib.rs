@@ -7,8 +7,7 @@ pub mod auth;
 pub mod config;
 pub mod http;
 pub mod keys;
-pub mod metrics;
-pub mod telemetry;
+pub mod school;
 
 pub use app::Application;
 pub use config::Settings;

@@ -1,14 +1,14 @@
-//! The HTTP surface: GraphQL over HTTP, health probes, Prometheus metrics, and — for the dev issuer only — its JWKS
+//! The HTTP surface: GraphQL over HTTP, health probes, and — for the dev issuer only — its JWKS
 //! and its OAuth2 token endpoint.
 
 mod graphql;
 mod health;
 mod negotiate;
 mod oauth;
-mod operation;
-pub mod persisted;
+mod problem;
+mod roster_csv;
 
-use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::extract::{Request, State};
 use axum::http::header;
 use axum::middleware::{self, Next};
 use axum::response::Response;
@@ -27,7 +27,11 @@ pub fn router(state: AppState) -> Router {
         .route("/graphql", graphql)
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
-        .route("/metrics", get(health::metrics));
+        .route(
+            "/reports/roster/{file}",
+            get(roster_csv::roster_csv)
+                .layer(middleware::from_fn_with_state(state.clone(), fresh_keys)),
+        );
     // With an external issuer the dev key is trusted by nothing, so it is not published and
     // nothing mints tokens here.
     if state.auth.is_dev() {
@@ -35,8 +39,7 @@ pub fn router(state: AppState) -> Router {
             .route("/.well-known/jwks.json", get(health::jwks))
             .route("/oauth/token", post(oauth::token));
     }
-    let limit = DefaultBodyLimit::max(state.settings.max_body_bytes);
-    router.layer(limit).with_state(state)
+    router.with_state(state)
 }
 
 /// Loads a rotated external-issuer key before the (synchronous) authentication sees the

@@ -70,7 +70,7 @@ pub struct GuardianNode {
     pub relationship: String,
 }
 
-#[Object(name = "Person", requires_scopes = "person:read")]
+#[Object(name = "Person")]
 impl PersonNode {
     async fn id(&self) -> ID {
         ids::to_id(self.0.id)
@@ -187,6 +187,16 @@ impl PersonNode {
                 })
                 .collect(),
         ))
+    }
+
+    /// Compliance with the school requirements of the person's current enrollment at an
+    /// organization; null when not enrolled there this school year.
+    async fn school_compliance(
+        &self,
+        ctx: &Context<'_>,
+        organization_id: ID,
+    ) -> Result<Option<crate::roster::SchoolComplianceNode>> {
+        crate::roster::school_compliance(ctx, &self.0, &organization_id).await
     }
 
     /// Health-plan memberships.

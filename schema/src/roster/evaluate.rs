@@ -1,0 +1,135 @@
+//! Computing compliance from what the request's loader holds: the forecast (valid doses,
+//! past-due dates), the doses as given, and the exemptions on file.
+
+use std::sync::Arc;
+
+use chrono::NaiveDate;
+use entities::codes::ContraindicationKind;
+use entities::model::{contraindication, dose, person};
+use school::{Compliance, EvaluatedDose, Exemption, ExemptionKind, Requirements, Student};
+use uuid::Uuid;
+
+use crate::context::RequestContext;
+use crate::forecasts::{ForecastOf, PersonForecast};
+use crate::loaders::{ContraindicationsOf, DosesOf, EnrollmentsOf};
+use crate::ApiError;
+
+/// The jurisdiction's requirements, or an internal error if the gateway did not attach them.
+pub(crate) fn requirements<'a>(
+    ctx: &'a async_graphql::Context<'_>,
+    rc: &RequestContext,
+) -> Result<&'a Arc<Requirements>, ApiError> {
+    ctx.data::<Arc<Requirements>>().map_err(|_| {
+        tracing::error!(request_id = %rc.access.request_id, "school requirements are not attached to the schema");
+        ApiError::Internal {
+            request_id: rc.access.request_id.clone(),
+        }
+    })
+}
+
+/// Exemptions among a person's recorded findings; other kinds are not exemptions.
+fn exemptions(findings: &[contraindication::Model]) -> Vec<Exemption> {
+    findings
+        .iter()
+        .filter_map(|f| {
+            let kind = match f.kind {
+                ContraindicationKind::MedicalExemption => ExemptionKind::Medical,
+                ContraindicationKind::NonMedicalExemption => ExemptionKind::NonMedical,
+                _ => return None,
+            };
+            Exemption::for_group_name(kind, f.vaccine_group.as_deref(), f.expires_on)
+        })
+        .collect()
+}
+
+/// One student's compliance on `on`. The engine's evaluations are matched to the doses by
+/// id, so a dose recorded between the two loads is simply not counted yet.
+pub(crate) fn evaluate(
+    requirements: &Requirements,
+    person: &person::Model,
+    grade: &str,
+    forecast: &PersonForecast,
+    doses: &[dose::Model],
+    findings: &[contraindication::Model],
+    on: NaiveDate,
+) -> Compliance {
+    let evaluated = forecast
+        .dose_ids
+        .iter()
+        .zip(&forecast.forecast.doses)
+        .filter_map(|(id, evaluation)| {
+            let d = doses.iter().find(|d| d.id == *id)?;
+            Some(EvaluatedDose {
+                date_given: d.date_given,
+                cvx: &d.cvx,
+                evaluation,
+            })
+        })
+        .collect();
+    let student = Student {
+        date_of_birth: person.date_of_birth,
+        grade,
+        doses: evaluated,
+        exemptions: exemptions(findings),
+    };
+    requirements.evaluate(&student, &forecast.forecast, on)
+}
+
+/// Loads what compliance is computed from for `persons` (one batch per relation) and
+/// evaluates each of them in its grade, in order; `None` for a person the loader no longer
+/// returns (hidden since the roster was read).
+pub(crate) async fn evaluate_many(
+    rc: &RequestContext,
+    requirements: &Requirements,
+    persons: &[(person::Model, String)],
+) -> Result<Vec<Option<Compliance>>, ApiError> {
+    let on = rc.access.today;
+    let ids = || persons.iter().map(|(p, _)| p.id);
+    let forecasts = rc
+        .load_many(ids().map(|person| ForecastOf { person, as_of: on }))
+        .await?;
+    let doses = rc.load_many(ids().map(DosesOf)).await?;
+    let findings = rc.load_many(ids().map(ContraindicationsOf)).await?;
+    Ok(persons
+        .iter()
+        .map(|(p, grade)| {
+            let forecast = forecasts.get(&ForecastOf {
+                person: p.id,
+                as_of: on,
+            })?;
+            let none = Vec::new();
+            Some(evaluate(
+                requirements,
+                p,
+                grade,
+                forecast,
+                doses.get(&DosesOf(p.id)).unwrap_or(&none),
+                findings
+                    .get(&ContraindicationsOf(p.id))
+                    .map_or(&[][..], Vec::as_slice),
+                on,
+            ))
+        })
+        .collect())
+}
+
+/// A person's compliance with the requirements of their current enrollment at `org`, or
+/// `None` when they have no enrollment there this school year.
+pub(crate) async fn compliance_at(
+    rc: &RequestContext,
+    requirements: &Requirements,
+    person: &person::Model,
+    org: Uuid,
+) -> Result<Option<Compliance>, ApiError> {
+    let year = policies::school_year_of(rc.access.today);
+    let enrollments = rc.load(EnrollmentsOf(person.id)).await?.unwrap_or_default();
+    let Some(enrollment) = enrollments
+        .into_iter()
+        .find(|e| e.organization_id == org && e.school_year == year)
+    else {
+        return Ok(None);
+    };
+    let mut evaluated =
+        evaluate_many(rc, requirements, &[(person.clone(), enrollment.grade)]).await?;
+    Ok(evaluated.pop().flatten())
+}
