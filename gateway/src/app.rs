@@ -11,8 +11,10 @@ use tokio::net::TcpListener;
 
 use crate::auth::jwks::JwksError;
 use crate::auth::Authenticator;
-use crate::config::Settings;
+use crate::config::{PersistedDocuments, Settings};
+use crate::http::persisted::{BoundedDocuments, ManifestError, Persisted, TrustedDocuments};
 use crate::keys::{DevKeys, KeyError};
+use crate::metrics::Metrics;
 
 /// Persons seeded into an empty embedded database on first start.
 pub const DEMO_PERSONS: u64 = 400;
@@ -41,6 +43,8 @@ pub enum StartError {
     ExternalIssuer(#[from] JwksError),
     #[error("school requirements: {0}")]
     Requirements(#[from] crate::school::RequirementsLoadError),
+    #[error(transparent)]
+    TrustedDocuments(#[from] ManifestError),
 }
 
 /// Shared by every request handler.
@@ -50,6 +54,8 @@ pub struct AppState {
     pub store: Store,
     pub auth: Arc<Authenticator>,
     pub settings: Arc<Settings>,
+    pub metrics: Arc<Metrics>,
+    pub persisted: Arc<Persisted>,
 }
 
 /// A configured, bound, not yet serving gateway.
@@ -107,7 +113,19 @@ impl Application {
                     addr: settings.listen,
                     source,
                 })?;
+        let persisted = match &settings.persisted {
+            PersistedDocuments::Automatic { capacity } => {
+                Persisted::Automatic(Arc::new(BoundedDocuments::new(*capacity)))
+            }
+            PersistedDocuments::Trusted(path) => {
+                Persisted::Trusted(Arc::new(TrustedDocuments::load(path)?))
+            }
+            PersistedDocuments::Off => Persisted::Off,
+        };
+        // Spans first, so a limit's refusal shows inside the phase that made it.
         let schema = schema::build()
+            .extension(schema::Spans)
+            .extension(settings.limits.clone())
             .data(store.clone())
             .data(requirements)
             .finish();
@@ -118,6 +136,8 @@ impl Application {
                 store,
                 auth: Arc::new(auth),
                 settings: Arc::new(settings),
+                metrics: Arc::new(Metrics::new()),
+                persisted: Arc::new(persisted),
             },
         })
     }

@@ -73,7 +73,29 @@ pub struct Settings {
     pub jurisdiction: String,
     /// A requirements file to load instead of the built-in one.
     pub requirements_file: Option<PathBuf>,
+    /// Depth, complexity, aliases, root fields and who may introspect.
+    pub limits: schema::Limits,
+    /// The largest request body (and GET query string) accepted.
+    pub max_body_bytes: usize,
+    /// The most operations in one batched POST.
+    pub max_batch: usize,
+    pub persisted: PersistedDocuments,
 }
+
+/// How documents may be sent by hash.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PersistedDocuments {
+    /// Automatic persisted queries, at most this many documents kept.
+    Automatic {
+        capacity: usize,
+    },
+    /// Only the documents of this Apollo persisted-query manifest run.
+    Trusted(PathBuf),
+    Off,
+}
+
+/// Default of [`Settings::max_body_bytes`]: 1 MiB.
+pub const DEFAULT_MAX_BODY_BYTES: usize = 1 << 20;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -106,6 +128,10 @@ impl Default for Settings {
             max_connections: 16,
             jurisdiction: "MN".into(),
             requirements_file: None,
+            limits: schema::Limits::default(),
+            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            max_batch: 10,
+            persisted: PersistedDocuments::Automatic { capacity: 1000 },
         }
     }
 }
@@ -132,6 +158,19 @@ fn check_url(name: &'static str, url: &str) -> Result<(), ConfigError> {
         _ => Err(invalid(
             "expected https:// (or http:// to a loopback address)",
         )),
+    }
+}
+
+/// `all`, `none`, or role names (`registry_admin provider`).
+fn parse_roles(text: &str) -> Option<Vec<policies::Role>> {
+    match text.trim() {
+        "all" => Some(policies::Role::ALL.to_vec()),
+        "none" => Some(Vec::new()),
+        list => list
+            .split(|c: char| c == ',' || c.is_whitespace())
+            .filter(|r| !r.is_empty())
+            .map(|r| r.parse().ok())
+            .collect(),
     }
 }
 
@@ -235,6 +274,60 @@ impl Settings {
                         why: "expected 1 to 1000",
                     })?;
         }
+        let limit = |name: &'static str, max: usize, default: usize| match lookup(name) {
+            None => Ok(default),
+            Some(v) => v
+                .parse::<usize>()
+                .ok()
+                .filter(|n| (1..=max).contains(n))
+                .ok_or(ConfigError::Invalid {
+                    name,
+                    value: v,
+                    why: "expected a positive whole number within the documented range",
+                }),
+        };
+        s.limits.max_depth = limit("IZGRAPH_MAX_DEPTH", 1000, s.limits.max_depth)?;
+        s.limits.max_complexity = limit(
+            "IZGRAPH_MAX_COMPLEXITY",
+            100_000_000,
+            s.limits.max_complexity,
+        )?;
+        s.limits.max_aliases = limit("IZGRAPH_MAX_ALIASES", 100_000, s.limits.max_aliases)?;
+        s.limits.max_root_fields =
+            limit("IZGRAPH_MAX_ROOT_FIELDS", 100_000, s.limits.max_root_fields)?;
+        s.max_body_bytes = limit("IZGRAPH_MAX_BODY_BYTES", 64 << 20, s.max_body_bytes)?;
+        s.max_batch = limit("IZGRAPH_MAX_BATCH", 1000, s.max_batch)?;
+        if let Some(v) = lookup("IZGRAPH_INTROSPECTION") {
+            s.limits.introspection_roles = parse_roles(&v).ok_or(ConfigError::Invalid {
+                name: "IZGRAPH_INTROSPECTION",
+                value: v,
+                why: "expected `all`, `none` or role names separated by spaces or commas",
+            })?;
+        }
+        s.persisted = match (lookup("IZGRAPH_TRUSTED_DOCUMENTS"), lookup("IZGRAPH_APQ_CAPACITY")) {
+            (Some(path), None) => PersistedDocuments::Trusted(PathBuf::from(path)),
+            (Some(_), Some(_)) => {
+                return Err(ConfigError::Invalid {
+                    name: "IZGRAPH_APQ_CAPACITY",
+                    value: "set".into(),
+                    why: "automatic persisted queries are off with IZGRAPH_TRUSTED_DOCUMENTS; set one or the other",
+                })
+            }
+            (None, None) => s.persisted,
+            (None, Some(v)) => match v.parse::<usize>() {
+                Ok(0) => PersistedDocuments::Off,
+                Ok(capacity) if capacity <= 1_000_000 => {
+                    PersistedDocuments::Automatic { capacity }
+                }
+                _ => {
+                    return Err(ConfigError::Invalid {
+                        name: "IZGRAPH_APQ_CAPACITY",
+                        value: v,
+                        why: "expected 0 (off) to 1000000",
+                    })
+                }
+            },
+        };
         Ok(s)
     }
 
@@ -342,6 +435,33 @@ mod tests {
     fn bad_values_name_the_variable() {
         let err = settings(&[("IZGRAPH_TIMEZONE", "Mars/Olympus")]).expect_err("bad tz");
         assert!(err.to_string().contains("IZGRAPH_TIMEZONE"));
+    }
+
+    #[test]
+    fn operation_limits_and_persisted_documents_are_configurable() {
+        let s = settings(&[
+            ("IZGRAPH_MAX_DEPTH", "5"),
+            ("IZGRAPH_MAX_BATCH", "3"),
+            ("IZGRAPH_INTROSPECTION", "registry_admin, auditor"),
+            ("IZGRAPH_APQ_CAPACITY", "0"),
+        ])
+        .expect("ok");
+        assert_eq!(s.limits.max_depth, 5);
+        assert_eq!(s.max_batch, 3);
+        assert_eq!(
+            s.limits.introspection_roles,
+            vec![policies::Role::RegistryAdmin, policies::Role::Auditor]
+        );
+        assert_eq!(s.persisted, PersistedDocuments::Off);
+        assert!(settings(&[("IZGRAPH_MAX_DEPTH", "0")]).is_err());
+        assert!(settings(&[("IZGRAPH_INTROSPECTION", "wizard")]).is_err());
+        assert!(settings(&[
+            ("IZGRAPH_TRUSTED_DOCUMENTS", "/x.json"),
+            ("IZGRAPH_APQ_CAPACITY", "10")
+        ])
+        .is_err());
+        let none = settings(&[("IZGRAPH_INTROSPECTION", "none")]).expect("ok");
+        assert!(none.limits.introspection_roles.is_empty());
     }
 
     #[test]

@@ -7,7 +7,9 @@ pub mod auth;
 pub mod config;
 pub mod http;
 pub mod keys;
+pub mod metrics;
 pub mod school;
+pub mod telemetry;
 
 pub use app::Application;
 pub use config::Settings;

@@ -60,8 +60,8 @@ impl RequestContext {
         K: Send + Sync + std::hash::Hash + Eq + Clone + 'static,
         RecordLoader: Loader<K, Error = std::sync::Arc<StoreError>>,
     {
-        self.loader
-            .load_one(key)
+        let span = tracing::info_span!("graphql.load", loader = short_type_name::<K>());
+        tracing::Instrument::instrument(self.loader.load_one(key), span)
             .await
             .map_err(|e| self.load_error(e))
     }
@@ -75,8 +75,8 @@ impl RequestContext {
         K: Send + Sync + std::hash::Hash + Eq + Clone + 'static,
         RecordLoader: Loader<K, Error = std::sync::Arc<StoreError>>,
     {
-        self.loader
-            .load_many(keys)
+        let span = tracing::info_span!("graphql.load_many", loader = short_type_name::<K>());
+        tracing::Instrument::instrument(self.loader.load_many(keys), span)
             .await
             .map_err(|e| self.load_error(e))
     }
@@ -128,6 +128,13 @@ impl RequestContext {
             }
             t.denied.insert((field, rule));
         });
+    }
+
+    /// The policy rules that refused something in this request so far (one per refused field
+    /// group), for the gateway's denial metrics.
+    pub fn denial_rules(&self) -> Vec<&'static str> {
+        let guard = self.touched.lock().unwrap_or_else(|e| e.into_inner());
+        guard.denied.iter().map(|(_, rule)| *rule).collect()
     }
 
     /// Appends what this request read and was refused. Called by the gateway after execution
@@ -182,4 +189,10 @@ pub(crate) fn request<'a>(
 /// Maps a storage error with this request's id.
 pub(crate) fn store_err(rc: &RequestContext) -> impl Fn(StoreError) -> ApiError + '_ {
     move |e| ApiError::from_store(e, &rc.access.request_id)
+}
+
+/// `schema::loaders::DosesOf` → `DosesOf`: the loader key's name, for spans.
+fn short_type_name<K>() -> &'static str {
+    let full = std::any::type_name::<K>();
+    full.rsplit("::").next().unwrap_or(full)
 }

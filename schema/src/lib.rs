@@ -9,9 +9,11 @@ mod consent;
 mod context;
 mod dose;
 mod error;
+mod federation;
 mod forecasts;
 mod guard;
 mod ids;
+mod limits;
 mod loaders;
 mod organization;
 mod page;
@@ -19,12 +21,15 @@ mod person;
 mod principal;
 mod roster;
 mod scalars;
+mod spans;
 mod vaccine;
 
 use async_graphql::{EmptySubscription, MergedObject, Schema, SchemaBuilder};
 
 pub use context::RequestContext;
 pub use error::{ApiError, ErrorCode};
+pub use limits::Limits;
+pub use spans::Spans;
 
 /// Every query root field, merged from the domain modules.
 #[derive(MergedObject, Default)]
@@ -35,6 +40,7 @@ pub struct Query(
     vaccine::VaccineQuery,
     access_log::AccessLogQuery,
     roster::RosterQuery,
+    federation::EntityQuery,
 );
 
 /// Every mutation, merged from the domain modules.
@@ -49,7 +55,8 @@ pub struct Mutation(
 /// The executable schema type.
 pub type IzSchema = Schema<Query, Mutation, EmptySubscription>;
 
-/// The schema builder, with Apollo Federation v2 enabled (`Person` is an entity).
+/// The schema builder, with Apollo Federation v2 enabled (`Person`, `Organization` and `Dose`
+/// are entities).
 pub fn build() -> SchemaBuilder<Query, Mutation, EmptySubscription> {
     Schema::build(Query::default(), Mutation::default(), EmptySubscription).enable_federation()
 }

@@ -1,14 +1,15 @@
-//! The HTTP surface: GraphQL over HTTP, health probes, and — for the dev issuer only — its JWKS
+//! The HTTP surface: GraphQL over HTTP, health probes, Prometheus metrics, and — for the dev issuer only — its JWKS
 //! and its OAuth2 token endpoint.
 
 mod graphql;
 mod health;
 mod negotiate;
 mod oauth;
-mod problem;
+mod operation;
+pub mod persisted;
 mod roster_csv;
 
-use axum::extract::{Request, State};
+use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::header;
 use axum::middleware::{self, Next};
 use axum::response::Response;
@@ -31,7 +32,8 @@ pub fn router(state: AppState) -> Router {
             "/reports/roster/{file}",
             get(roster_csv::roster_csv)
                 .layer(middleware::from_fn_with_state(state.clone(), fresh_keys)),
-        );
+        )
+        .route("/metrics", get(health::metrics));
     // With an external issuer the dev key is trusted by nothing, so it is not published and
     // nothing mints tokens here.
     if state.auth.is_dev() {
@@ -39,7 +41,8 @@ pub fn router(state: AppState) -> Router {
             .route("/.well-known/jwks.json", get(health::jwks))
             .route("/oauth/token", post(oauth::token));
     }
-    router.with_state(state)
+    let limit = DefaultBodyLimit::max(state.settings.max_body_bytes);
+    router.layer(limit).with_state(state)
 }
 
 /// Loads a rotated external-issuer key before the (synchronous) authentication sees the

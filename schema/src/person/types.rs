@@ -70,7 +70,7 @@ pub struct GuardianNode {
     pub relationship: String,
 }
 
-#[Object(name = "Person")]
+#[Object(name = "Person", requires_scopes = "person:read")]
 impl PersonNode {
     async fn id(&self) -> ID {
         ids::to_id(self.0.id)
