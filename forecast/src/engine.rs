@@ -116,6 +116,19 @@ pub fn forecast(
         let results = &mut scratch.results;
         results.clear();
         for (a, recs) in gathered.iter().enumerate() {
+            if let Some(of) = twin_to_copy(schedule, &ctx, &gathered, a) {
+                // Same rules, same doses: the earlier antigen's verdicts.
+                for d in recs {
+                    let entries = &mut doses[d.index as usize].per_antigen;
+                    if let Some((_, s, r)) = entries.iter().find(|(x, _, _)| x.0 as usize == of) {
+                        let entry = (Antigen(a as u8), *s, r.clone());
+                        entries.push(entry);
+                    }
+                }
+                let res = scratch.results[of].clone();
+                scratch.results.push(res);
+                continue;
+            }
             let (res, ev) = antigen(schedule, &ctx, a, recs, &mut scratch.work);
             if let Some(ev) = ev {
                 for (k, d) in recs.iter().enumerate() {
@@ -159,6 +172,19 @@ pub fn forecast(
         vaccine_groups,
         doses,
     }
+}
+
+/// The earlier antigen whose forecast antigen `a` can take for this patient: one
+/// with the same rules (see [`crate::schedule::twins`]), the same doses, and no
+/// dose or observation on which the two differ.
+fn twin_to_copy(schedule: &Schedule, ctx: &Ctx, gathered: &[Vec<Dose>], a: usize) -> Option<usize> {
+    let twin = schedule.antigens[a].twin.as_ref()?;
+    let (mine, theirs) = (&gathered[a], &gathered[twin.of]);
+    let usable = (!twin.observations_differ || ctx.obs.is_empty())
+        && mine.len() == theirs.len()
+        && mine.iter().zip(theirs).all(|(x, y)| x.index == y.index)
+        && !ctx.doses.iter().any(|d| twin.cvx.contains(d.cvx));
+    usable.then_some(twin.of)
 }
 
 /// Per-antigen summary lines (series chosen, status, dates) for debugging.

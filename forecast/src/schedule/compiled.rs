@@ -35,7 +35,7 @@ pub(crate) struct Window {
 }
 
 /// The schedule's distinct ages (as spans from birth), interned while compiling.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub(crate) struct AgeTable {
     pub spans: Vec<Span>,
     index: HashMap<Span, u16>,
@@ -75,7 +75,7 @@ impl AgeTable {
 }
 
 /// A set of CVX codes as a bit set: membership is one load and a shift.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub(crate) struct CvxSet {
     bits: Box<[u64]>,
 }
@@ -100,6 +100,12 @@ impl CvxSet {
     pub fn is_empty(&self) -> bool {
         self.bits.is_empty()
     }
+    /// The codes of the set.
+    pub fn codes(&self) -> impl Iterator<Item = u16> + '_ {
+        (0..self.bits.len() * 64)
+            .map(|c| c as u16)
+            .filter(|&c| self.contains(c))
+    }
 }
 
 /// Lower and upper date bounds (inclusive) with open bounds as sentinels.
@@ -111,7 +117,7 @@ fn cessation(c: Option<chrono::NaiveDate>) -> Day {
 }
 
 /// A patient series.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Series {
     pub series_type: SeriesType,
     pub series_group: u32,
@@ -134,14 +140,14 @@ pub(crate) struct Series {
 }
 
 /// An observation that makes a risk series relevant, within an age window.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Indication {
     pub code: u16,
     pub window: Window,
 }
 
 /// A target dose of a series.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub(crate) struct TargetDose {
     pub ages: Vec<AgeReq>,
     pub intervals: Vec<Interval>,
@@ -162,7 +168,7 @@ pub(crate) struct TargetDose {
 }
 
 /// An age requirement, in effect from `effective` to `cessation` (inclusive).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub(crate) struct AgeReq {
     pub effective: Day,
     pub cessation: Day,
@@ -174,7 +180,7 @@ pub(crate) struct AgeReq {
 }
 
 /// What an interval is measured from (in the specification's order of precedence).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub(crate) enum IntervalFrom {
     PreviousDose,
     /// The dose that satisfied this target dose (0-based).
@@ -187,7 +193,7 @@ pub(crate) enum IntervalFrom {
 }
 
 /// A preferable or allowable interval.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Interval {
     pub from: IntervalFrom,
     pub effective: Day,
@@ -199,7 +205,7 @@ pub(crate) struct Interval {
 }
 
 /// A preferable vaccine.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Preferable {
     pub cvx: u16,
     pub window: Window,
@@ -209,14 +215,14 @@ pub(crate) struct Preferable {
 }
 
 /// A CVX code usable within an age window.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub(crate) struct AgedCvx {
     pub cvx: u16,
     pub window: Window,
 }
 
 /// A conditional skip: met when any (`any_set`) or every set is met.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Skip {
     pub any_set: bool,
     pub sets: Vec<ConditionSet>,
@@ -224,7 +230,7 @@ pub(crate) struct Skip {
 
 /// A set of conditions in effect between two dates: met when any (`any`) or every
 /// condition is met.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub(crate) struct ConditionSet {
     pub effective: Day,
     pub cessation: Day,
@@ -232,7 +238,7 @@ pub(crate) struct ConditionSet {
     pub conditions: Vec<Condition>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub(crate) enum Condition {
     /// The reference date is within the age window.
     Age(Window),
@@ -246,7 +252,7 @@ pub(crate) enum Condition {
 
 /// A dose count condition: doses in the age window and date range (both open for
 /// the condition kinds that do not use them), of the vaccine types (any when empty).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Count {
     pub window: Window,
     pub start: Day,
@@ -259,7 +265,7 @@ pub(crate) struct Count {
 }
 
 /// Evidence of immunity and contraindications of an antigen.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Precautions {
     pub immune_history: Vec<u16>,
     /// Born before the date (unless an exclusion code is observed).

@@ -4,6 +4,7 @@
 
 pub(crate) mod compiled;
 pub mod model;
+pub(crate) mod twins;
 
 use crate::day::Span;
 use crate::types::Antigen;
@@ -79,10 +80,12 @@ pub(crate) struct AntigenDef {
     /// Whether some series group has series of different priorities (otherwise the
     /// priority filter of series selection keeps everything).
     pub mixed_priorities: bool,
+    /// An earlier antigen with the same rules (see [`twins`]).
+    pub twin: Option<twins::Twin>,
 }
 
 /// Series facts the engine would otherwise recompute from strings per patient.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) struct SeriesMeta {
     /// Bit per [`crate::Gender`] (Female 1, Male 2, Unknown 4) the series accepts.
     pub genders: u8,
@@ -330,7 +333,11 @@ impl Schedule {
                 standard_by_gender,
                 order_by_gender,
                 mixed_priorities,
+                twin: None,
             });
+        }
+        for b in 0..antigens.len() {
+            antigens[b].twin = twins::find(&antigens[..b], &antigens[b]);
         }
         let mut cvx = vec![Vec::new(); MAX_CVX];
         for c in &data.cvx {
