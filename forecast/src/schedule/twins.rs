@@ -1,7 +1,8 @@
 //! Antigens with the same rules. Diphtheria and tetanus (and measles, mumps and
 //! rubella) have schedules that differ only in some CVX codes — a vaccine that
 //! carries one antigen but not the other, listed as allowable or counted by a skip
-//! condition of one only — and in observation codes. For a patient who has the same
+//! condition of one only — and in what only observations reach (indications,
+//! risk series, immunity, contraindications). For a patient who has the same
 //! doses of both, none with one of those codes, and (when observation codes differ)
 //! no observation, the engine would run the same logic on the same input twice;
 //! it runs it once and copies the result.
@@ -10,6 +11,7 @@ use super::compiled::{
     AgedCvx, Condition, ConditionSet, CvxSet, Interval, IntervalFrom, Precautions, Series, Skip,
     TargetDose,
 };
+use super::model::SeriesType;
 use super::AntigenDef;
 
 /// An antigen whose rules are those of an earlier one, except as noted.
@@ -25,8 +27,13 @@ pub(crate) struct Twin {
     pub observations_differ: bool,
 }
 
-/// The first antigen before `b` whose rules are those of `b`, if any.
+/// The first antigen before `b` whose rules are those of `b`, if any. Antigens
+/// with risk series only are left out: without observations there is nothing to
+/// compute for them, and with observations nothing to share.
 pub(crate) fn find(antigens: &[AntigenDef], b: &AntigenDef) -> Option<Twin> {
+    if b.standard_by_gender.iter().all(Vec::is_empty) {
+        return None;
+    }
     antigens.iter().enumerate().find_map(|(of, a)| {
         let mut diff = Differences::default();
         diff.antigen(a, b).then(|| Twin {
@@ -59,6 +66,19 @@ impl Differences {
     }
 
     fn series(&mut self, x: &Series, y: &Series) -> bool {
+        if x.series_type == SeriesType::Risk && y.series_type == SeriesType::Risk {
+            // Only a patient with an observation (an indication) can have a risk
+            // series: any difference is one for such patients only.
+            let mut risk = Differences::default();
+            if !risk.series_body(x, y) || !risk.cvx.is_empty() || risk.observations {
+                self.observations = true;
+            }
+            return true;
+        }
+        self.series_body(x, y)
+    }
+
+    fn series_body(&mut self, x: &Series, y: &Series) -> bool {
         if x.indications != y.indications {
             self.observations = true;
         }
@@ -225,6 +245,17 @@ mod tests {
         // Tetanus toxoid (CVX 35) carries tetanus only; DTaP (20) both.
         assert!(tetanus.cvx.contains(35));
         assert!(!tetanus.cvx.contains(20));
+        let mumps = schedule
+            .antigens
+            .iter()
+            .find(|a| a.data.antigen == "Mumps")
+            .and_then(|a| a.twin.as_ref())
+            .expect("mumps has a twin");
+        // Monovalent mumps vaccine (7) differs; MMRV (94) only in a risk series
+        // (an infant travel dose), which needs an observation.
+        assert!(mumps.cvx.contains(7));
+        assert!(!mumps.cvx.contains(94));
+        assert!(mumps.observations_differ);
     }
 
     #[test]
