@@ -13,8 +13,10 @@ use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{EnvFilter, Layer};
 
-/// Spans that are not izgraph's work, or that the exporter itself makes (exporting spans
-/// about exporting would feed itself), are kept out of traces.
+/// Spans of the HTTP plumbing, and those the exporter itself makes (exporting spans about
+/// exporting would feed itself), are kept out of traces. async-graphql's batch-loader spans
+/// (`load_many`, `start_fetch`, `do_load`) stay: the batch's statements hang off them, and a
+/// span filtered out here would cut its children loose into traces of their own.
 const TRACE_FILTER: &str = "info,hyper=off,hyper_util=off,h2=off,reqwest=off,tower=off,\
 opentelemetry=off,opentelemetry_sdk=off,opentelemetry_otlp=off,opentelemetry_http=off";
 
