@@ -2,32 +2,53 @@
 //! engine's inner loops compare integers only; dates become day numbers and the
 //! schedule's ages dates of this patient.
 
-use crate::day::{Civil, Day, Span};
+use crate::day::{Day, Span};
 use crate::schedule::compiled::{Age, Window};
 use crate::schedule::Schedule;
 use crate::types::{Gender, Patient};
 use chrono::NaiveDate;
-use std::cell::Cell;
 
-/// Observation codes as a bit set (codes are < 512).
-#[derive(Debug, Clone, Default)]
-pub(crate) struct ObsSet([u64; 8]);
+/// A patient's codes as a bit set of `WORDS * 64` codes; codes past it are only
+/// remembered as present (`beyond`).
+#[derive(Debug, Clone)]
+pub(crate) struct CodeBits<const WORDS: usize> {
+    pub words: [u64; WORDS],
+    pub beyond: bool,
+}
 
-impl ObsSet {
-    pub fn insert(&mut self, code: u16) {
-        if (code as usize) < 512 {
-            self.0[code as usize / 64] |= 1 << (code % 64);
+impl<const WORDS: usize> Default for CodeBits<WORDS> {
+    fn default() -> Self {
+        CodeBits {
+            words: [0; WORDS],
+            beyond: false,
         }
     }
+}
+
+impl<const WORDS: usize> CodeBits<WORDS> {
+    pub fn insert(&mut self, code: u16) {
+        match self.words.get_mut(code as usize / 64) {
+            Some(w) => *w |= 1 << (code % 64),
+            None => self.beyond = true,
+        }
+    }
+    /// No code within the set's range (codes past it match nothing).
     #[inline]
     pub fn is_empty(&self) -> bool {
-        self.0.iter().fold(0, |acc, w| acc | w) == 0
+        self.words.iter().fold(0, |acc, w| acc | w) == 0
     }
     #[inline]
     pub fn contains(&self, code: u16) -> bool {
-        (code as usize) < 512 && self.0[code as usize / 64] & (1 << (code % 64)) != 0
+        self.words
+            .get(code as usize / 64)
+            .is_some_and(|w| w & (1 << (code % 64)) != 0)
     }
 }
+
+/// Observation codes (the schedule's are < 512).
+pub(crate) type ObsSet = CodeBits<8>;
+/// CVX codes of the patient's doses (the schedule indexes codes < 1024).
+pub(crate) type CvxSeen = CodeBits<16>;
 
 /// One administered dose, interned.
 #[derive(Debug, Clone, Copy)]
@@ -43,7 +64,7 @@ pub(crate) struct Dose {
 pub(crate) struct CtxBuffers {
     doses: Vec<Dose>,
     live_doses: Vec<Dose>,
-    ages: Vec<Cell<Option<Day>>>,
+    ages: Vec<Day>,
 }
 
 pub(crate) struct Ctx<'p> {
@@ -55,12 +76,12 @@ pub(crate) struct Ctx<'p> {
     pub doses: Vec<Dose>,
     /// The doses that can be the earlier dose of a live virus conflict, in date order.
     pub live_doses: Vec<Dose>,
+    /// The CVX codes of all doses.
+    pub cvx_seen: CvxSeen,
     pub patient: &'p Patient,
-    /// The schedule's ages as dates for this patient, each resolved on first use
-    /// (a forecast asks for a few dozen distinct ages thousands of times).
-    ages: Vec<Cell<Option<Day>>>,
-    spans: &'p [Span],
-    dob_civil: Civil,
+    /// The schedule's ages as dates for this patient (a forecast asks for them
+    /// thousands of times), resolved up front in a tight loop.
+    ages: Vec<Day>,
 }
 
 /// Parses a code like "08" or "042"; unparseable codes become 0 (matches nothing).
@@ -68,8 +89,16 @@ pub(crate) fn parse_code(s: &str) -> u16 {
     // Fast path: 1 to 4 ASCII digits (every real code); anything else goes
     // through the general parser (same result).
     let b = s.as_bytes();
-    if !b.is_empty() && b.len() <= 4 && b.iter().all(u8::is_ascii_digit) {
-        return b.iter().fold(0u16, |v, &c| v * 10 + u16::from(c - b'0'));
+    if (1..=4).contains(&b.len()) {
+        let (mut value, mut digits) = (0u16, true);
+        for &c in b {
+            let d = c.wrapping_sub(b'0');
+            digits &= d < 10;
+            value = value.wrapping_mul(10).wrapping_add(u16::from(d));
+        }
+        if digits {
+            return value;
+        }
     }
     s.trim().parse().unwrap_or(0)
 }
@@ -99,6 +128,10 @@ impl<'p> Ctx<'p> {
         if !doses.is_sorted_by_key(|d| d.date) {
             doses.sort_by_key(|d| d.date);
         }
+        let mut cvx_seen = CvxSeen::default();
+        for d in &doses {
+            cvx_seen.insert(d.cvx);
+        }
         live_doses.clear();
         live_doses.extend(doses.iter().filter(|d| {
             schedule
@@ -107,20 +140,18 @@ impl<'p> Ctx<'p> {
                 .copied()
                 .unwrap_or(false)
         }));
-        ages.clear();
-        ages.resize(schedule.ages.len(), Cell::new(None));
         let dob = Day::from_date(patient.date_of_birth);
+        resolve_ages(schedule, dob, &mut ages);
         Ctx {
             dob,
-            dob_civil: dob.civil(),
             assessment: Day::from_date(assessment),
             gender: patient.gender,
             obs,
             doses,
             live_doses,
+            cvx_seen,
             patient,
             ages,
-            spans: &schedule.ages,
         }
     }
 
@@ -136,22 +167,7 @@ impl<'p> Ctx<'p> {
     /// Date at which the patient reaches `age`.
     #[inline]
     pub fn age(&self, age: Age) -> Day {
-        match self.ages[age.0 as usize].get() {
-            Some(d) => d,
-            None => self.resolve(age),
-        }
-    }
-
-    #[cold]
-    #[inline(never)]
-    fn resolve(&self, age: Age) -> Day {
-        let d = match age {
-            Age::OPEN_LOW => Day::NEVER_BEFORE,
-            Age::OPEN_HIGH => Day::NEVER_AFTER,
-            Age(i) => self.spans[i as usize].after_civil(self.dob, self.dob_civil),
-        };
-        self.ages[age.0 as usize].set(Some(d));
-        d
+        self.ages[age.0 as usize]
     }
 
     /// Is `date` within the age window?
@@ -166,6 +182,38 @@ impl<'p> Ctx<'p> {
             .doses
             .get(index as usize)
             .and_then(|d| d.mvx.as_deref())
+    }
+}
+
+/// Fills `ages` with the dates at which a patient born on `dob` reaches each of the
+/// schedule's ages; ages with the same months share the month arithmetic.
+fn resolve_ages(schedule: &Schedule, dob: Day, ages: &mut Vec<Day>) {
+    ages.clear();
+    ages.resize(schedule.ages.len(), Day::NEVER_BEFORE);
+    if let Some(open_high) = ages.get_mut(Age::OPEN_HIGH.0 as usize) {
+        *open_high = Day::NEVER_AFTER;
+    }
+    let civil = dob.civil();
+    let mut month: Option<(i32, Day)> = None;
+    for &i in &schedule.ages_by_months {
+        let span = schedule.ages[i as usize];
+        let base = match month {
+            Some((m, base)) if m == span.months => base,
+            _ => {
+                let base = Span {
+                    months: span.months,
+                    days: 0,
+                }
+                .after_civil(dob, civil);
+                month = Some((span.months, base));
+                base
+            }
+        };
+        ages[i as usize] = if span.days == 0 {
+            base
+        } else {
+            base.plus_days(span.days)
+        };
     }
 }
 

@@ -183,7 +183,7 @@ fn twin_to_copy(schedule: &Schedule, ctx: &Ctx, gathered: &[Vec<Dose>], a: usize
     let usable = (!twin.observations_differ || ctx.obs.is_empty())
         && mine.len() == theirs.len()
         && mine.iter().zip(theirs).all(|(x, y)| x.index == y.index)
-        && !ctx.doses.iter().any(|d| twin.cvx.contains(d.cvx));
+        && !twin.cvx.meets(&ctx.cvx_seen);
     usable.then_some(twin.of)
 }
 

@@ -100,6 +100,18 @@ impl CvxSet {
     pub fn is_empty(&self) -> bool {
         self.bits.is_empty()
     }
+    /// Might a code of the patient's be in the set? (Codes past the patient's bit
+    /// set count as possibly in it.)
+    #[inline]
+    pub fn meets<const WORDS: usize>(&self, seen: &crate::context::CodeBits<WORDS>) -> bool {
+        self.bits
+            .iter()
+            .enumerate()
+            .any(|(i, w)| match seen.words.get(i) {
+                Some(s) => w & s != 0,
+                None => *w != 0 && seen.beyond,
+            })
+    }
     /// The codes of the set.
     pub fn codes(&self) -> impl Iterator<Item = u16> + '_ {
         (0..self.bits.len() * 64)

@@ -136,6 +136,8 @@ pub struct Schedule {
     pub(crate) cvx_text: &'static [String],
     /// The distinct ages of the schedule (see [`compiled::Age`]).
     pub(crate) ages: Vec<Span>,
+    /// The indices of `ages` but the two open bounds, by months.
+    pub(crate) ages_by_months: Vec<u16>,
 }
 
 /// Every CVX code the engine indexes, formatted ("08", "110"), once per process: a
@@ -367,6 +369,11 @@ impl Schedule {
         }
         Ok(Schedule {
             cvx_text: cvx_texts(),
+            ages_by_months: {
+                let mut order: Vec<u16> = (2..ages.spans.len() as u16).collect();
+                order.sort_by_key(|&i| ages.spans[i as usize].months);
+                order
+            },
             ages: ages.spans,
             live_previous,
             data,
