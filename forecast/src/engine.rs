@@ -353,7 +353,13 @@ fn antigen<'s>(
         all,
         list: &scratch.cands,
     };
-    let Some(b) = best(cands, &prio, ctx) else {
+    // A single relevant series is the best one (selection has nothing to compare).
+    let chosen = if n == 1 {
+        Some(0)
+    } else {
+        best(cands, &prio, ctx)
+    };
+    let Some(b) = chosen else {
         return (
             AntigenResult {
                 status: None,

@@ -37,6 +37,20 @@ fn max_of<T: Ord>(acc: Option<T>, v: Option<T>) -> Option<T> {
 }
 
 impl Due {
+    /// The fold of a single antigen.
+    fn of(r: &AntigenResult) -> Self {
+        Due {
+            earliest_min: r.dates.earliest,
+            earliest_max: r.dates.earliest,
+            recommended_min: r.dates.recommended,
+            past_due_min: r.dates.past_due,
+            latest_min: r.dates.latest,
+            number_min: r.dose_number,
+            number_max: r.dose_number,
+            vaccines: r.vaccines,
+        }
+    }
+
     fn add(&mut self, r: &AntigenResult) {
         self.earliest_min = min_of(self.earliest_min, r.dates.earliest);
         self.earliest_max = max_of(self.earliest_max, r.dates.earliest);
@@ -75,15 +89,19 @@ pub(crate) fn rollup(
         let Some(s) = r.status else {
             continue;
         };
-        first.get_or_insert(s);
         any_contraindicated |= s == SeriesStatus::Contraindicated;
         any_aged_out |= s == SeriesStatus::AgedOut;
         all_immune &= s == SeriesStatus::Immune;
         all_done &= matches!(s, SeriesStatus::Complete | SeriesStatus::Immune);
         if s == SeriesStatus::NotComplete {
+            if any_due {
+                due.add(r);
+            } else {
+                due = Due::of(r);
+            }
             any_due = true;
-            due.add(r);
         }
+        first.get_or_insert(s);
     }
     let Some(first) = first else {
         out.reason = Some(Cow::Borrowed("No relevant patient series"));
