@@ -32,13 +32,13 @@ pub(crate) struct AntigenResult {
 #[derive(Debug, Clone, Copy, Default)]
 pub(crate) struct CvxList {
     buf: [u16; 32],
-    len: usize,
+    len: u8,
 }
 
 impl CvxList {
     fn push(&mut self, cvx: u16) {
-        if self.len < self.buf.len() && !self.as_slice().contains(&cvx) {
-            self.buf[self.len] = cvx;
+        if (self.len as usize) < self.buf.len() && !self.as_slice().contains(&cvx) {
+            self.buf[self.len as usize] = cvx;
             self.len += 1;
         }
     }
@@ -46,7 +46,7 @@ impl CvxList {
         self.len == 0
     }
     pub fn as_slice(&self) -> &[u16] {
-        &self.buf[..self.len]
+        &self.buf[..self.len as usize]
     }
 }
 
@@ -411,12 +411,11 @@ fn antigen<'s>(
             let td = &c.series.doses[t];
             // Vaccines flagged for forecasting; when none are flagged, every
             // preferable vaccine usable at the earliest date.
+            let on = c.forecast.dates.earliest.map(|e| e.max(ctx.assessment));
             let usable = |v: &&crate::schedule::compiled::Preferable| {
-                !immunity::vaccine_contraindicated(&def.precautions, ctx, v.cvx)
-                    && c.forecast
-                        .dates
-                        .earliest
-                        .is_none_or(|e| ctx.within(e.max(ctx.assessment), v.window))
+                (ctx.obs.is_empty()
+                    || !immunity::vaccine_contraindicated(&def.precautions, ctx, v.cvx))
+                    && on.is_none_or(|on| ctx.within(on, v.window))
             };
             res.vaccines.extend(
                 td.preferable_vaccines

@@ -96,6 +96,7 @@ pub(crate) fn evaluate(
                 ctx,
                 doses: &doses[..i],
                 statuses: &out.statuses[..i],
+                valid: out.valid_count,
                 reference: dose.date,
                 completed_groups,
                 inclusive: false,

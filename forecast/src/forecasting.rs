@@ -42,6 +42,7 @@ pub(crate) fn forecast(
         ctx,
         doses,
         statuses: &ev.statuses,
+        valid: ev.valid_count,
         reference: ctx.assessment,
         completed_groups,
         inclusive: true,

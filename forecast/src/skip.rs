@@ -16,6 +16,8 @@ pub(crate) struct SkipInput<'a> {
     pub doses: &'a [Dose],
     /// Their evaluation statuses so far (same length as `doses`).
     pub statuses: &'a [EvaluationStatus],
+    /// How many of those are valid.
+    pub valid: u32,
     pub reference: Day,
     /// Series groups with a complete series, with the date each was completed.
     pub completed_groups: &'a [(u32, Day)],
@@ -67,6 +69,25 @@ fn condition_met(c: &Condition, input: &SkipInput) -> bool {
 }
 
 fn count_met(c: &Count, input: &SkipInput) -> bool {
+    let count = if c.any_dose {
+        // Every dose (or every valid one) counts: known without a pass.
+        if c.valid_only {
+            input.valid
+        } else {
+            input.doses.len() as u32
+        }
+    } else {
+        count_doses(c, input)
+    };
+    match c.logic {
+        Some(DoseCountLogic::GreaterThan) => count > c.want,
+        Some(DoseCountLogic::EqualTo) => count == c.want,
+        Some(DoseCountLogic::LessThan) => count < c.want,
+        None => false,
+    }
+}
+
+fn count_doses(c: &Count, input: &SkipInput) -> u32 {
     let ctx = input.ctx;
     // The age window as dates, resolved once per condition.
     let (from, until) = (ctx.age(c.window.begin), ctx.age(c.window.end));
@@ -82,10 +103,5 @@ fn count_met(c: &Count, input: &SkipInput) -> bool {
             count += 1;
         }
     }
-    match c.logic {
-        Some(DoseCountLogic::GreaterThan) => count > c.want,
-        Some(DoseCountLogic::EqualTo) => count == c.want,
-        Some(DoseCountLogic::LessThan) => count < c.want,
-        None => false,
-    }
+    count
 }

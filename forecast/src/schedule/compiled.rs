@@ -266,6 +266,8 @@ pub(crate) enum Condition {
 /// the condition kinds that do not use them), of the vaccine types (any when empty).
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Count {
+    /// No age window, date range or vaccine type: every dose counts.
+    pub any_dose: bool,
     pub window: Window,
     pub start: Day,
     pub end: Day,
@@ -461,7 +463,10 @@ fn condition_set(set: &SkipSet, ages: &mut AgeTable) -> ConditionSet {
                 | ConditionType::VaccineCountByDateAndAge => {
                     let by_age = c.kind != ConditionType::VaccineCountByDate;
                     let by_date = c.kind != ConditionType::VaccineCountByAge;
+                    let open_age = !by_age || (c.begin_age.is_none() && c.end_age.is_none());
+                    let open_dates = !by_date || (c.start_date.is_none() && c.end_date.is_none());
                     Condition::Count(Count {
+                        any_dose: open_age && open_dates && c.vaccine_types.is_empty(),
                         window: if by_age {
                             ages.window(c.begin_age, c.end_age)
                         } else {
