@@ -14,6 +14,8 @@ use chrono::NaiveDate;
 pub(crate) struct CodeBits<const WORDS: usize> {
     pub words: [u64; WORDS],
     pub beyond: bool,
+    /// Whether some code within the range was inserted.
+    any: bool,
 }
 
 impl<const WORDS: usize> Default for CodeBits<WORDS> {
@@ -21,6 +23,7 @@ impl<const WORDS: usize> Default for CodeBits<WORDS> {
         CodeBits {
             words: [0; WORDS],
             beyond: false,
+            any: false,
         }
     }
 }
@@ -28,14 +31,17 @@ impl<const WORDS: usize> Default for CodeBits<WORDS> {
 impl<const WORDS: usize> CodeBits<WORDS> {
     pub fn insert(&mut self, code: u16) {
         match self.words.get_mut(code as usize / 64) {
-            Some(w) => *w |= 1 << (code % 64),
+            Some(w) => {
+                *w |= 1 << (code % 64);
+                self.any = true;
+            }
             None => self.beyond = true,
         }
     }
     /// No code within the set's range (codes past it match nothing).
     #[inline]
     pub fn is_empty(&self) -> bool {
-        self.words.iter().fold(0, |acc, w| acc | w) == 0
+        !self.any
     }
     #[inline]
     pub fn contains(&self, code: u16) -> bool {

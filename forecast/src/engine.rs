@@ -6,7 +6,7 @@ use crate::context::{Ctx, CtxBuffers, Dose};
 use crate::day::Day;
 use crate::evaluation::{evaluate, Evaluated};
 use crate::forecasting::{forecast as forecast_series, Dates, SeriesForecast};
-use crate::schedule::Schedule;
+use crate::schedule::{gender_index, Schedule};
 use crate::series_select::{best, prioritized, Cand, Cands, Picks};
 use crate::types::{
     Antigen, DoseEvaluation, EvaluationStatus, Patient, PatientForecast, PerAntigen, SeriesStatus,
@@ -254,6 +254,10 @@ fn antigen<'s>(
 ) -> (AntigenResult, Option<&'s Evaluated>) {
     let def = &schedule.antigens[a];
     let all = &def.series;
+    if ctx.obs.is_empty() && def.standard_by_gender[gender_index(ctx.gender)].is_empty() {
+        // Risk series only, and no observation to indicate one.
+        return (AntigenResult::default(), None);
+    }
     selection::relevant_series(def, ctx, recs, &mut scratch.relevant);
     let n = scratch.relevant.len();
     if n == 0 {

@@ -32,10 +32,12 @@ fn could_matter(series: &Series, ctx: &Ctx, first_dose: Option<Day>) -> bool {
 
 /// Fills `out` with the relevant series for the antigen's doses `recs` (indices
 /// into the antigen's series, in series group order), keeping per series group only
-/// the best series priority present.
+/// the best series priority present. One pass, a series group at a time (the
+/// series are ordered by group).
 pub(crate) fn relevant_series(def: &AntigenDef, ctx: &Ctx, recs: &[Dose], out: &mut Vec<usize>) {
     let all = &def.series;
     let first_dose = recs.first().map(|d| d.date);
+    let last_dose = recs.last().map(|d| d.date);
     out.clear();
     // The gender requirement is already applied by `order_by_gender`; without
     // observations no risk series is relevant.
@@ -44,53 +46,50 @@ pub(crate) fn relevant_series(def: &AntigenDef, ctx: &Ctx, recs: &[Dose], out: &
     } else {
         &def.order_by_gender[gender_index(ctx.gender)]
     };
-    for &i in order {
-        let s = &all[i];
-        let keep = match s.series_type {
-            SeriesType::Risk => {
-                !ctx.obs.is_empty()
-                    && s.indications.iter().any(|ind| {
-                        ctx.obs.contains(ind.code) && ctx.within(ctx.assessment, ind.window)
-                    })
+    let mut next = 0;
+    while next < order.len() {
+        let group = all[order[next]].series_group;
+        let start = out.len();
+        while let Some(&i) = order.get(next).filter(|&&i| all[i].series_group == group) {
+            next += 1;
+            let s = &all[i];
+            let keep = match s.series_type {
+                SeriesType::Risk => {
+                    !ctx.obs.is_empty()
+                        && s.indications.iter().any(|ind| {
+                            ctx.obs.contains(ind.code) && ctx.within(ctx.assessment, ind.window)
+                        })
+                }
+                SeriesType::Standard | SeriesType::EvaluationOnly => {
+                    s.default_series || could_matter(s, ctx, first_dose)
+                }
+            };
+            if keep {
+                out.push(i);
             }
-            SeriesType::Standard | SeriesType::EvaluationOnly => {
-                s.default_series || could_matter(s, ctx, first_dose)
-            }
-        };
-        if keep {
-            out.push(i);
         }
+        if def.mixed_priorities {
+            keep_best_priority(def, start, out);
+        }
+        drop_unreachable(all, ctx, last_dose, start, out);
     }
-    if def.mixed_priorities {
-        keep_best_priorities(def, out);
-    }
-    drop_unreachable(all, ctx, recs.last().map(|d| d.date), out);
 }
 
-/// Keeps per series group only the series of the best priority present.
-fn keep_best_priorities(def: &AntigenDef, out: &mut Vec<usize>) {
-    let all = &def.series;
-    let meta = &def.series_meta;
-    // Best (lowest) priority letter per series group, then keep only those.
-    let priority = |i: usize| meta[i].priority;
-    let mut best: [(u32, u8); 16] = [(u32::MAX, b'Z'); 16];
-    let mut groups = 0;
-    for &i in out.iter() {
-        let g = all[i].series_group;
-        if let Some(k) = best[..groups].iter().position(|(bg, _)| *bg == g) {
-            best[k].1 = best[k].1.min(priority(i));
-        } else if groups < best.len() {
-            best[groups] = (g, priority(i));
-            groups += 1;
+/// Keeps, of the series group at `out[start..]`, only the series of the best
+/// priority present.
+fn keep_best_priority(def: &AntigenDef, start: usize, out: &mut Vec<usize>) {
+    let priority = |i: usize| def.series_meta[i].priority;
+    let Some(best) = out[start..].iter().map(|&i| priority(i)).min() else {
+        return;
+    };
+    let mut kept = start;
+    for pos in start..out.len() {
+        if priority(out[pos]) <= best {
+            out[kept] = out[pos];
+            kept += 1;
         }
     }
-    out.retain(|&i| {
-        let g = all[i].series_group;
-        best[..groups]
-            .iter()
-            .find(|(bg, _)| *bg == g)
-            .is_none_or(|(_, p)| priority(i) <= *p)
-    });
+    out.truncate(kept);
 }
 
 /// Pruning (for speed, no effect on results). Series selection prioritizes in each
@@ -98,11 +97,18 @@ fn keep_best_priorities(def: &AntigenDef, out: &mut Vec<usize>) {
 /// the default series, else the group's first. A series that is none of the last
 /// two, that no dose of the patient is old enough to count for, and that cannot be
 /// complete without a valid dose is never chosen (nor does it complete a group for
-/// "completed series" skip conditions), so it is not evaluated.
-fn drop_unreachable(all: &[Series], ctx: &Ctx, last_dose: Option<Day>, out: &mut Vec<usize>) {
-    // Positions (in `out`) of the series no dose can count for.
+/// "completed series" skip conditions), so it is not evaluated. `out[start..]` is
+/// one series group.
+fn drop_unreachable(
+    all: &[Series],
+    ctx: &Ctx,
+    last_dose: Option<Day>,
+    start: usize,
+    out: &mut Vec<usize>,
+) {
+    // Positions (from `start`) of the series no dose can count for.
     let mut hopeless = 0u64;
-    for (pos, &i) in out.iter().enumerate().take(64) {
+    for (pos, &i) in out[start..].iter().enumerate().take(64) {
         let s = &all[i];
         if s.prunable && !could_count(s, ctx, last_dose) {
             hopeless |= 1 << pos;
@@ -111,26 +117,16 @@ fn drop_unreachable(all: &[Series], ctx: &Ctx, last_dose: Option<Day>, out: &mut
     if hopeless == 0 {
         return;
     }
-    let mut kept = 0;
-    let mut start = 0;
-    // Series groups are contiguous in `out`.
-    while start < out.len() {
-        let group = all[out[start]].series_group;
-        let end = start
-            + out[start..]
-                .iter()
-                .take_while(|&&i| all[i].series_group == group)
-                .count();
-        let has_default = out[start..end].iter().any(|&i| all[i].default_series);
-        for pos in start..end {
-            let s = &all[out[pos]];
-            let fallback = s.default_series || (!has_default && pos == start);
-            if fallback || pos >= 64 || hopeless & (1 << pos) == 0 {
-                out[kept] = out[pos];
-                kept += 1;
-            }
+    let has_default = out[start..].iter().any(|&i| all[i].default_series);
+    let mut kept = start;
+    for pos in start..out.len() {
+        let s = &all[out[pos]];
+        let k = pos - start;
+        let fallback = s.default_series || (!has_default && k == 0);
+        if fallback || k >= 64 || hopeless & (1 << k) == 0 {
+            out[kept] = out[pos];
+            kept += 1;
         }
-        start = end;
     }
     out.truncate(kept);
 }
