@@ -24,11 +24,13 @@ pub struct ForecastOf {
     pub as_of: NaiveDate,
 }
 
-/// The engine's answer, with each input dose's id beside its evaluation.
+/// The engine's answer, with each input dose's id (and date and CVX code, which school rules
+/// read) beside its evaluation.
 #[derive(Debug)]
 pub struct PersonForecast {
     pub forecast: PatientForecast,
     pub dose_ids: Vec<Uuid>,
+    pub doses_given: Vec<(NaiveDate, String)>,
 }
 
 impl PersonForecast {
@@ -110,6 +112,7 @@ pub fn compute(
     PersonForecast {
         forecast: result,
         dose_ids: doses.iter().map(|d| d.id).collect(),
+        doses_given: doses.iter().map(|d| (d.date_given, d.cvx.clone())).collect(),
     }
 }
 
@@ -133,24 +136,27 @@ impl Loader<ForecastOf> for RecordLoader {
             .contraindications_for(access, &ids)
             .await
             .map_err(Arc::new)?;
+        // Grouped once: a roster asks for a thousand persons' forecasts in one batch.
+        let persons: HashMap<Uuid, person::Model> =
+            persons.into_iter().map(|p| (p.id, p)).collect();
+        let mut doses_of: HashMap<Uuid, Vec<dose::Model>> = HashMap::new();
+        for d in doses {
+            doses_of.entry(d.person_id).or_default().push(d);
+        }
+        let mut findings_of: HashMap<Uuid, Vec<contraindication::Model>> = HashMap::new();
+        for f in findings {
+            findings_of.entry(f.person_id).or_default().push(f);
+        }
         let mut out = HashMap::new();
         for key in keys {
-            let Some(p) = persons.iter().find(|p| p.id == key.person) else {
+            let Some(p) = persons.get(&key.person) else {
                 continue;
             };
-            let mine: Vec<dose::Model> = doses
-                .iter()
-                .filter(|d| d.person_id == p.id)
-                .cloned()
-                .collect();
-            let theirs: Vec<contraindication::Model> = findings
-                .iter()
-                .filter(|f| f.person_id == p.id)
-                .cloned()
-                .collect();
+            let mine = doses_of.get(&p.id).map_or(&[][..], Vec::as_slice);
+            let theirs = findings_of.get(&p.id).map_or(&[][..], Vec::as_slice);
             out.insert(
                 *key,
-                Arc::new(compute(schedule, p, &mine, &theirs, key.as_of)),
+                Arc::new(compute(schedule, p, mine, theirs, key.as_of)),
             );
         }
         Ok(out)

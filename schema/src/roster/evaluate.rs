@@ -5,13 +5,13 @@ use std::sync::Arc;
 
 use chrono::NaiveDate;
 use entities::codes::ContraindicationKind;
-use entities::model::{contraindication, dose, person};
+use entities::model::{contraindication, person};
 use school::{Compliance, EvaluatedDose, Exemption, ExemptionKind, Requirements, Student};
 use uuid::Uuid;
 
 use crate::context::RequestContext;
 use crate::forecasts::{ForecastOf, PersonForecast};
-use crate::loaders::{ContraindicationsOf, DosesOf, EnrollmentsOf};
+use crate::loaders::{ContraindicationsOf, EnrollmentsOf};
 use crate::ApiError;
 
 /// The jurisdiction's requirements, or an internal error if the gateway did not attach them.
@@ -42,28 +42,23 @@ fn exemptions(findings: &[contraindication::Model]) -> Vec<Exemption> {
         .collect()
 }
 
-/// One student's compliance on `on`. The engine's evaluations are matched to the doses by
-/// id, so a dose recorded between the two loads is simply not counted yet.
+/// One student's compliance on `on`, from the doses the forecast was computed on.
 pub(crate) fn evaluate(
     requirements: &Requirements,
     person: &person::Model,
     grade: &str,
     forecast: &PersonForecast,
-    doses: &[dose::Model],
     findings: &[contraindication::Model],
     on: NaiveDate,
 ) -> Compliance {
     let evaluated = forecast
-        .dose_ids
+        .doses_given
         .iter()
         .zip(&forecast.forecast.doses)
-        .filter_map(|(id, evaluation)| {
-            let d = doses.iter().find(|d| d.id == *id)?;
-            Some(EvaluatedDose {
-                date_given: d.date_given,
-                cvx: &d.cvx,
-                evaluation,
-            })
+        .map(|((date_given, cvx), evaluation)| EvaluatedDose {
+            date_given: *date_given,
+            cvx,
+            evaluation,
         })
         .collect();
     let student = Student {
@@ -88,7 +83,6 @@ pub(crate) async fn evaluate_many(
     let forecasts = rc
         .load_many(ids().map(|person| ForecastOf { person, as_of: on }))
         .await?;
-    let doses = rc.load_many(ids().map(DosesOf)).await?;
     let findings = rc.load_many(ids().map(ContraindicationsOf)).await?;
     Ok(persons
         .iter()
@@ -97,13 +91,11 @@ pub(crate) async fn evaluate_many(
                 person: p.id,
                 as_of: on,
             })?;
-            let none = Vec::new();
             Some(evaluate(
                 requirements,
                 p,
                 grade,
                 forecast,
-                doses.get(&DosesOf(p.id)).unwrap_or(&none),
                 findings
                     .get(&ContraindicationsOf(p.id))
                     .map_or(&[][..], Vec::as_slice),
