@@ -115,6 +115,7 @@ pub(crate) struct Civil {
 impl Civil {
     /// `months` later (earlier when negative) by the CDSi rule; saturates like
     /// [`crate::duration::add_months_days`] (to chrono's last date either way).
+    #[inline]
     pub fn plus_months(self, months: i32) -> Day {
         let total = self.year * 12 + (self.month as i32 - 1) + months;
         // Usual years: the month's first day and length from the table.
@@ -127,6 +128,13 @@ impl Civil {
                 Day::from_epoch(next)
             };
         }
+        self.plus_months_far(total)
+    }
+
+    /// [`Civil::plus_months`] outside the table's years, `total` being the target
+    /// month counted from year 0.
+    #[cold]
+    fn plus_months_far(self, total: i32) -> Day {
         let (y, m) = (total.div_euclid(12), total.rem_euclid(12) as u32 + 1);
         let representable = |y: i32| (FIRST_YEAR..=LAST_YEAR).contains(&y);
         if representable(y) && self.day <= days_in_month(y, m) {

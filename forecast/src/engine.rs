@@ -9,7 +9,8 @@ use crate::forecasting::{forecast as forecast_series, Dates, SeriesForecast};
 use crate::schedule::{gender_index, Schedule};
 use crate::series_select::{best, prioritized, Cand, Cands, Picks};
 use crate::types::{
-    Antigen, DoseEvaluation, EvaluationStatus, Patient, PatientForecast, PerAntigen, SeriesStatus,
+    Antigen, AntigenEntry, DoseEvaluation, EvaluationStatus, Patient, PatientForecast, PerAntigen,
+    SeriesStatus,
 };
 use crate::{history, immunity, rollup, selection};
 use chrono::NaiveDate;
@@ -17,7 +18,7 @@ use std::borrow::Cow;
 use std::cell::RefCell;
 
 /// The forecast of one antigen.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Copy, Default)]
 pub(crate) struct AntigenResult {
     pub status: Option<SeriesStatus>,
     pub dose_number: Option<u32>,
@@ -115,32 +116,34 @@ pub fn forecast(
         history::gather(schedule, &ctx, &mut gathered);
         let results = &mut scratch.results;
         results.clear();
+        results.resize(schedule.antigens.len(), AntigenResult::default());
         for (a, recs) in gathered.iter().enumerate() {
             if let Some(of) = twin_to_copy(schedule, &ctx, &gathered, a) {
                 // Same rules, same doses: the earlier antigen's verdicts.
                 for d in recs {
-                    let entries = &mut doses[d.index as usize].per_antigen;
-                    if let Some((_, s, r)) = entries.iter().find(|(x, _, _)| x.0 as usize == of) {
-                        let entry = (Antigen(a as u8), *s, r.clone());
-                        entries.push(entry);
+                    let dose = &mut doses[d.index as usize];
+                    let verdict = dose
+                        .per_antigen
+                        .iter()
+                        .find(|(x, _, _)| x.0 as usize == of)
+                        .map(|(_, s, r)| (*s, r.clone()));
+                    if let Some((s, r)) = verdict {
+                        record(dose, (Antigen(a as u8), s, r));
                     }
                 }
-                let res = scratch.results[of].clone();
-                scratch.results.push(res);
+                results[a] = results[of];
                 continue;
             }
-            let (res, ev) = antigen(schedule, &ctx, a, recs, &mut scratch.work);
+            let ev = antigen(schedule, &ctx, a, recs, &mut scratch.work, &mut results[a]);
             if let Some(ev) = ev {
                 for (k, d) in recs.iter().enumerate() {
                     let (s, r) = (ev.statuses[k], ev.reasons[k]);
-                    doses[d.index as usize].per_antigen.push((
-                        Antigen(a as u8),
-                        s,
-                        r.as_str().map(Cow::Borrowed),
-                    ));
+                    record(
+                        &mut doses[d.index as usize],
+                        (Antigen(a as u8), s, r.as_str().map(Cow::Borrowed)),
+                    );
                 }
             }
-            scratch.results.push(res);
         }
         let vaccine_groups = schedule
             .groups
@@ -159,19 +162,25 @@ pub fn forecast(
         scratch.ctx = ctx.into_buffers();
         vaccine_groups
     });
-    for d in &mut doses {
-        if let Some((_, s, r)) = d.per_antigen.iter().max_by_key(|(_, s, _)| s.rank()) {
-            d.status = *s;
-            d.reason = r.clone();
-        } else {
-            d.status = EvaluationStatus::Extraneous;
-            d.reason = Some(Cow::Borrowed("Vaccine not in the schedule"));
-        }
+    for d in doses.iter_mut().filter(|d| d.per_antigen.is_empty()) {
+        d.reason = Some(Cow::Borrowed("Vaccine not in the schedule"));
     }
     PatientForecast {
         vaccine_groups,
         doses,
     }
+}
+
+/// Adds one antigen's verdict to a dose. The dose's own verdict is the one of the
+/// highest rank among its antigens (the later one on ties): a problem with any
+/// antigen makes the dose not valid, otherwise it is valid if it counted for any.
+#[inline]
+fn record(d: &mut DoseEvaluation, entry: AntigenEntry) {
+    if d.per_antigen.is_empty() || entry.1.rank() >= d.status.rank() {
+        d.status = entry.1;
+        d.reason.clone_from(&entry.2);
+    }
+    d.per_antigen.push(entry);
 }
 
 /// The earlier antigen whose forecast antigen `a` can take for this patient: one
@@ -200,7 +209,8 @@ pub fn debug_antigens(
     let mut scratch = Scratch::default();
     let mut out = Vec::new();
     for (a, recs) in gathered.iter().enumerate() {
-        let (res, _) = antigen(schedule, &ctx, a, recs, &mut scratch);
+        let mut res = AntigenResult::default();
+        antigen(schedule, &ctx, a, recs, &mut scratch, &mut res);
         let mut line = format!(
             "{}: {:?} #{:?} {:?} via {:?}",
             schedule.antigens[a].data.antigen,
@@ -251,18 +261,19 @@ fn antigen<'s>(
     a: usize,
     recs: &[Dose],
     scratch: &'s mut Scratch,
-) -> (AntigenResult, Option<&'s Evaluated>) {
+    res: &mut AntigenResult,
+) -> Option<&'s Evaluated> {
     let def = &schedule.antigens[a];
     let all = &def.series;
     if ctx.obs.is_empty() && def.standard_by_gender[gender_index(ctx.gender)].is_empty() {
         // Risk series only, and no observation to indicate one.
-        return (AntigenResult::default(), None);
+        return None;
     }
     selection::relevant_series(def, ctx, recs, &mut scratch.relevant);
     let n = scratch.relevant.len();
     if n == 0 {
         // No relevant series: no forecast (series selection would find none).
-        return (AntigenResult::default(), None);
+        return None;
     }
     if scratch.evals.len() < n {
         scratch.evals.resize_with(n, Evaluated::default);
@@ -363,24 +374,13 @@ fn antigen<'s>(
     } else {
         best(cands, &prio, ctx)
     };
-    let Some(b) = chosen else {
-        return (
-            AntigenResult {
-                status: None,
-                ..Default::default()
-            },
-            None,
-        );
-    };
+    let b = chosen?;
     let c = Candidate {
         series: &all[scratch.relevant[b]],
         eval: &scratch.evals[b],
         forecast: &scratch.forecasts[b],
     };
-    let mut res = AntigenResult {
-        series: Some(scratch.relevant[b]),
-        ..Default::default()
-    };
+    res.series = Some(scratch.relevant[b]);
     let status = if immunity::is_immune(&def.precautions, ctx) {
         SeriesStatus::Immune
     } else if immunity::is_contraindicated(&def.precautions, ctx) {
@@ -443,7 +443,7 @@ fn antigen<'s>(
                 != crate::schedule::model::SeriesType::EvaluationOnly
     };
     if !prio.iter().any(contributes) {
-        return (res, Some(&scratch.evals[b]));
+        return Some(&scratch.evals[b]);
     }
     let merged = &mut scratch.merged;
     merged.statuses.clear();
@@ -460,5 +460,5 @@ fn antigen<'s>(
             }
         }
     }
-    (res, Some(&scratch.merged))
+    Some(&scratch.merged)
 }

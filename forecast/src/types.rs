@@ -153,6 +153,7 @@ impl PerAntigen {
     }
 
     /// Appends an entry.
+    #[inline]
     pub fn push(&mut self, entry: AntigenEntry) {
         if !self.spill.is_empty() {
             self.spill.push(entry);
