@@ -128,7 +128,7 @@ pub fn forecast(
                         .find(|(x, _, _)| x.0 as usize == of)
                         .map(|(_, s, r)| (*s, r.clone()));
                     if let Some((s, r)) = verdict {
-                        record(dose, (Antigen(a as u8), s, r));
+                        record_entry(dose, (Antigen(a as u8), s, r));
                     }
                 }
                 results[a] = results[of];
@@ -140,7 +140,9 @@ pub fn forecast(
                     let (s, r) = (ev.statuses[k], ev.reasons[k]);
                     record(
                         &mut doses[d.index as usize],
-                        (Antigen(a as u8), s, r.as_str().map(Cow::Borrowed)),
+                        Antigen(a as u8),
+                        s,
+                        r.as_str(),
                     );
                 }
             }
@@ -175,7 +177,22 @@ pub fn forecast(
 /// highest rank among its antigens (the later one on ties): a problem with any
 /// antigen makes the dose not valid, otherwise it is valid if it counted for any.
 #[inline]
-fn record(d: &mut DoseEvaluation, entry: AntigenEntry) {
+fn record(
+    d: &mut DoseEvaluation,
+    antigen: Antigen,
+    status: EvaluationStatus,
+    reason: Option<&'static str>,
+) {
+    if d.per_antigen.is_empty() || status.rank() >= d.status.rank() {
+        d.status = status;
+        d.reason = reason.map(Cow::Borrowed);
+    }
+    d.per_antigen
+        .push((antigen, status, reason.map(Cow::Borrowed)));
+}
+
+/// [`record`] for an entry already made (a twin's copy).
+fn record_entry(d: &mut DoseEvaluation, entry: AntigenEntry) {
     if d.per_antigen.is_empty() || entry.1.rank() >= d.status.rank() {
         d.status = entry.1;
         d.reason.clone_from(&entry.2);
