@@ -81,6 +81,9 @@ struct Scratch {
     cands: Vec<Cand>,
     /// Dose statuses of the best series merged with the other groups' ones.
     merged: Evaluated,
+    /// Whether every series is forecast, also those whose forecast selection
+    /// does not need ([`debug_antigens`] shows every series).
+    every_forecast: bool,
 }
 
 /// Runs the CDSi engine for `patient` at `assessment_date`.
@@ -223,7 +226,10 @@ pub fn debug_antigens(
     let ctx = Ctx::new(schedule, patient, assessment_date, CtxBuffers::default());
     let mut gathered: Vec<Vec<Dose>> = vec![Vec::new(); schedule.antigens.len()];
     history::gather(schedule, &ctx, &mut gathered);
-    let mut scratch = Scratch::default();
+    let mut scratch = Scratch {
+        every_forecast: true,
+        ..Scratch::default()
+    };
     let mut out = Vec::new();
     for (a, recs) in gathered.iter().enumerate() {
         let mut res = AntigenResult::default();
@@ -317,14 +323,25 @@ fn antigen<'s>(
             &mut scratch.evals[k],
         );
         let in_process = scratch.evals[k].valid_count > 0;
-        let f = forecast_series(
-            ctx,
-            s,
-            recs,
-            &scratch.evals[k],
-            &scratch.completed[..visible],
-            in_process,
-        );
+        let f = if !in_process && s.needs_a_dose && !scratch.every_forecast {
+            // Not complete without a valid dose, and not in process: its status
+            // (not complete, or aged out) matters only if selection prioritizes
+            // it, and then its dates are computed with it below.
+            SeriesForecast {
+                status: SeriesStatus::NotComplete,
+                target: None,
+                dates: Dates::default(),
+            }
+        } else {
+            forecast_series(
+                ctx,
+                s,
+                recs,
+                &scratch.evals[k],
+                &scratch.completed[..visible],
+                in_process,
+            )
+        };
         if f.status == SeriesStatus::Complete {
             if let Some(done) = scratch.evals[k].satisfied.iter().flatten().max() {
                 scratch.completed.push((s.series_group, *done));

@@ -140,10 +140,11 @@ pub(crate) struct Series {
     pub equivalent_series_groups: Vec<u32>,
     pub indications: Vec<Indication>,
     pub doses: Vec<TargetDose>,
+    /// Some target dose can be passed only by a valid dose (it has no conditional
+    /// skip): the series cannot be complete without one.
+    pub needs_a_dose: bool,
     /// Whether series selection can skip the series for a patient without a dose
-    /// old enough to count for it: it is not a default series and, as some target
-    /// dose can be passed only by a valid dose (it has no conditional skip), it
-    /// cannot be complete without one.
+    /// old enough to count for it: it is not a default series and needs a dose.
     pub prunable: bool,
     /// The ages from which a dose can be the series' first valid dose (absolute
     /// minimum, else minimum, of each age requirement of the target doses it can
@@ -314,6 +315,7 @@ pub(crate) fn series(s: &SeriesData, ages: &mut AgeTable, live: &[Vec<LiveConfli
         .iter()
         .any(|d| d.evaluation_skips.is_empty() && d.forecast_skips.is_empty());
     Series {
+        needs_a_dose,
         prunable: !s.default_series && needs_a_dose && first_valid_ages.is_some(),
         first_valid_ages: first_valid_ages.unwrap_or_default(),
         series_type: s.series_type,

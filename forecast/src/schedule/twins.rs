@@ -89,6 +89,7 @@ impl Differences {
             && x.min_age_to_start == y.min_age_to_start
             && x.max_age_to_start == y.max_age_to_start
             && x.equivalent_series_groups == y.equivalent_series_groups
+            && x.needs_a_dose == y.needs_a_dose
             && x.prunable == y.prunable
             && x.first_valid_ages == y.first_valid_ages
             && x.doses.len() == y.doses.len()
