@@ -152,9 +152,17 @@ pub(crate) fn rollup(
                 past_due = past_due.map(|p| p.max(l));
             }
         }
+        // Recommended and past due are often the earliest date: converted once.
+        let as_date = |d: Option<Day>, earliest_date: Option<chrono::NaiveDate>| {
+            if d == earliest {
+                earliest_date
+            } else {
+                d.map(Day::to_date)
+            }
+        };
         out.earliest_date = earliest.map(Day::to_date);
-        out.recommended_date = recommended.map(Day::to_date);
-        out.past_due_date = past_due.map(Day::to_date);
+        out.recommended_date = as_date(recommended, out.earliest_date);
+        out.past_due_date = as_date(past_due, out.earliest_date);
         out.latest_date = due.latest_min.map(Day::to_date);
         // The dose number is the highest among the antigens still due (e.g. the
         // diphtheria/tetanus count when pertussis restarts with Tdap); the lowest
