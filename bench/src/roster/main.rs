@@ -125,6 +125,16 @@ fn arg(name: &str, default: usize) -> usize {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    // `--trace`: every span's busy and idle time on stderr, to see where a read's time goes.
+    if std::env::args().any(|a| a == "--trace") {
+        tracing_subscriber::fmt()
+            .with_env_filter(
+                std::env::var("IZGRAPH_LOG").unwrap_or_else(|_| "info,sqlx=warn".into()),
+            )
+            .with_span_events(tracing_subscriber::fmt::format::FmtSpan::CLOSE)
+            .with_writer(std::io::stderr)
+            .init();
+    }
     let cold_runs = arg("--cold", 10);
     let warm_runs = arg("--warm", 50);
     let data_dir = tempfile::tempdir()?;
@@ -212,7 +222,11 @@ async fn run(settings: &Settings, cold_runs: usize, warm_runs: usize) -> anyhow:
 
     println!(
         "\nroster of a whole school on {backend}, school token, over HTTP ({} build)",
-        if cfg!(debug_assertions) { "debug" } else { "release" }
+        if cfg!(debug_assertions) {
+            "debug"
+        } else {
+            "release"
+        }
     );
     println!(
         "{:>9} | {:>11} | {:>13} | {:>13} | {:>13} | {:>13}",

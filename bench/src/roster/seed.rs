@@ -94,7 +94,11 @@ pub async fn students(
             last_name: Set(last),
             first_name_key: Set("STUDENT".into()),
             date_of_birth: Set(dob),
-            gender: Set(if i % 2 == 0 { Gender::Female } else { Gender::Male }),
+            gender: Set(if i % 2 == 0 {
+                Gender::Female
+            } else {
+                Gender::Male
+            }),
             address_line1: Set(None),
             address_line2: Set(None),
             city: Set(None),
@@ -120,9 +124,10 @@ pub async fn students(
             .iter()
             .chain(std::iter::once(&MENACWY_BOOSTER))
             .filter(|(cvx, months)| {
-                !(i % 7 == 0 && *cvx == "20" && *months == 50)
-                    && !(i % 11 == 0 && *cvx == "03")
-                    && !(i % 9 == 0 && *cvx == "114")
+                let skipped_dtap = i % 7 == 0 && *cvx == "20" && *months == 50;
+                let no_mmr = i % 11 == 0 && *cvx == "03";
+                let no_menacwy = i % 9 == 0 && *cvx == "114";
+                !(skipped_dtap || no_mmr || no_menacwy)
             });
         for (cvx, months) in history {
             let Some(given) = dob.checked_add_months(Months::new(*months)) else {
