@@ -236,7 +236,11 @@ fn evaluate_dose<'s>(
         .filter(|c| !c.is_empty())
     {
         for p in ctx.live_doses.iter().take_while(|p| p.date < date) {
-            for c in conflicts.iter().filter(|c| c.previous_cvx == p.cvx) {
+            let first = conflicts.partition_point(|c| c.previous_cvx < p.cvx);
+            for c in conflicts[first..]
+                .iter()
+                .take_while(|c| c.previous_cvx == p.cvx)
+            {
                 let prev_valid = doses
                     .iter()
                     .position(|d| d.index == p.index)

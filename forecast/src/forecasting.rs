@@ -38,20 +38,22 @@ pub(crate) fn forecast(
 ) -> SeriesForecast {
     let n = series.doses.len();
     let mut t = ev.next;
-    let input = SkipInput {
-        ctx,
-        doses,
-        statuses: &ev.statuses,
-        valid: ev.valid_count,
-        reference: ctx.assessment,
-        completed_groups,
-        inclusive: true,
-    };
-    while t < n
-        && !series.doses[t].forecast_skips.is_empty()
-        && should_skip(&series.doses[t].forecast_skips, &input)
-    {
-        t += 1;
+    if t < n && !series.doses[t].forecast_skips.is_empty() {
+        let input = SkipInput {
+            ctx,
+            doses,
+            statuses: &ev.statuses,
+            valid: ev.valid_count,
+            reference: ctx.assessment,
+            completed_groups,
+            inclusive: true,
+        };
+        while t < n
+            && !series.doses[t].forecast_skips.is_empty()
+            && should_skip(&series.doses[t].forecast_skips, &input)
+        {
+            t += 1;
+        }
     }
     if t >= n {
         return SeriesForecast {

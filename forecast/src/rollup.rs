@@ -10,7 +10,6 @@ use crate::types::{SeriesStatus, VaccineGroupForecast};
 use std::borrow::Cow;
 
 /// The group's antigens that are still due, folded in one pass.
-#[derive(Default)]
 struct Due {
     earliest_min: Option<Day>,
     earliest_max: Option<Day>,
@@ -82,9 +81,9 @@ pub(crate) fn rollup(
     };
     // The statuses of the antigens that have a forecast, and the due ones folded.
     let mut first = None;
-    let (mut any_contraindicated, mut any_due, mut any_aged_out) = (false, false, false);
+    let (mut any_contraindicated, mut any_aged_out) = (false, false);
     let (mut all_immune, mut all_done) = (true, true);
-    let mut due = Due::default();
+    let mut due: Option<Due> = None;
     for r in g.antigens.iter().map(|&a| &results[a as usize]) {
         let Some(s) = r.status else {
             continue;
@@ -94,12 +93,10 @@ pub(crate) fn rollup(
         all_immune &= s == SeriesStatus::Immune;
         all_done &= matches!(s, SeriesStatus::Complete | SeriesStatus::Immune);
         if s == SeriesStatus::NotComplete {
-            if any_due {
-                due.add(r);
-            } else {
-                due = Due::of(r);
+            match due.as_mut() {
+                Some(due) => due.add(r),
+                None => due = Some(Due::of(r)),
             }
-            any_due = true;
         }
         first.get_or_insert(s);
     }
@@ -109,7 +106,7 @@ pub(crate) fn rollup(
     };
     let status = if g.administer_full && any_contraindicated {
         SeriesStatus::Contraindicated
-    } else if any_due {
+    } else if due.is_some() {
         SeriesStatus::NotComplete
     } else if all_immune {
         SeriesStatus::Immune
@@ -131,7 +128,7 @@ pub(crate) fn rollup(
         SeriesStatus::AgedOut => "Aged out: past the maximum age",
         SeriesStatus::NotRecommended => "Not recommended",
     }));
-    if status == SeriesStatus::NotComplete {
+    if let (SeriesStatus::NotComplete, Some(due)) = (status, due) {
         let (mut earliest, mut recommended, mut past_due);
         if g.administer_full {
             // The whole group is given at once: not before every antigen allows it,

@@ -128,7 +128,7 @@ pub struct Schedule {
     pub(crate) groups: Vec<GroupDef>,
     /// Antigen associations by CVX code.
     pub(crate) cvx: Vec<Vec<CvxAssoc>>,
-    /// Live virus conflicts by current CVX code.
+    /// Live virus conflicts by current CVX code, each list by previous CVX code.
     pub(crate) live: Vec<Vec<LiveConflict>>,
     /// CVX codes that appear as the previous dose of a live virus conflict.
     pub(crate) live_previous: Vec<bool>,
@@ -232,6 +232,11 @@ impl Schedule {
                 min_end: Span::of(l.min_end),
                 end: Span::of(l.end),
             });
+        }
+        // By earlier CVX, so that a dose's conflicts with one earlier dose are found
+        // by binary search.
+        for conflicts in &mut live {
+            conflicts.sort_by_key(|c| c.previous_cvx);
         }
         let mut ages = AgeTable::default();
         let mut antigens = Vec::new();
