@@ -7,10 +7,13 @@
 //! `valgrind --tool=callgrind --toggle-collect='forecast::engine::forecast*'` for
 //! repeatable instruction counts of the forecasts alone (N = 2,000 is enough).
 
+#[path = "../benches/support/cpu_time.rs"]
+mod cpu_time;
 #[path = "../benches/support/population.rs"]
 mod population;
 
 use chrono::NaiveDate;
+use cpu_time::cpu_seconds;
 use forecast::cases::Case;
 use forecast::{forecast, Patient, Schedule};
 use std::hash::{DefaultHasher, Hash, Hasher};
@@ -44,8 +47,7 @@ fn main() {
         count as f64 / secs,
         secs * 1e6 / count as f64
     );
-    // On a shared machine wall time includes waiting for the CPU; the process's
-    // CPU time does not (Linux only, in clock ticks: run enough persons).
+    // In clock ticks: run enough persons.
     if let (Some(a), Some(b)) = (cpu_start, cpu_seconds()) {
         println!(
             "  on CPU: {:.0} forecasts/s ({:.2} s of CPU time)",
@@ -72,17 +74,4 @@ fn main() {
             hasher.finish()
         );
     }
-}
-
-/// User plus system CPU time of this process so far, from `/proc/self/stat`
-/// (assuming the usual 100 clock ticks per second).
-fn cpu_seconds() -> Option<f64> {
-    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
-    // Fields after the parenthesized command name; utime and stime are the 12th
-    // and 13th of them.
-    let rest = stat.rsplit_once(')')?.1;
-    let mut fields = rest.split_whitespace().skip(11);
-    let utime: f64 = fields.next()?.parse().ok()?;
-    let stime: f64 = fields.next()?.parse().ok()?;
-    Some((utime + stime) / 100.0)
 }
