@@ -155,20 +155,26 @@ impl PerAntigen {
     /// Appends an entry.
     #[inline]
     pub fn push(&mut self, entry: AntigenEntry) {
-        if !self.spill.is_empty() {
-            self.spill.push(entry);
-        } else if (self.len as usize) < PER_ANTIGEN_INLINE {
+        if self.spill.is_empty() && (self.len as usize) < PER_ANTIGEN_INLINE {
             self.inline[self.len as usize] = entry;
             self.len += 1;
         } else {
+            self.push_spilled(entry);
+        }
+    }
+
+    /// [`PerAntigen::push`] past the inline entries.
+    #[cold]
+    fn push_spilled(&mut self, entry: AntigenEntry) {
+        if self.spill.is_empty() {
             let mut v = Vec::with_capacity(PER_ANTIGEN_INLINE * 2);
             for e in &mut self.inline {
                 v.push(std::mem::replace(e, EMPTY_ENTRY));
             }
-            v.push(entry);
             self.spill = v;
             self.len = 0;
         }
+        self.spill.push(entry);
     }
 
     /// The entries as a slice.
