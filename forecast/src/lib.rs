@@ -25,6 +25,15 @@
 //! `series_select` (best series) → `rollup` (vaccine groups). Dates follow the
 //! spec's arithmetic in [`duration`].
 //!
+//! ## Speed
+//! The engine reads the schedule in a form compiled at load (`schedule::compiled`:
+//! ages interned and resolved once per patient, skip conditions split by context,
+//! CVX lists as bit sets) and computes on dates as day numbers (`day`). Work that
+//! cannot change a result is left out: series no dose can count for and that
+//! selection cannot fall back to, status forecasts selection does not read, and
+//! antigens whose rules coincide for the patient (`schedule::twins`). The
+//! `profile` example prints a digest of every output to check such changes.
+//!
 //! ```no_run
 //! use forecast::{forecast, Gender, Patient, PatientDose, Schedule, VaccineGroup};
 //! use chrono::NaiveDate;
