@@ -25,12 +25,13 @@ pub struct ForecastOf {
 }
 
 /// The engine's answer, with each input dose's id (and date and CVX code, which school rules
-/// read) beside its evaluation.
+/// read) beside its evaluation, and the findings it was computed with (exemptions among them).
 #[derive(Debug)]
 pub struct PersonForecast {
     pub forecast: PatientForecast,
     pub dose_ids: Vec<Uuid>,
     pub doses_given: Vec<(NaiveDate, String)>,
+    pub findings: Vec<contraindication::Model>,
 }
 
 impl PersonForecast {
@@ -112,7 +113,11 @@ pub fn compute(
     PersonForecast {
         forecast: result,
         dose_ids: doses.iter().map(|d| d.id).collect(),
-        doses_given: doses.iter().map(|d| (d.date_given, d.cvx.clone())).collect(),
+        doses_given: doses
+            .iter()
+            .map(|d| (d.date_given, d.cvx.clone()))
+            .collect(),
+        findings: findings.to_vec(),
     }
 }
 

@@ -5,7 +5,9 @@
 //! are only counted, so a school's totals still add up to its enrollment.
 
 use sea_orm::sea_query::{Query, SelectStatement};
-use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QuerySelect};
+use sea_orm::{
+    ColumnTrait, EntityTrait, JoinType, PaginatorTrait, QueryFilter, QuerySelect, RelationDef,
+};
 use uuid::Uuid;
 
 use crate::model::{enrollment, person};
@@ -26,7 +28,7 @@ pub struct RosterFilter {
 /// A student the caller may read, with the grade of their enrollment.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RosterEntry {
-    pub person_id: Uuid,
+    pub person: person::Model,
     pub grade: String,
 }
 
@@ -96,28 +98,39 @@ impl Store {
                 )))
             }
         };
-        let mut enrolled = enrollment::Entity::find()
+        // The readable students with their enrollment, in one statement.
+        let enrolled_person: RelationDef = enrollment::Entity::belongs_to(person::Entity)
+            .from(enrollment::Column::PersonId)
+            .to(person::Column::Id)
+            .into();
+        let mut students = person::Entity::find()
+            .join(JoinType::InnerJoin, enrolled_person.rev())
             .filter(enrollment::Column::OrganizationId.eq(filter.organization_id))
-            .filter(enrollment::Column::SchoolYear.eq(year));
-        if let Some(g) = grade {
-            enrolled = enrolled.filter(enrollment::Column::Grade.eq(g));
+            .filter(enrollment::Column::SchoolYear.eq(year.as_str()))
+            .filter(person_condition(&access.scope, Locks::Enforce));
+        if let Some(g) = &grade {
+            students = students.filter(enrollment::Column::Grade.eq(g.as_str()));
         }
-        let entries = enrolled
-            .clone()
-            .filter(enrollment::Column::PersonId.in_subquery(readable(access)))
-            .select_only()
-            .column(enrollment::Column::PersonId)
-            .column(enrollment::Column::Grade)
-            .into_tuple::<(Uuid, String)>()
+        let entries = students
+            .select_also(enrollment::Entity)
             .all(&self.db)
             .await?
             .into_iter()
-            .map(|(person_id, grade)| RosterEntry { person_id, grade })
+            .filter_map(|(person, e)| {
+                Some(RosterEntry {
+                    person,
+                    grade: e?.grade,
+                })
+            })
             .collect();
-        let hidden = enrolled
-            .filter(enrollment::Column::PersonId.not_in_subquery(readable(access)))
-            .count(&self.db)
-            .await?;
+        let mut others = enrollment::Entity::find()
+            .filter(enrollment::Column::OrganizationId.eq(filter.organization_id))
+            .filter(enrollment::Column::SchoolYear.eq(year))
+            .filter(enrollment::Column::PersonId.not_in_subquery(readable(access)));
+        if let Some(g) = grade {
+            others = others.filter(enrollment::Column::Grade.eq(g));
+        }
+        let hidden = others.count(&self.db).await?;
         Ok(Roster { entries, hidden })
     }
 }

@@ -11,7 +11,7 @@ use uuid::Uuid;
 
 use crate::context::RequestContext;
 use crate::forecasts::{ForecastOf, PersonForecast};
-use crate::loaders::{ContraindicationsOf, EnrollmentsOf};
+use crate::loaders::EnrollmentsOf;
 use crate::ApiError;
 
 /// The jurisdiction's requirements, or an internal error if the gateway did not attach them.
@@ -42,13 +42,12 @@ fn exemptions(findings: &[contraindication::Model]) -> Vec<Exemption> {
         .collect()
 }
 
-/// One student's compliance on `on`, from the doses the forecast was computed on.
+/// One student's compliance on `on`, from the doses and findings the forecast was computed on.
 pub(crate) fn evaluate(
     requirements: &Requirements,
     person: &person::Model,
     grade: &str,
     forecast: &PersonForecast,
-    findings: &[contraindication::Model],
     on: NaiveDate,
 ) -> Compliance {
     let evaluated = forecast
@@ -65,7 +64,7 @@ pub(crate) fn evaluate(
         date_of_birth: person.date_of_birth,
         grade,
         doses: evaluated,
-        exemptions: exemptions(findings),
+        exemptions: exemptions(&forecast.findings),
     };
     requirements.evaluate(&student, &forecast.forecast, on)
 }
@@ -83,7 +82,6 @@ pub(crate) async fn evaluate_many(
     let forecasts = rc
         .load_many(ids().map(|person| ForecastOf { person, as_of: on }))
         .await?;
-    let findings = rc.load_many(ids().map(ContraindicationsOf)).await?;
     Ok(persons
         .iter()
         .map(|(p, grade)| {
@@ -91,16 +89,7 @@ pub(crate) async fn evaluate_many(
                 person: p.id,
                 as_of: on,
             })?;
-            Some(evaluate(
-                requirements,
-                p,
-                grade,
-                forecast,
-                findings
-                    .get(&ContraindicationsOf(p.id))
-                    .map_or(&[][..], Vec::as_slice),
-                on,
-            ))
+            Some(evaluate(requirements, p, grade, forecast, on))
         })
         .collect())
 }

@@ -1,7 +1,5 @@
 //! `roster`: a whole school's compliance in one query.
 
-use std::collections::HashMap;
-
 use async_graphql::{Context, Object, Result, ID};
 use entities::repo::roster::{RosterFilter, RosterKey};
 use entities::repo::Cursor;
@@ -76,18 +74,10 @@ impl RosterQuery {
             .await
             .map_err(store_err(rc))?;
         rc.record_roster();
-        let ids: Vec<uuid::Uuid> = roster.entries.iter().map(|e| e.person_id).collect();
-        let mut persons: HashMap<uuid::Uuid, _> = store
-            .persons_by_ids(&rc.access, &ids)
-            .await
-            .map_err(store_err(rc))?
-            .into_iter()
-            .map(|p| (p.id, p))
-            .collect();
         let mut students: Vec<_> = roster
             .entries
             .into_iter()
-            .filter_map(|e| Some((persons.remove(&e.person_id)?, e.grade)))
+            .map(|e| (e.person, e.grade))
             .collect();
         students.sort_by_cached_key(|(p, _)| RosterKey::of(p));
         // Every student's compliance is read (the totals count them all), so each read goes
