@@ -6,7 +6,10 @@ use sea_orm::entity::prelude::*;
 macro_rules! stored_enum {
     ($(#[$meta:meta])* $name:ident { $($variant:ident = $text:literal),+ $(,)? }) => {
         $(#[$meta])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
+        #[derive(
+            Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum,
+            serde::Serialize, serde::Deserialize,
+        )]
         #[sea_orm(rs_type = "String", db_type = "String(StringLen::N(32))")]
         pub enum $name {
             $(#[sea_orm(string_value = $text)] $variant,)+

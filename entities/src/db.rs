@@ -7,6 +7,7 @@ use std::time::Duration;
 use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend};
 use sea_orm_migration::MigratorTrait;
 
+use crate::cache::{CacheStatus, RecordCache};
 use crate::migration::Migrator;
 use crate::repo::log_writer::LogWriter;
 use crate::{CodeSet, StoreError};
@@ -39,12 +40,17 @@ pub struct Store {
     /// Statements executed through this store: what tests and benchmarks count to prove that
     /// a query's round trips do not grow with its result size.
     statements: Arc<AtomicU64>,
+    /// Person records, behind the repositories (see [`crate::cache`]).
+    pub(crate) cache: RecordCache,
 }
 
-/// A write transaction, holding SQLite's in-process writer lock until it ends.
+/// A write transaction, holding SQLite's in-process writer lock until it ends, and
+/// remembering the persons it changes so their cached records are retired when it commits.
 pub(crate) struct WriteTxn {
     pub(crate) txn: sea_orm::DatabaseTransaction,
     _guard: Option<tokio::sync::OwnedMutexGuard<()>>,
+    cache: Option<RecordCache>,
+    touched: std::sync::Mutex<Vec<uuid::Uuid>>,
 }
 
 impl std::ops::Deref for WriteTxn {
@@ -56,8 +62,22 @@ impl std::ops::Deref for WriteTxn {
 }
 
 impl WriteTxn {
+    /// Notes that this transaction changes `person`'s record.
+    pub(crate) fn touch(&self, person: uuid::Uuid) {
+        if let Ok(mut t) = self.touched.lock() {
+            t.push(person);
+        }
+    }
+
+    /// Commits, then retires the cached records of every person touched: the caller
+    /// acknowledges the write only after this returns, so no later read sees the old record.
     pub(crate) async fn commit(self) -> Result<(), sea_orm::DbErr> {
-        self.txn.commit().await
+        let touched = self.touched.lock().map(|t| t.clone()).unwrap_or_default();
+        self.txn.commit().await?;
+        if let Some(cache) = &self.cache {
+            cache.invalidate(&touched).await;
+        }
+        Ok(())
     }
 }
 
@@ -65,6 +85,7 @@ impl WriteTxn {
 pub(crate) async fn begin_write(
     db: &DatabaseConnection,
     lock: Option<&Arc<tokio::sync::Mutex<()>>>,
+    cache: Option<&RecordCache>,
 ) -> Result<WriteTxn, sea_orm::DbErr> {
     let guard = match lock {
         Some(l) => Some(l.clone().lock_owned().await),
@@ -73,6 +94,8 @@ pub(crate) async fn begin_write(
     Ok(WriteTxn {
         txn: sea_orm::TransactionTrait::begin(db).await?,
         _guard: guard,
+        cache: cache.cloned(),
+        touched: std::sync::Mutex::new(Vec::new()),
     })
 }
 
@@ -110,7 +133,19 @@ impl Store {
             codes: Arc::new(codes),
             sqlite_writer,
             statements,
+            cache: RecordCache::disabled(),
         })
+    }
+
+    /// Puts `cache` in front of the person repositories.
+    pub fn with_cache(mut self, cache: RecordCache) -> Store {
+        self.cache = cache;
+        self
+    }
+
+    /// The cache's counters and health.
+    pub fn cache_status(&self) -> CacheStatus {
+        self.cache.status()
     }
 
     /// Applies pending migrations; a no-op on an up-to-date database.
@@ -190,7 +225,7 @@ impl Store {
 
     /// Begins a write transaction (see [`WriteTxn`]).
     pub(crate) async fn begin_write(&self) -> Result<WriteTxn, sea_orm::DbErr> {
-        begin_write(&self.db, self.sqlite_writer.as_ref()).await
+        begin_write(&self.db, self.sqlite_writer.as_ref(), Some(&self.cache)).await
     }
 
     pub(crate) fn backend_of(db: &impl ConnectionTrait) -> Backend {

@@ -6,6 +6,7 @@
 //! see, and list pagination counts only visible rows.
 
 pub mod access;
+pub mod cache;
 pub mod code_set;
 pub mod codes;
 mod db;
@@ -18,6 +19,7 @@ pub mod seed;
 mod seed_copy;
 
 pub use access::Access;
+pub use cache::{CacheBackend, CacheConfig, CacheStatus, PersonRecord, RecordCache};
 pub use code_set::{CodeSet, CodeSetError, Vaccine};
 pub use db::{Backend, PoolStats, Store};
 pub use error::StoreError;

@@ -45,6 +45,8 @@ pub enum StartError {
     Requirements(#[from] crate::school::RequirementsLoadError),
     #[error(transparent)]
     TrustedDocuments(#[from] ManifestError),
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
 }
 
 /// Shared by every request handler.
@@ -89,7 +91,8 @@ impl Application {
         let schedule =
             forecast::Schedule::embedded().map_err(|e| StartError::Schedule(e.to_string()))?;
         let requirements = Arc::new(crate::school::load_requirements(&settings, schedule)?);
-        let store = open_store(&settings).await?;
+        let cache = entities::RecordCache::new(settings.cache_config()?).await;
+        let store = open_store(&settings).await?.with_cache(cache);
         if settings.seed_demo && store.is_empty().await? {
             store
                 .seed(

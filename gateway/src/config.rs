@@ -80,6 +80,43 @@ pub struct Settings {
     /// The most operations in one batched POST.
     pub max_batch: usize,
     pub persisted: PersistedDocuments,
+    pub cache: CacheSettings,
+}
+
+/// Which record cache runs (`IZGRAPH_CACHE`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CacheMode {
+    None,
+    Memory,
+    Redis,
+}
+
+/// The record cache's settings; see [`Settings::cache_config`].
+#[derive(Debug, Clone)]
+pub struct CacheSettings {
+    /// `None`: Redis when `REDIS_URL` is set, the in-process cache otherwise.
+    pub mode: Option<CacheMode>,
+    pub ttl: Duration,
+    pub capacity: u64,
+    pub timeout: Duration,
+    pub near_cache: bool,
+    /// `None`: derived from the database URL, so instances of one registry share entries and
+    /// two registries on one Redis never do.
+    pub namespace: Option<String>,
+}
+
+impl Default for CacheSettings {
+    fn default() -> Self {
+        let d = entities::CacheConfig::disabled();
+        CacheSettings {
+            mode: None,
+            ttl: d.ttl,
+            capacity: d.memory_capacity,
+            timeout: d.timeout,
+            near_cache: d.near_cache,
+            namespace: None,
+        }
+    }
 }
 
 /// How documents may be sent by hash.
@@ -132,6 +169,7 @@ impl Default for Settings {
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             max_batch: 10,
             persisted: PersistedDocuments::Automatic { capacity: 1000 },
+            cache: CacheSettings::default(),
         }
     }
 }
@@ -139,6 +177,83 @@ impl Default for Settings {
 /// Keys fetched (or introspection answers received) in clear text could be swapped by anyone
 /// on the path, and every token "verified" with them forged: only HTTPS, or plain HTTP to this
 /// machine, is accepted.
+/// A whole number in `range`, or the default when unset.
+fn number(
+    lookup: &impl Fn(&str) -> Option<String>,
+    name: &'static str,
+    range: std::ops::RangeInclusive<u64>,
+    why: &'static str,
+) -> Result<Option<u64>, ConfigError> {
+    match lookup(name) {
+        None => Ok(None),
+        Some(v) => match v.trim().parse::<u64>() {
+            Ok(n) if range.contains(&n) => Ok(Some(n)),
+            _ => Err(ConfigError::Invalid {
+                name,
+                value: v,
+                why,
+            }),
+        },
+    }
+}
+
+fn cache_settings(lookup: &impl Fn(&str) -> Option<String>) -> Result<CacheSettings, ConfigError> {
+    let mut c = CacheSettings::default();
+    if let Some(v) = lookup("IZGRAPH_CACHE") {
+        c.mode = Some(match v.to_ascii_lowercase().as_str() {
+            "none" | "off" => CacheMode::None,
+            "memory" => CacheMode::Memory,
+            "redis" => CacheMode::Redis,
+            _ => {
+                return Err(ConfigError::Invalid {
+                    name: "IZGRAPH_CACHE",
+                    value: v,
+                    why: "expected none, memory or redis",
+                })
+            }
+        });
+    }
+    if let Some(n) = number(
+        lookup,
+        "IZGRAPH_CACHE_TTL_SECONDS",
+        1..=86_400,
+        "expected 1 to 86400",
+    )? {
+        c.ttl = Duration::from_secs(n);
+    }
+    if let Some(n) = number(
+        lookup,
+        "IZGRAPH_CACHE_CAPACITY",
+        0..=100_000_000,
+        "expected 0 to 100000000",
+    )? {
+        c.capacity = n;
+    }
+    if let Some(n) = number(
+        lookup,
+        "IZGRAPH_CACHE_TIMEOUT_MS",
+        1..=10_000,
+        "expected 1 to 10000",
+    )? {
+        c.timeout = Duration::from_millis(n);
+    }
+    if let Some(v) = lookup("IZGRAPH_CACHE_NEAR") {
+        c.near_cache = match v.to_ascii_lowercase().as_str() {
+            "1" | "true" | "yes" => true,
+            "0" | "false" | "no" => false,
+            _ => {
+                return Err(ConfigError::Invalid {
+                    name: "IZGRAPH_CACHE_NEAR",
+                    value: v,
+                    why: "expected true or false",
+                })
+            }
+        };
+    }
+    c.namespace = lookup("IZGRAPH_CACHE_NAMESPACE");
+    Ok(c)
+}
+
 fn check_url(name: &'static str, url: &str) -> Result<(), ConfigError> {
     let invalid = |why| ConfigError::Invalid {
         name,
@@ -246,6 +361,7 @@ impl Settings {
             (Some(issuer), introspection) => issuer.introspection = introspection,
             (None, Some(_)) => return Err(ConfigError::PartialIntrospection),
         }
+        s.cache = cache_settings(&lookup)?;
         if let Some(v) = lookup("IZGRAPH_SEED_DEMO") {
             s.seed_demo = match v.to_ascii_lowercase().as_str() {
                 "1" | "true" | "yes" => true,
@@ -338,6 +454,43 @@ impl Settings {
                 "sqlite://{}?mode=rwc",
                 self.data_dir.join("izgraph.db").display()
             ))
+        })
+    }
+
+    /// The record cache this configuration asks for. `IZGRAPH_CACHE=redis` without
+    /// `REDIS_URL` is refused at start-up rather than silently run uncached.
+    pub fn cache_config(&self) -> Result<entities::CacheConfig, ConfigError> {
+        use sha2::Digest;
+        let mode = self.cache.mode.unwrap_or(if self.redis_url.is_some() {
+            CacheMode::Redis
+        } else {
+            CacheMode::Memory
+        });
+        let backend = match (mode, &self.redis_url) {
+            (CacheMode::None, _) => entities::CacheBackend::None,
+            (CacheMode::Memory, _) => entities::CacheBackend::Memory,
+            (CacheMode::Redis, Some(url)) => entities::CacheBackend::Redis {
+                url: url.expose().to_owned(),
+            },
+            (CacheMode::Redis, None) => {
+                return Err(ConfigError::Invalid {
+                    name: "IZGRAPH_CACHE",
+                    value: "redis".into(),
+                    why: "REDIS_URL is not set",
+                })
+            }
+        };
+        let namespace = self.cache.namespace.clone().unwrap_or_else(|| {
+            let digest = sha2::Sha256::digest(self.effective_database_url().expose().as_bytes());
+            hex::encode(&digest[..8])
+        });
+        Ok(entities::CacheConfig {
+            backend,
+            ttl: self.cache.ttl,
+            memory_capacity: self.cache.capacity,
+            near_cache: self.cache.near_cache,
+            timeout: self.cache.timeout,
+            namespace,
         })
     }
 

@@ -105,7 +105,14 @@ pub struct Metrics {
     caches: Family<CacheLabels, Counter>,
     pool: Family<PoolLabels, Gauge>,
     statements: Gauge,
+    records: Family<RecordLabels, Gauge>,
+    record_cache_up: Gauge,
     operations: Mutex<HashSet<String>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+struct RecordLabels {
+    event: &'static str,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -131,6 +138,18 @@ impl Metrics {
         let caches = Family::<CacheLabels, Counter>::default();
         let pool = Family::<PoolLabels, Gauge>::default();
         let statements = Gauge::default();
+        let records = Family::<RecordLabels, Gauge>::default();
+        let record_cache_up = Gauge::default();
+        registry.register(
+            "record_cache_events",
+            "Person-record cache since start: memory_hit, redis_hit, miss, error, invalidation",
+            records.clone(),
+        );
+        registry.register(
+            "record_cache_up",
+            "1 while the record cache answers, 0 during a Redis outage (reads go to the database)",
+            record_cache_up.clone(),
+        );
         registry.register(
             "graphql_requests",
             "GraphQL operations by operation name and outcome",
@@ -169,6 +188,8 @@ impl Metrics {
             caches,
             pool,
             statements,
+            records,
+            record_cache_up,
             operations: Mutex::new(HashSet::new()),
         }
     }
@@ -244,6 +265,19 @@ impl Metrics {
         set("max", pool.max);
         self.statements
             .set(i64::try_from(store.statements_executed()).unwrap_or(i64::MAX));
+        let cache = store.cache_status();
+        for (event, v) in [
+            ("memory_hit", cache.memory_hits),
+            ("redis_hit", cache.redis_hits),
+            ("miss", cache.misses),
+            ("error", cache.errors),
+            ("invalidation", cache.invalidations),
+        ] {
+            self.records
+                .get_or_create(&RecordLabels { event })
+                .set(i64::try_from(v).unwrap_or(i64::MAX));
+        }
+        self.record_cache_up.set(i64::from(cache.healthy));
         let mut out = String::new();
         prometheus_client::encoding::text::encode(&mut out, &self.registry)?;
         Ok(out)

@@ -4,7 +4,7 @@ use crate::codes::Participation;
 
 /// One change of a person's consent; the state after the change is stored whole, so history
 /// reads need no replay.
-#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, serde::Serialize, serde::Deserialize)]
 #[sea_orm(table_name = "consent_events")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]

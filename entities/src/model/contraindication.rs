@@ -2,7 +2,7 @@ use sea_orm::entity::prelude::*;
 
 use crate::codes::ContraindicationKind;
 
-#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, serde::Serialize, serde::Deserialize)]
 #[sea_orm(table_name = "contraindications")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]

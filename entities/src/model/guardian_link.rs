@@ -1,7 +1,7 @@
 use sea_orm::entity::prelude::*;
 
 /// `guardian_id` is the guardian of `person_id`.
-#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, serde::Serialize, serde::Deserialize)]
 #[sea_orm(table_name = "guardian_links")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]

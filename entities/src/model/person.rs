@@ -4,7 +4,7 @@ use crate::codes::{Gender, Participation};
 
 /// A person's demographics and current consent state. Consent lives on the row (with its
 /// history in `consent_events`) so that the policy's row scope is one indexed predicate.
-#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, serde::Serialize, serde::Deserialize)]
 #[sea_orm(table_name = "persons")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]

@@ -1,13 +1,12 @@
 //! Consent: participation, a lock to one provider, reminders, and the history of changes.
 
 use chrono::Utc;
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
 use uuid::Uuid;
 
 use crate::codes::{AccessAction, ConsentChannel, OrganizationKind, Participation};
 use crate::model::{consent_event, contraindication, dose, organization, person};
 use crate::repo::access_log::{append, NewEntry};
-use crate::repo::visible::visible_person_ids;
 use crate::repo::write_guard::person_for_write;
 use crate::{Access, Store, StoreError};
 
@@ -45,18 +44,8 @@ impl Store {
         access: &Access,
         person_ids: &[Uuid],
     ) -> Result<Vec<consent_event::Model>, StoreError> {
-        if person_ids.is_empty() {
-            return Ok(Vec::new());
-        }
-        Ok(consent_event::Entity::find()
-            .filter(
-                consent_event::Column::PersonId
-                    .in_subquery(visible_person_ids(&access.scope, person_ids)),
-            )
-            .order_by_asc(consent_event::Column::PersonId)
-            .order_by_asc(consent_event::Column::At)
-            .all(&self.db)
-            .await?)
+        self.relation_of(access, person_ids, |r| &r.consent_history)
+            .await
     }
 
     /// Changes consent and appends the change to its history. Opting out keeps only the
@@ -69,7 +58,7 @@ impl Store {
         change: ConsentChange,
     ) -> Result<person::Model, StoreError> {
         let txn = self.begin_write().await?;
-        let current = person_for_write(&*txn, access, person_id).await?;
+        let current = person_for_write(&txn, access, person_id).await?;
         let locked_to = match change.lock {
             LockChange::Keep => current.locked_to_org_id,
             LockChange::Unlock => None,

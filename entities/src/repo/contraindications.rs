@@ -1,13 +1,12 @@
 //! Contraindications, precautions, immunity and exemptions.
 
 use chrono::{NaiveDate, Utc};
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set};
+use sea_orm::{ActiveModelTrait, Set};
 use uuid::Uuid;
 
 use crate::codes::{AccessAction, ContraindicationKind};
 use crate::model::contraindication;
 use crate::repo::access_log::{append, NewEntry};
-use crate::repo::visible::visible_person_ids;
 use crate::repo::write_guard::person_for_write;
 use crate::{Access, Store, StoreError};
 
@@ -27,18 +26,8 @@ impl Store {
         access: &Access,
         person_ids: &[Uuid],
     ) -> Result<Vec<contraindication::Model>, StoreError> {
-        if person_ids.is_empty() {
-            return Ok(Vec::new());
-        }
-        Ok(contraindication::Entity::find()
-            .filter(
-                contraindication::Column::PersonId
-                    .in_subquery(visible_person_ids(&access.scope, person_ids)),
-            )
-            .order_by_asc(contraindication::Column::PersonId)
-            .order_by_asc(contraindication::Column::RecordedAt)
-            .all(&self.db)
-            .await?)
+        self.relation_of(access, person_ids, |r| &r.contraindications)
+            .await
     }
 
     pub async fn record_contraindication(
@@ -66,7 +55,7 @@ impl Store {
             Some(r) => Some(r.to_owned()),
         };
         let txn = self.begin_write().await?;
-        let person = person_for_write(&*txn, access, input.person_id).await?;
+        let person = person_for_write(&txn, access, input.person_id).await?;
         let row = contraindication::ActiveModel {
             id: Set(Uuid::now_v7()),
             person_id: Set(person.id),

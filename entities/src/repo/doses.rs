@@ -8,7 +8,7 @@ use crate::codes::{AccessAction, Participation};
 use crate::model::{dose, organization, person};
 use crate::repo::access_log::{append, NewEntry};
 use crate::repo::persons::Lookup;
-use crate::repo::visible::{scoped_person_ids, visible_person_ids};
+use crate::repo::visible::scoped_person_ids;
 use crate::repo::write_guard::person_for_write;
 use crate::{Access, Store, StoreError};
 
@@ -83,18 +83,7 @@ impl Store {
         access: &Access,
         person_ids: &[Uuid],
     ) -> Result<Vec<dose::Model>, StoreError> {
-        if person_ids.is_empty() {
-            return Ok(Vec::new());
-        }
-        Ok(dose::Entity::find()
-            .filter(
-                dose::Column::PersonId.in_subquery(visible_person_ids(&access.scope, person_ids)),
-            )
-            .order_by_asc(dose::Column::PersonId)
-            .order_by_asc(dose::Column::DateGiven)
-            .order_by_asc(dose::Column::RecordedAt)
-            .all(&self.db)
-            .await?)
+        self.relation_of(access, person_ids, |r| &r.doses).await
     }
 
     /// Records a dose. Validation failures write nothing; an opted-out person's dose is
@@ -137,7 +126,7 @@ impl Store {
             txn.commit().await?;
             return Ok(RecordOutcome::NotStored);
         }
-        let person = person_for_write(&*txn, access, input.person_id).await?;
+        let person = person_for_write(&txn, access, input.person_id).await?;
         if input.date_given < person.date_of_birth {
             return Err(StoreError::Invalid(
                 "dateGiven is before the person's date of birth".into(),

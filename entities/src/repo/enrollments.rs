@@ -1,13 +1,12 @@
 //! School and child-care enrollments.
 
 use chrono::Utc;
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
 use uuid::Uuid;
 
 use crate::codes::{AccessAction, OrganizationKind};
 use crate::model::{enrollment, organization};
 use crate::repo::access_log::{append, NewEntry};
-use crate::repo::visible::visible_person_ids;
 use crate::repo::write_guard::person_for_write;
 use crate::{Access, Store, StoreError};
 
@@ -34,18 +33,8 @@ impl Store {
         access: &Access,
         person_ids: &[Uuid],
     ) -> Result<Vec<enrollment::Model>, StoreError> {
-        if person_ids.is_empty() {
-            return Ok(Vec::new());
-        }
-        Ok(enrollment::Entity::find()
-            .filter(
-                enrollment::Column::PersonId
-                    .in_subquery(visible_person_ids(&access.scope, person_ids)),
-            )
-            .order_by_asc(enrollment::Column::PersonId)
-            .order_by_desc(enrollment::Column::SchoolYear)
-            .all(&self.db)
-            .await?)
+        self.relation_of(access, person_ids, |r| &r.enrollments)
+            .await
     }
 
     /// Enrolls a person; enrolling again for the same school year updates the grade.
@@ -78,7 +67,7 @@ impl Store {
                 "enrollments are at a SCHOOL or CHILD_CARE organization".into(),
             ));
         }
-        person_for_write(&*txn, access, person_id).await?;
+        person_for_write(&txn, access, person_id).await?;
         let existing = enrollment::Entity::find()
             .filter(enrollment::Column::PersonId.eq(person_id))
             .filter(enrollment::Column::OrganizationId.eq(organization_id))

@@ -1,17 +1,15 @@
 //! Guardian links between persons.
 
 use chrono::Utc;
-use sea_orm::sea_query::Condition;
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
 use uuid::Uuid;
 
 use crate::codes::AccessAction;
 use crate::model::{guardian_link, person};
 use crate::repo::access_log::{append, NewEntry};
-use crate::repo::visible::visible_person_ids;
 use crate::repo::write_guard::person_for_write;
-use crate::scope_sql::{person_condition, Locks};
 use crate::{Access, Store, StoreError};
+use policies::Visibility;
 
 /// A visible person's guardian.
 #[derive(Debug, Clone)]
@@ -29,37 +27,25 @@ impl Store {
         access: &Access,
         ward_ids: &[Uuid],
     ) -> Result<Vec<GuardianOf>, StoreError> {
-        if ward_ids.is_empty() {
-            return Ok(Vec::new());
-        }
-        let links = guardian_link::Entity::find()
-            .filter(
-                guardian_link::Column::PersonId
-                    .in_subquery(visible_person_ids(&access.scope, ward_ids)),
-            )
-            .order_by_asc(guardian_link::Column::CreatedAt)
-            .all(&self.db)
+        let links = self
+            .relation_of(access, ward_ids, |r| &r.guardian_links)
             .await?;
         if links.is_empty() {
             return Ok(Vec::new());
         }
-        let mut visible = Condition::any().add(person_condition(&access.scope, Locks::Enforce));
-        if let Some(me) = access.principal.person {
-            visible = visible.add(person::Column::Id.eq(me));
-        }
-        let guardians = person::Entity::find()
-            .filter(person::Column::Id.is_in(links.iter().map(|l| l.guardian_id)))
-            .filter(visible)
-            .all(&self.db)
-            .await?;
+        let guardian_ids: Vec<Uuid> = links.iter().map(|l| l.guardian_id).collect();
+        let me = access.principal.person;
+        let guardians = self.records_unscoped(&guardian_ids).await?;
         Ok(links
             .into_iter()
             .filter_map(|l| {
-                let guardian = guardians.iter().find(|g| g.id == l.guardian_id)?.clone();
-                Some(GuardianOf {
+                let record = guardians.get(&l.guardian_id)?;
+                let shown = Some(record.id()) == me
+                    || access.scope.admits(&record.facts()) == Visibility::Visible;
+                shown.then(|| GuardianOf {
                     ward_id: l.person_id,
                     relationship: l.relationship,
-                    guardian,
+                    guardian: record.person.clone(),
                 })
             })
             .collect())
@@ -85,8 +71,8 @@ impl Store {
             ));
         }
         let txn = self.begin_write().await?;
-        let ward = person_for_write(&*txn, access, person_id).await?;
-        let guardian = person_for_write(&*txn, access, guardian_id).await?;
+        let ward = person_for_write(&txn, access, person_id).await?;
+        let guardian = person_for_write(&txn, access, guardian_id).await?;
         if guardian.date_of_birth >= ward.date_of_birth {
             return Err(StoreError::Invalid(
                 "a guardian must be older than the person".into(),

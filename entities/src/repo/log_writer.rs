@@ -84,7 +84,7 @@ async fn commit(
     sqlite_writer: Option<&SqliteWriter>,
     items: Vec<(LogMeta, NewEntry)>,
 ) -> Result<(), StoreError> {
-    let txn = crate::db::begin_write(db, sqlite_writer).await?;
+    let txn = crate::db::begin_write(db, sqlite_writer, None).await?;
     append_batch(&*txn, items).await?;
     txn.commit().await?;
     Ok(())

@@ -7,7 +7,6 @@ use uuid::Uuid;
 use crate::codes::{AccessAction, OrganizationKind};
 use crate::model::{membership, organization};
 use crate::repo::access_log::{append, NewEntry};
-use crate::repo::visible::visible_person_ids;
 use crate::repo::write_guard::person_for_write;
 use crate::{Access, Store, StoreError};
 
@@ -17,16 +16,8 @@ impl Store {
         access: &Access,
         person_ids: &[Uuid],
     ) -> Result<Vec<membership::Model>, StoreError> {
-        if person_ids.is_empty() {
-            return Ok(Vec::new());
-        }
-        Ok(membership::Entity::find()
-            .filter(
-                membership::Column::PersonId
-                    .in_subquery(visible_person_ids(&access.scope, person_ids)),
-            )
-            .all(&self.db)
-            .await?)
+        self.relation_of(access, person_ids, |r| &r.memberships)
+            .await
     }
 
     /// Records a plan membership; adding an existing one returns it unchanged.
@@ -46,7 +37,7 @@ impl Store {
                 "memberships are at a HEALTH_PLAN organization".into(),
             ));
         }
-        person_for_write(&*txn, access, person_id).await?;
+        person_for_write(&txn, access, person_id).await?;
         let existing = membership::Entity::find()
             .filter(membership::Column::PersonId.eq(person_id))
             .filter(membership::Column::OrganizationId.eq(organization_id))

@@ -14,6 +14,7 @@ pub mod oauth_clients;
 pub mod organizations;
 mod page;
 pub mod persons;
+pub mod records;
 pub mod roster;
 mod visible;
 mod write_guard;

@@ -10,9 +10,10 @@ use uuid::Uuid;
 use crate::codes::{AccessAction, Gender, Participation};
 use crate::model::person;
 use crate::repo::access_log::{append, NewEntry};
+use crate::repo::records::RecordLookup;
 use crate::repo::write_guard::person_for_write;
 use crate::repo::{Cursor, Page};
-use crate::scope_sql::{locked_against, person_condition, Locks};
+use crate::scope_sql::{person_condition, Locks};
 use crate::{Access, Store, StoreError};
 
 /// Contact fields as given; blanks become `None`.
@@ -138,15 +139,13 @@ fn like_prefix(key: &str) -> String {
 impl Store {
     /// Fetches one person within the caller's row scope.
     pub async fn person(&self, access: &Access, id: Uuid) -> Result<Lookup, StoreError> {
-        let row = person::Entity::find_by_id(id)
-            .filter(person_condition(&access.scope, Locks::Report))
-            .one(&self.db)
-            .await?;
-        Ok(match row {
-            None => Lookup::NotFound,
-            Some(row) if locked_against(&access.scope, &row) => Lookup::Locked,
-            Some(row) => Lookup::Found(Box::new(row)),
-        })
+        Ok(
+            match self.lookup_records(access, &[id]).await?.remove(&id) {
+                None => Lookup::NotFound,
+                Some(RecordLookup::Locked) => Lookup::Locked,
+                Some(RecordLookup::Found(r)) => Lookup::Found(Box::new(r.person.clone())),
+            },
+        )
     }
 
     /// Visible persons among `ids` (for batch loading); hidden and locked ones are left out.
@@ -155,14 +154,11 @@ impl Store {
         access: &Access,
         ids: &[Uuid],
     ) -> Result<Vec<person::Model>, StoreError> {
-        if ids.is_empty() {
-            return Ok(Vec::new());
-        }
-        Ok(person::Entity::find()
-            .filter(person::Column::Id.is_in(ids.iter().copied()))
-            .filter(person_condition(&access.scope, Locks::Enforce))
-            .all(&self.db)
-            .await?)
+        let records = self.visible_records(access, ids).await?;
+        Ok(ids
+            .iter()
+            .filter_map(|id| records.get(id).map(|r| r.person.clone()))
+            .collect())
     }
 
     /// Searches by name prefix (case-insensitive) and/or exact date of birth, ordered by last
@@ -274,6 +270,7 @@ impl Store {
         };
         apply_contact(&mut model, &input.contact.unwrap_or_default())?;
         let txn = self.begin_write().await?;
+        txn.touch(id);
         let row = model.insert(&*txn).await?;
         append(
             &*txn,
@@ -293,7 +290,7 @@ impl Store {
         patch: PersonPatch,
     ) -> Result<person::Model, StoreError> {
         let txn = self.begin_write().await?;
-        let current = person_for_write(&*txn, access, id).await?;
+        let current = person_for_write(&txn, access, id).await?;
         let mut model: person::ActiveModel = current.into();
         let mut fields = Vec::new();
         if let Some(v) = &patch.first_name {

@@ -12,18 +12,26 @@ pub async fn healthz() -> Json<Value> {
     Json(json!({ "status": "ok" }))
 }
 
-/// Readiness: the database answers.
+/// Readiness: the database answers. The cache is reported but never makes the gateway
+/// unready: without it, reads go to the database.
 pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
+    let c = state.store.cache_status();
+    let cache = json!({
+        "backend": c.backend,
+        "status": if c.healthy { "ok" } else { "degraded: serving from the database" },
+        "outages": c.outages,
+        "hitRatio": c.hit_ratio(),
+    });
     match state.store.ping().await {
         Ok(()) => (
             StatusCode::OK,
-            Json(json!({ "status": "ok", "database": "ok" })),
+            Json(json!({ "status": "ok", "database": "ok", "cache": cache })),
         ),
         Err(e) => {
             tracing::warn!(error = %e, "readiness: database unreachable");
             (
                 StatusCode::SERVICE_UNAVAILABLE,
-                Json(json!({ "status": "unavailable", "database": "unreachable" })),
+                Json(json!({ "status": "unavailable", "database": "unreachable", "cache": cache })),
             )
         }
     }

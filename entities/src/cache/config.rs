@@ -1,0 +1,70 @@
+//! How the record cache is set up: the gateway builds this from its environment.
+
+use std::time::Duration;
+
+/// Where cached records live.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CacheBackend {
+    /// No cache: every read goes to the database (for comparison and troubleshooting).
+    None,
+    /// This process's memory only: the embedded default, exact for a single instance.
+    Memory,
+    /// Redis shared by every instance (`redis://…`, or a cluster: `redis+cluster://…` or
+    /// several comma-separated node URLs), with an optional in-process layer in front.
+    Redis { url: String },
+}
+
+/// Cache settings.
+#[derive(Debug, Clone)]
+pub struct CacheConfig {
+    pub backend: CacheBackend,
+    /// How long a record stays cached without being read through or invalidated.
+    pub ttl: Duration,
+    /// Records kept in the in-process layer.
+    pub memory_capacity: u64,
+    /// With Redis: keep an in-process layer in front of it (validated against Redis on every
+    /// read, so it saves transfer and decoding, never freshness).
+    pub near_cache: bool,
+    /// The longest a Redis call may take before the gateway gives up on it and reads the
+    /// database instead.
+    pub timeout: Duration,
+    /// Prefix of every Redis key: instances share entries only within a namespace, so two
+    /// registries (or two test databases) on one Redis never see each other's records.
+    pub namespace: String,
+}
+
+impl CacheConfig {
+    /// The in-process cache with default sizes.
+    pub fn memory() -> CacheConfig {
+        CacheConfig {
+            backend: CacheBackend::Memory,
+            ..CacheConfig::disabled()
+        }
+    }
+
+    /// No caching.
+    pub fn disabled() -> CacheConfig {
+        CacheConfig {
+            backend: CacheBackend::None,
+            ttl: Duration::from_secs(300),
+            memory_capacity: 100_000,
+            near_cache: true,
+            timeout: Duration::from_millis(50),
+            namespace: "izgraph".into(),
+        }
+    }
+
+    /// Redis at `url` with default sizes.
+    pub fn redis(url: impl Into<String>, namespace: impl Into<String>) -> CacheConfig {
+        CacheConfig {
+            backend: CacheBackend::Redis { url: url.into() },
+            namespace: namespace.into(),
+            ..CacheConfig::disabled()
+        }
+    }
+
+    /// Version stamps outlive the records they stamp; see `versions` for why that matters.
+    pub(crate) fn version_ttl(&self) -> Duration {
+        self.ttl * 2 + Duration::from_secs(60)
+    }
+}

@@ -1,0 +1,60 @@
+//! The unit the cache holds: one person with everything a read of that person fans out to.
+//!
+//! Caching the whole record (rather than each relation) makes invalidation exact and simple:
+//! every write to a person's data touches exactly one key, and the policy facts travel with
+//! the data they govern, so a cached read is authorized on the same facts it serves.
+
+use std::sync::Arc;
+
+use policies::RecordFacts;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::codes::Participation;
+use crate::model::{
+    consent_event, contraindication, dose, enrollment, guardian_link, membership, person,
+};
+
+/// A person and their doses, contraindications, consent history, guardian links,
+/// enrollments and memberships, each list in the order reads return it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PersonRecord {
+    pub person: person::Model,
+    /// Oldest first (date given, then time recorded).
+    pub doses: Vec<dose::Model>,
+    /// In the order they were recorded.
+    pub contraindications: Vec<contraindication::Model>,
+    /// Oldest first.
+    pub consent_history: Vec<consent_event::Model>,
+    /// The person's guardians (links from this person), oldest first.
+    pub guardian_links: Vec<guardian_link::Model>,
+    /// Newest school year first.
+    pub enrollments: Vec<enrollment::Model>,
+    pub memberships: Vec<membership::Model>,
+}
+
+impl PersonRecord {
+    pub fn id(&self) -> Uuid {
+        self.person.id
+    }
+
+    /// The facts the row scope is decided on.
+    pub fn facts(&self) -> RecordFacts {
+        RecordFacts {
+            person: self.person.id,
+            date_of_birth: self.person.date_of_birth,
+            opted_out: self.person.participation != Participation::Participating,
+            locked_to: self.person.locked_to_org_id,
+            enrollments: self
+                .enrollments
+                .iter()
+                .map(|e| (e.organization_id, e.school_year.clone()))
+                .collect(),
+            memberships: self.memberships.iter().map(|m| m.organization_id).collect(),
+            guardians: self.guardian_links.iter().map(|g| g.guardian_id).collect(),
+        }
+    }
+}
+
+/// A shared, immutable record.
+pub type SharedRecord = Arc<PersonRecord>;

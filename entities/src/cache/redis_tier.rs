@@ -1,0 +1,295 @@
+//! The shared tier: records and version stamps in Redis (one node or a cluster).
+//!
+//! Every call is bounded by the configured timeout. A failure marks the tier unhealthy: reads
+//! and writes then skip Redis entirely (the database answers), a warning is logged once, and a
+//! background probe brings the tier back. Before it does, it bumps the namespace's epoch,
+//! which retires every entry written before the outage: writes made during the outage could
+//! not stamp their records, so nothing older may be trusted.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use redis::aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig};
+use redis::cluster::ClusterClientBuilder;
+use redis::cluster_async::ClusterConnection;
+use redis::{Cmd, RedisError, Value};
+use uuid::Uuid;
+
+/// A connection to one node (reconnecting) or to a cluster (slot-routing).
+#[derive(Clone)]
+enum Conn {
+    Single(ConnectionManager),
+    Cluster(ClusterConnection),
+}
+
+impl Conn {
+    async fn query(&mut self, cmd: &Cmd) -> Result<Value, RedisError> {
+        match self {
+            Conn::Single(c) => c.req_packed_command(cmd).await,
+            Conn::Cluster(c) => c.req_packed_command(cmd).await,
+        }
+    }
+}
+
+/// How to reach Redis.
+#[derive(Debug, Clone)]
+enum Target {
+    Single(String),
+    Cluster(Vec<String>),
+}
+
+impl Target {
+    /// `redis://h:p`, `redis+cluster://h1:p1,h2:p2`, or a comma-separated list of node URLs
+    /// (a cluster).
+    fn parse(url: &str) -> Target {
+        if let Some(rest) = url.strip_prefix("redis+cluster://") {
+            return Target::Cluster(rest.split(',').map(|n| format!("redis://{n}")).collect());
+        }
+        if url.contains(',') {
+            return Target::Cluster(url.split(',').map(|n| n.trim().to_owned()).collect());
+        }
+        Target::Single(url.to_owned())
+    }
+}
+
+/// Failure of one Redis call (including a timeout).
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum TierError {
+    #[error("redis: {0}")]
+    Redis(#[from] RedisError),
+    #[error("unexpected redis reply: {0}")]
+    Reply(#[from] redis::ParsingError),
+    #[error("redis did not answer within {0:?}")]
+    Timeout(Duration),
+    #[error("redis is unavailable")]
+    Down,
+}
+
+pub(crate) struct RedisTier {
+    target: Target,
+    conn: RwLock<Option<Conn>>,
+    prefix: String,
+    timeout: Duration,
+    healthy: AtomicBool,
+    probing: AtomicBool,
+    outages: AtomicU64,
+}
+
+impl RedisTier {
+    /// Connects, or starts unhealthy (and probing) when Redis cannot be reached: the gateway
+    /// must come up without its cache.
+    pub(crate) async fn connect(url: &str, prefix: String, timeout: Duration) -> Arc<RedisTier> {
+        let tier = Arc::new(RedisTier {
+            target: Target::parse(url),
+            conn: RwLock::new(None),
+            prefix,
+            timeout,
+            healthy: AtomicBool::new(false),
+            probing: AtomicBool::new(false),
+            outages: AtomicU64::new(0),
+        });
+        match tier.open().await {
+            Ok(conn) => {
+                tier.set_conn(conn);
+                tier.healthy.store(true, Ordering::Release);
+            }
+            Err(e) => tier.fail(&e),
+        }
+        tier
+    }
+
+    async fn open(&self) -> Result<Conn, TierError> {
+        let connect_timeout = self.timeout.max(Duration::from_millis(500));
+        let fut = async {
+            match &self.target {
+                Target::Single(url) => {
+                    let client = redis::Client::open(url.as_str())?;
+                    let config = ConnectionManagerConfig::new()
+                        .set_connection_timeout(Some(connect_timeout))
+                        .set_response_timeout(Some(self.timeout))
+                        .set_number_of_retries(1)
+                        .set_max_delay(Duration::from_millis(200));
+                    Ok::<_, RedisError>(Conn::Single(
+                        ConnectionManager::new_with_config(client, config).await?,
+                    ))
+                }
+                Target::Cluster(nodes) => {
+                    let client = ClusterClientBuilder::new(nodes.clone())
+                        .connection_timeout(connect_timeout)
+                        .response_timeout(self.timeout)
+                        .retries(1)
+                        .build()?;
+                    Ok(Conn::Cluster(client.get_async_connection().await?))
+                }
+            }
+        };
+        match tokio::time::timeout(connect_timeout * 2, fut).await {
+            Ok(r) => Ok(r?),
+            Err(_) => Err(TierError::Timeout(connect_timeout * 2)),
+        }
+    }
+
+    fn set_conn(&self, conn: Conn) {
+        if let Ok(mut slot) = self.conn.write() {
+            *slot = Some(conn);
+        }
+    }
+
+    pub(crate) fn is_healthy(&self) -> bool {
+        self.healthy.load(Ordering::Acquire)
+    }
+
+    pub(crate) fn outages(&self) -> u64 {
+        self.outages.load(Ordering::Relaxed)
+    }
+
+    /// Marks the tier down (logging once per outage) and starts the recovery probe.
+    pub(crate) fn fail(self: &Arc<Self>, error: &TierError) {
+        if self.healthy.swap(false, Ordering::AcqRel) || self.outages() == 0 {
+            self.outages.fetch_add(1, Ordering::Relaxed);
+            tracing::warn!(%error, "Redis cache unavailable: serving from the database until it returns");
+        }
+        if !self.probing.swap(true, Ordering::AcqRel) {
+            let tier = self.clone();
+            tokio::spawn(async move { tier.recover().await });
+        }
+    }
+
+    /// Probes until Redis answers, retires pre-outage entries, then reopens the tier.
+    async fn recover(self: Arc<Self>) {
+        loop {
+            tokio::time::sleep(Duration::from_millis(250)).await;
+            let conn = match self.current() {
+                Some(c) => c,
+                None => match self.open().await {
+                    Ok(c) => {
+                        self.set_conn(c.clone());
+                        c
+                    }
+                    Err(_) => continue,
+                },
+            };
+            if self
+                .raw(conn, redis::cmd("INCR").arg(self.epoch_key()))
+                .await
+                .is_ok()
+            {
+                self.healthy.store(true, Ordering::Release);
+                self.probing.store(false, Ordering::Release);
+                tracing::info!("Redis cache available again");
+                return;
+            }
+        }
+    }
+
+    fn current(&self) -> Option<Conn> {
+        self.conn.read().ok().and_then(|c| c.clone())
+    }
+
+    async fn raw(&self, mut conn: Conn, cmd: &Cmd) -> Result<Value, TierError> {
+        match tokio::time::timeout(self.timeout, conn.query(cmd)).await {
+            Ok(r) => Ok(r?),
+            Err(_) => Err(TierError::Timeout(self.timeout)),
+        }
+    }
+
+    /// Runs `cmd` when the tier is healthy; a failure marks it down.
+    async fn run(self: &Arc<Self>, cmd: &Cmd) -> Result<Value, TierError> {
+        if !self.is_healthy() {
+            return Err(TierError::Down);
+        }
+        let conn = self.current().ok_or(TierError::Down)?;
+        self.raw(conn, cmd).await.inspect_err(|e| self.fail(e))
+    }
+
+    fn epoch_key(&self) -> String {
+        format!("{}:epoch", self.prefix)
+    }
+
+    fn version_key(&self, id: Uuid) -> String {
+        format!("{}:ver:{id}", self.prefix)
+    }
+
+    pub(crate) fn record_key(&self, epoch: u64, id: Uuid, version: u64, kind: &str) -> String {
+        format!("{}:{kind}:{epoch}:{id}:{version}", self.prefix)
+    }
+
+    /// The namespace epoch and the version stamp of each id (0: never stamped, or expired).
+    pub(crate) async fn stamps(
+        self: &Arc<Self>,
+        ids: &[Uuid],
+    ) -> Result<(u64, Vec<u64>), TierError> {
+        let mut cmd = redis::cmd("MGET");
+        cmd.arg(self.epoch_key());
+        for id in ids {
+            cmd.arg(self.version_key(*id));
+        }
+        let values: Vec<Option<u64>> = redis::from_redis_value(self.run(&cmd).await?)?;
+        let mut it = values.into_iter();
+        let epoch = it.next().flatten().unwrap_or(0);
+        Ok((epoch, it.map(|v| v.unwrap_or(0)).collect()))
+    }
+
+    /// Values at `keys`, `None` where absent.
+    pub(crate) async fn get_many(
+        self: &Arc<Self>,
+        keys: &[String],
+    ) -> Result<Vec<Option<Vec<u8>>>, TierError> {
+        if keys.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut cmd = redis::cmd("MGET");
+        for k in keys {
+            cmd.arg(k);
+        }
+        Ok(redis::from_redis_value(self.run(&cmd).await?)?)
+    }
+
+    /// Stores values with a TTL. Commands go out together on the multiplexed connection.
+    pub(crate) async fn set_many(
+        self: &Arc<Self>,
+        entries: Vec<(String, Vec<u8>)>,
+        ttl: Duration,
+    ) -> Result<(), TierError> {
+        let secs = ttl.as_secs().max(1);
+        let cmds: Vec<Cmd> = entries
+            .into_iter()
+            .map(|(k, v)| {
+                let mut c = redis::cmd("SET");
+                c.arg(k).arg(v).arg("EX").arg(secs);
+                c
+            })
+            .collect();
+        let results = futures::future::join_all(cmds.iter().map(|c| self.run(c))).await;
+        results
+            .into_iter()
+            .find_map(Result::err)
+            .map_or(Ok(()), Err)
+    }
+
+    /// Gives each id a new random version stamp, retiring every record stored under the old.
+    pub(crate) async fn restamp(
+        self: &Arc<Self>,
+        ids: &[Uuid],
+        ttl: Duration,
+    ) -> Result<(), TierError> {
+        let secs = ttl.as_secs().max(1);
+        let cmds: Vec<Cmd> = ids
+            .iter()
+            .map(|id| {
+                let mut c = redis::cmd("SET");
+                c.arg(self.version_key(*id))
+                    .arg(super::versions::fresh_version())
+                    .arg("EX")
+                    .arg(secs);
+                c
+            })
+            .collect();
+        let results = futures::future::join_all(cmds.iter().map(|c| self.run(c))).await;
+        results
+            .into_iter()
+            .find_map(Result::err)
+            .map_or(Ok(()), Err)
+    }
+}
