@@ -10,6 +10,7 @@
 //! and the forecasting engine's verdict on their history, and a check date. Only doses the
 //! engine evaluated as valid count; child-care checks use the engine's past-due dates.
 
+mod compile;
 mod compliance;
 mod evaluate;
 mod file;

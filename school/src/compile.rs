@@ -1,0 +1,301 @@
+//! Checking a parsed requirements file against the forecasting schedule and compiling it:
+//! every vaccine group, CVX code, grade and condition it names must exist and make sense, or
+//! the load fails with the rule at fault.
+
+use std::collections::{BTreeMap, HashSet};
+use std::sync::Arc;
+
+use forecast::{Antigen, Schedule, VaccineGroup};
+
+use crate::file::{CheckData, ConditionData, RequirementsFile, RuleData};
+use crate::grades::GRADES;
+use crate::requirements::{
+    Check, Condition, DoseOption, Requirements, RequirementsError, Rule, VaccineDef,
+};
+
+pub(crate) fn compile(
+    file: RequirementsFile,
+    origin: &str,
+    schedule: &Schedule,
+) -> Result<Requirements, RequirementsError> {
+    let malformed = |rule: &str, why: String| RequirementsError::Malformed {
+        origin: origin.to_owned(),
+        rule: rule.to_owned(),
+        why,
+    };
+    let code = file.jurisdiction.trim();
+    if code.len() != 2 || !code.chars().all(|c| c.is_ascii_uppercase()) {
+        return Err(malformed(
+            "-",
+            format!("jurisdiction `{code}` is not a two-letter upper-case code"),
+        ));
+    }
+    let known_groups: HashSet<VaccineGroup> = schedule.vaccine_groups().collect();
+    let cvx_antigens = cvx_antigens(schedule);
+    let mut vaccines = Vec::with_capacity(file.vaccines.len());
+    for (name, data) in &file.vaccines {
+        let group = VaccineGroup::from_name(&data.group)
+            .filter(|g| known_groups.contains(g))
+            .ok_or_else(|| RequirementsError::UnknownVaccineGroup {
+                origin: origin.to_owned(),
+                vaccine: name.clone(),
+                group: data.group.clone(),
+            })?;
+        let antigens = schedule.group_antigens(group);
+        let cvx = match &data.cvx {
+            None => None,
+            Some(codes) if codes.is_empty() => {
+                return Err(RequirementsError::BadCvx {
+                    origin: origin.to_owned(),
+                    vaccine: name.clone(),
+                    cvx: String::new(),
+                    why: "list is empty (leave `cvx` out to count the whole group)",
+                })
+            }
+            Some(codes) => Some(
+                codes
+                    .iter()
+                    .map(|c| {
+                        let bad = |why| RequirementsError::BadCvx {
+                            origin: origin.to_owned(),
+                            vaccine: name.clone(),
+                            cvx: c.clone(),
+                            why,
+                        };
+                        let n: u16 = c.trim().parse().map_err(|_| bad("is not a CVX code"))?;
+                        let of = cvx_antigens
+                            .get(&n)
+                            .ok_or_else(|| bad("is not in the forecasting schedule"))?;
+                        if !of.iter().any(|a| antigens.contains(a)) {
+                            return Err(bad("has no antigen of the vaccine's group"));
+                        }
+                        Ok(n)
+                    })
+                    .collect::<Result<Vec<u16>, _>>()?,
+            ),
+        };
+        vaccines.push(VaccineDef {
+            name: Arc::from(name.as_str()),
+            group,
+            antigens,
+            cvx,
+        });
+    }
+    let vaccine_index = |rule: &str, name: &str| {
+        vaccines
+            .iter()
+            .position(|v| &*v.name == name)
+            .ok_or_else(|| {
+                malformed(
+                    rule,
+                    format!(
+                        "vaccine `{name}` is not one of [vaccines] ({})",
+                        vaccines
+                            .iter()
+                            .map(|v| &*v.name)
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                )
+            })
+    };
+
+    let mut rules = Vec::with_capacity(file.rules.len());
+    let mut ids = HashSet::new();
+    // (vaccine, grade) → rule id: two rules for one vaccine in one grade would be ambiguous.
+    let mut claimed: BTreeMap<(usize, String), String> = BTreeMap::new();
+    for r in &file.rules {
+        let id = r.id.trim();
+        if id.is_empty() {
+            return Err(malformed("?", "`id` is blank".into()));
+        }
+        if !ids.insert(id.to_owned()) {
+            return Err(malformed(id, "the id is used by another rule".into()));
+        }
+        if r.source.trim().is_empty() {
+            return Err(malformed(
+                id,
+                "`source` must cite where the rule comes from".into(),
+            ));
+        }
+        if r.grades.is_empty() {
+            return Err(malformed(id, "`grades` is empty".into()));
+        }
+        for g in &r.grades {
+            if !GRADES.contains(&g.as_str()) {
+                return Err(malformed(
+                    id,
+                    format!("grade `{g}` is not one of {}", GRADES.join(", ")),
+                ));
+            }
+        }
+        let check = match r.check {
+            CheckData::Doses => doses_check(r, id, &vaccine_index, &malformed)?,
+            CheckData::UpToDate => {
+                if r.vaccine.is_some()
+                    || r.doses.is_some()
+                    || !r.also.is_empty()
+                    || !r.fewer.is_empty()
+                    || r.count_from_birthday.is_some()
+                    || r.immunity_meets
+                {
+                    return Err(malformed(
+                        id,
+                        "an `up_to_date` check takes only `vaccines` (the forecast decides the doses)"
+                            .into(),
+                    ));
+                }
+                let names = r
+                    .vaccines
+                    .as_ref()
+                    .filter(|v| !v.is_empty())
+                    .ok_or_else(|| malformed(id, "`vaccines` is required and not empty".into()))?;
+                Check::UpToDate {
+                    vaccines: names
+                        .iter()
+                        .map(|n| vaccine_index(id, n))
+                        .collect::<Result<_, _>>()?,
+                }
+            }
+        };
+        let covered: Vec<usize> = match &check {
+            Check::Doses { vaccine, .. } => vec![*vaccine],
+            Check::UpToDate { vaccines } => vaccines.clone(),
+        };
+        for v in covered {
+            for g in &r.grades {
+                if let Some(other) = claimed.insert((v, g.clone()), id.to_owned()) {
+                    return Err(malformed(
+                        id,
+                        format!(
+                            "vaccine `{}` in grade {g} is already required by rule `{other}`",
+                            vaccines[v].name
+                        ),
+                    ));
+                }
+            }
+        }
+        rules.push(Rule {
+            id: Arc::from(id),
+            grades: r.grades.clone(),
+            check,
+        });
+    }
+    if rules.is_empty() {
+        return Err(malformed("-", "the file has no [[rule]]".into()));
+    }
+    Ok(Requirements {
+        jurisdiction: code.to_owned(),
+        name: file.name,
+        grace_days: file.grace_days,
+        vaccines,
+        rules,
+    })
+}
+
+fn doses_check(
+    r: &RuleData,
+    id: &str,
+    vaccine_index: &impl Fn(&str, &str) -> Result<usize, RequirementsError>,
+    malformed: &impl Fn(&str, String) -> RequirementsError,
+) -> Result<Check, RequirementsError> {
+    if r.vaccines.is_some() {
+        return Err(malformed(
+            id,
+            "a `doses` check names one `vaccine`, not `vaccines`".into(),
+        ));
+    }
+    let name = r
+        .vaccine
+        .as_deref()
+        .ok_or_else(|| malformed(id, "`vaccine` is required".into()))?;
+    let vaccine = vaccine_index(id, name)?;
+    let doses = r
+        .doses
+        .filter(|d| *d >= 1)
+        .ok_or_else(|| malformed(id, "`doses` (at least 1) is required".into()))?;
+    let condition = |c: &ConditionData| -> Result<Condition, RequirementsError> {
+        match (c.dose, c.on_or_after_birthday, c.age_at_least) {
+            (Some(dose), Some(years), None) if dose >= 1 => {
+                Ok(Condition::DoseOnOrAfterBirthday { dose, years })
+            }
+            (None, None, Some(years)) => Ok(Condition::AgeAtLeast { years }),
+            _ => Err(malformed(
+                id,
+                "a condition is `{ dose = N, on_or_after_birthday = Y }` (N ≥ 1) or `{ age_at_least = Y }`"
+                    .into(),
+            )),
+        }
+    };
+    let mut options = vec![DoseOption {
+        doses,
+        conditions: r.also.iter().map(&condition).collect::<Result<_, _>>()?,
+    }];
+    for f in &r.fewer {
+        if f.doses == 0 || f.doses >= doses {
+            return Err(malformed(
+                id,
+                format!(
+                    "`fewer` doses ({}) must be between 1 and {}",
+                    f.doses,
+                    doses - 1
+                ),
+            ));
+        }
+        let when = condition(&f.when)?;
+        if let Condition::DoseOnOrAfterBirthday { dose, .. } = when {
+            if dose > f.doses {
+                return Err(malformed(
+                    id,
+                    format!("`fewer` names dose {dose} but requires only {}", f.doses),
+                ));
+            }
+        }
+        if f.source.as_deref().is_some_and(|s| s.trim().is_empty()) {
+            return Err(malformed(id, "a `fewer` source is blank".into()));
+        }
+        options.push(DoseOption {
+            doses: f.doses,
+            conditions: vec![when],
+        });
+    }
+    for o in &options {
+        for c in &o.conditions {
+            if let Condition::DoseOnOrAfterBirthday { dose, .. } = c {
+                if *dose > o.doses {
+                    return Err(malformed(
+                        id,
+                        format!("a condition names dose {dose} of only {}", o.doses),
+                    ));
+                }
+            }
+        }
+    }
+    Ok(Check::Doses {
+        vaccine,
+        options,
+        count_from_birthday: r.count_from_birthday,
+        immunity_meets: r.immunity_meets,
+    })
+}
+
+/// CVX code → the antigens it contains, from the schedule's data.
+fn cvx_antigens(schedule: &Schedule) -> BTreeMap<u16, Vec<Antigen>> {
+    let by_name: BTreeMap<&str, Antigen> = schedule
+        .antigens()
+        .map(|a| (schedule.antigen_name(a), a))
+        .collect();
+    let (data, _) = schedule.data();
+    data.cvx
+        .iter()
+        .map(|c| {
+            (
+                c.cvx,
+                c.antigens
+                    .iter()
+                    .filter_map(|a| by_name.get(a.antigen.as_str()).copied())
+                    .collect(),
+            )
+        })
+        .collect()
+}
