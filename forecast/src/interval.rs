@@ -23,18 +23,19 @@ pub(crate) fn reference_date(
     match &iv.from {
         IntervalFrom::PreviousDose => previous.map(|d| d.date),
         IntervalFrom::TargetDose(t) => satisfied.get(*t).copied().flatten(),
+        // The patient's doses are in date order: the last match is the most recent.
         IntervalFrom::MostRecent(cvx) => ctx
             .doses
             .iter()
-            .filter(|d| {
+            .rev()
+            .find(|d| {
                 (if strictly_before {
                     d.date < before
                 } else {
                     d.date <= before
                 }) && cvx.contains(d.cvx)
             })
-            .map(|d| d.date)
-            .max(),
+            .map(|d| d.date),
         // Intervals from an observation's date need dated observations (not modelled).
         IntervalFrom::Observation => None,
     }
