@@ -120,10 +120,12 @@ pub(crate) fn forecast(
     // Live virus: a live vaccine cannot be forecast inside a conflict window.
     if !td.live_conflicts.is_empty() {
         for p in &ctx.live_doses {
-            for (previous, end) in &td.live_conflicts {
-                if *previous == p.cvx {
-                    earliest = earliest.max(end.after(p.date));
-                }
+            let first = td.live_conflicts.partition_point(|(prev, _)| *prev < p.cvx);
+            for (_, end) in td.live_conflicts[first..]
+                .iter()
+                .take_while(|(prev, _)| *prev == p.cvx)
+            {
+                earliest = earliest.max(end.after(p.date));
             }
         }
     }

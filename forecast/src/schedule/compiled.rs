@@ -173,7 +173,8 @@ pub(crate) struct TargetDose {
     /// Conditional skips that apply when forecasting (context Forecast or Both).
     pub forecast_skips: Vec<Skip>,
     /// Live virus conflicts of the preferable vaccines, as (earlier CVX, end of the
-    /// conflict), without duplicates: a forecast is not earlier than their ends.
+    /// conflict), without duplicates, by earlier CVX: a forecast is not earlier than
+    /// their ends.
     pub live_conflicts: Vec<(u16, Span)>,
     pub recurring: bool,
     pub seasonal: bool,
@@ -346,6 +347,7 @@ fn target_dose(d: &SeriesDoseData, ages: &mut AgeTable, live: &[Vec<LiveConflict
             }
         }
     }
+    live_conflicts.sort_by_key(|(previous, _)| *previous);
     let skips = |context: SkipContext, ages: &mut AgeTable| -> Vec<Skip> {
         d.conditional_skips
             .iter()
