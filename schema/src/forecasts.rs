@@ -1,8 +1,11 @@
 //! Forecasts from the CDSi engine for the persons a request reads.
 //!
 //! A forecast is computed from the person's stored doses and contraindications on an
-//! assessment date, in a batch (three queries for any number of persons) through the request's
-//! loader, so it is always of the data as it is now and never outlives the request.
+//! assessment date, in a batch through the request's loader, from the person records as they
+//! are now. Results are kept per person and date under a fingerprint of exactly the inputs
+//! they were computed from: any write to the person's doses, contraindications, date of birth
+//! or gender changes the fingerprint, so a kept forecast is never served for changed data,
+//! on this instance or any other, and no invalidation message is needed.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -121,6 +124,38 @@ pub fn compute(
     }
 }
 
+/// Forecasts kept across requests: `(person, as of)` → (fingerprint of the inputs, forecast).
+/// Data only — whoever reads one has just been authorized for the record it came from.
+type Kept = moka::sync::Cache<ForecastOf, (u64, Arc<PersonForecast>)>;
+
+fn kept() -> &'static Kept {
+    static KEPT: std::sync::OnceLock<Kept> = std::sync::OnceLock::new();
+    KEPT.get_or_init(|| {
+        moka::sync::Cache::builder()
+            .max_capacity(200_000)
+            .time_to_live(std::time::Duration::from_secs(3600))
+            .build()
+    })
+}
+
+/// A fingerprint of everything [`compute`] reads.
+fn fingerprint(
+    p: &person::Model,
+    doses: &[dose::Model],
+    findings: &[contraindication::Model],
+) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    (p.id, p.date_of_birth, p.gender.as_str()).hash(&mut h);
+    for d in doses {
+        (d.id, d.date_given, &d.cvx, &d.mvx).hash(&mut h);
+    }
+    for f in findings {
+        (f.id, f.kind.as_str(), &f.vaccine_group, f.expires_on).hash(&mut h);
+    }
+    h.finish()
+}
+
 impl Loader<ForecastOf> for RecordLoader {
     type Value = Arc<PersonForecast>;
     type Error = Arc<StoreError>;
@@ -135,34 +170,32 @@ impl Loader<ForecastOf> for RecordLoader {
         let mut ids: Vec<Uuid> = keys.iter().map(|k| k.person).collect();
         ids.sort_unstable();
         ids.dedup();
-        let persons = store.persons_by_ids(access, &ids).await.map_err(Arc::new)?;
-        let doses = store.doses_for(access, &ids).await.map_err(Arc::new)?;
-        let findings = store
-            .contraindications_for(access, &ids)
+        // One read of the records (from the record cache when fresh) for the whole batch.
+        let records = store
+            .visible_records(access, &ids)
             .await
             .map_err(Arc::new)?;
-        // Grouped once: a roster asks for a thousand persons' forecasts in one batch.
-        let persons: HashMap<Uuid, person::Model> =
-            persons.into_iter().map(|p| (p.id, p)).collect();
-        let mut doses_of: HashMap<Uuid, Vec<dose::Model>> = HashMap::new();
-        for d in doses {
-            doses_of.entry(d.person_id).or_default().push(d);
-        }
-        let mut findings_of: HashMap<Uuid, Vec<contraindication::Model>> = HashMap::new();
-        for f in findings {
-            findings_of.entry(f.person_id).or_default().push(f);
-        }
         let mut out = HashMap::new();
         for key in keys {
-            let Some(p) = persons.get(&key.person) else {
+            let Some(r) = records.get(&key.person) else {
                 continue;
             };
-            let mine = doses_of.get(&p.id).map_or(&[][..], Vec::as_slice);
-            let theirs = findings_of.get(&p.id).map_or(&[][..], Vec::as_slice);
-            out.insert(
-                *key,
-                Arc::new(compute(schedule, p, mine, theirs, key.as_of)),
-            );
+            let print = fingerprint(&r.person, &r.doses, &r.contraindications);
+            let forecast = match kept().get(key) {
+                Some((p, f)) if p == print => f,
+                _ => {
+                    let f = Arc::new(compute(
+                        schedule,
+                        &r.person,
+                        &r.doses,
+                        &r.contraindications,
+                        key.as_of,
+                    ));
+                    kept().insert(*key, (print, f.clone()));
+                    f
+                }
+            };
+            out.insert(*key, forecast);
         }
         Ok(out)
     }
