@@ -9,12 +9,15 @@
 //!
 //! `cargo run --release -p izgraph-bench --bin person_cache [-- --requests N --clients C]`
 
+#[path = "../args.rs"]
+mod args;
 #[path = "../roster/stats.rs"]
 mod stats;
 
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
+use args::arg;
 use gateway::auth::{mint, TokenRequest};
 use gateway::config::{CacheMode, Secret};
 use gateway::{Application, Settings};
@@ -25,15 +28,6 @@ use stats::{ms, percentile};
 use uuid::Uuid;
 
 const QUERY: &str = "query($id: ID!) { person(id: $id) { doses { vaccine { cvx } } } }";
-
-fn arg(name: &str, default: usize) -> usize {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
 
 struct Figures {
     per_second: f64,

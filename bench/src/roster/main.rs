@@ -9,12 +9,15 @@
 //!
 //! `cargo run --release -p izgraph-bench --bin roster [-- --cold N --warm N]`
 
+#[path = "../args.rs"]
+mod args;
 mod seed;
 mod stats;
 
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
+use args::arg;
 use gateway::auth::{mint, TokenRequest};
 use gateway::config::Secret;
 use gateway::{Application, Settings};
@@ -112,15 +115,6 @@ impl Running {
         let students = data["roster"]["edges"].as_array().map_or(0, Vec::len);
         Ok((took, statements, students))
     }
-}
-
-fn arg(name: &str, default: usize) -> usize {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
 }
 
 #[tokio::main]

@@ -203,6 +203,15 @@ impl RedisTier {
         self.raw(conn, cmd).await.inspect_err(|e| self.fail(e))
     }
 
+    /// Sends `cmds` together on the multiplexed connection; the first failure, if any.
+    async fn run_all(self: &Arc<Self>, cmds: &[Cmd]) -> Result<(), TierError> {
+        let results = futures::future::join_all(cmds.iter().map(|c| self.run(c))).await;
+        results
+            .into_iter()
+            .find_map(Result::err)
+            .map_or(Ok(()), Err)
+    }
+
     fn epoch_key(&self) -> String {
         format!("{}:epoch", self.prefix)
     }
@@ -246,7 +255,7 @@ impl RedisTier {
         Ok(redis::from_redis_value(self.run(&cmd).await?)?)
     }
 
-    /// Stores values with a TTL. Commands go out together on the multiplexed connection.
+    /// Stores values with a TTL.
     pub(crate) async fn set_many(
         self: &Arc<Self>,
         entries: Vec<(String, Vec<u8>)>,
@@ -261,11 +270,7 @@ impl RedisTier {
                 c
             })
             .collect();
-        let results = futures::future::join_all(cmds.iter().map(|c| self.run(c))).await;
-        results
-            .into_iter()
-            .find_map(Result::err)
-            .map_or(Ok(()), Err)
+        self.run_all(&cmds).await
     }
 
     /// Gives each id a new random version stamp, retiring every record stored under the old.
@@ -286,10 +291,6 @@ impl RedisTier {
                 c
             })
             .collect();
-        let results = futures::future::join_all(cmds.iter().map(|c| self.run(c))).await;
-        results
-            .into_iter()
-            .find_map(Result::err)
-            .map_or(Ok(()), Err)
+        self.run_all(&cmds).await
     }
 }
