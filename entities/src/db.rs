@@ -8,9 +8,13 @@ use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbB
 use sea_orm_migration::MigratorTrait;
 
 use crate::cache::{CacheStatus, RecordCache};
+use crate::health::Health;
 use crate::migration::Migrator;
+use crate::replica::{ReadTarget, Replica};
 use crate::repo::log_writer::LogWriter;
+use crate::Access;
 use crate::{CodeSet, StoreError};
+use policies::Principal;
 
 /// Which engine a store runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,6 +46,9 @@ pub struct Store {
     statements: Arc<AtomicU64>,
     /// Person records, behind the repositories (see [`crate::cache`]).
     pub(crate) cache: RecordCache,
+    /// Where scans run when a read replica is configured (see [`crate::replica`]).
+    pub(crate) replica: Option<Arc<Replica>>,
+    health: Arc<Health>,
 }
 
 /// A write transaction, holding SQLite's in-process writer lock until it ends, and
@@ -51,6 +58,8 @@ pub(crate) struct WriteTxn {
     _guard: Option<tokio::sync::OwnedMutexGuard<()>>,
     cache: Option<RecordCache>,
     touched: std::sync::Mutex<Vec<uuid::Uuid>>,
+    /// The writer to pin to the primary after commit, when reads may go to a replica.
+    writer: Option<Writer>,
 }
 
 impl std::ops::Deref for WriteTxn {
@@ -77,8 +86,52 @@ impl WriteTxn {
         if let Some(cache) = &self.cache {
             cache.invalidate(&touched).await;
         }
+        if let Some(w) = &self.writer {
+            // The write is committed: when its position cannot be read, the writer is pinned
+            // to the primary for the pin's whole lifetime rather than told it failed.
+            let lsn = crate::replica::write_position(&w.primary)
+                .await
+                .unwrap_or_else(|e| {
+                    tracing::warn!(error = %e, "WAL position unknown; writer pinned to the primary");
+                    u64::MAX
+                });
+            let cache = self.cache.clone().unwrap_or_else(RecordCache::disabled);
+            w.replica.pin(&w.principal, lsn, &cache).await;
+        }
         Ok(())
     }
+}
+
+/// Pool settings shared by the primary and the replica. Acquiring a connection waits at
+/// most [`ACQUIRE_TIMEOUT`]: longer than any queue a healthy database builds, short enough
+/// that the first requests of an outage do not hang (later ones fail at once, see
+/// [`crate::health`]).
+fn pool_options(url: &str, max_connections: u32) -> ConnectOptions {
+    let mut options = ConnectOptions::new(url.to_owned());
+    options
+        .max_connections(max_connections)
+        .min_connections(1)
+        .connect_timeout(Duration::from_secs(3))
+        .acquire_timeout(ACQUIRE_TIMEOUT)
+        .sqlx_logging(false);
+    if url.starts_with("sqlite:") {
+        options.map_sqlx_sqlite_opts(|o| {
+            o.create_if_missing(true)
+                .journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
+                .synchronous(sea_orm::sqlx::sqlite::SqliteSynchronous::Normal)
+                .busy_timeout(Duration::from_secs(10))
+        });
+    }
+    options
+}
+
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// Whom a committed write pins to the primary (see [`crate::replica`]).
+pub(crate) struct Writer {
+    replica: Arc<Replica>,
+    principal: Principal,
+    primary: DatabaseConnection,
 }
 
 /// Begins a write transaction, first taking the SQLite writer lock when there is one.
@@ -96,6 +149,7 @@ pub(crate) async fn begin_write(
         _guard: guard,
         cache: cache.cloned(),
         touched: std::sync::Mutex::new(Vec::new()),
+        writer: None,
     })
 }
 
@@ -103,22 +157,7 @@ impl Store {
     /// Connects to `url` (`postgres://…` or `sqlite://…`). SQLite files are created if missing
     /// and run in WAL mode so readers never wait for the single writer.
     pub async fn connect(url: &str, max_connections: u32) -> Result<Store, StoreError> {
-        let mut options = ConnectOptions::new(url.to_owned());
-        options
-            .max_connections(max_connections)
-            .min_connections(1)
-            .connect_timeout(Duration::from_secs(5))
-            .acquire_timeout(Duration::from_secs(5))
-            .sqlx_logging(false);
-        if url.starts_with("sqlite:") {
-            options.map_sqlx_sqlite_opts(|o| {
-                o.create_if_missing(true)
-                    .journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
-                    .synchronous(sea_orm::sqlx::sqlite::SqliteSynchronous::Normal)
-                    .busy_timeout(Duration::from_secs(10))
-            });
-        }
-        let mut db = Database::connect(options).await?;
+        let mut db = Database::connect(pool_options(url, max_connections)).await?;
         let statements = Arc::new(AtomicU64::new(0));
         let counter = statements.clone();
         db.set_metric_callback(move |_| {
@@ -134,7 +173,67 @@ impl Store {
             sqlite_writer,
             statements,
             cache: RecordCache::disabled(),
+            replica: None,
+            health: Arc::default(),
         })
+    }
+
+    /// Whether requests should be tried: `false` from the moment one found the database
+    /// unavailable until a probe finds it answering again.
+    pub fn is_available(&self) -> bool {
+        self.health.is_up()
+    }
+
+    /// Reports that a request found the database unavailable (see [`crate::health`]).
+    pub fn report_unavailable(&self) {
+        self.health.report_down(&self.db);
+    }
+
+    /// Times the database was found unavailable since start.
+    pub fn database_outages(&self) -> u64 {
+        self.health.outages()
+    }
+
+    /// Sends scans to a read replica at `url` (PostgreSQL only), keeping each principal's
+    /// reads after its own writes on the primary until the replica has them.
+    pub async fn with_read_replica(
+        mut self,
+        url: &str,
+        max_connections: u32,
+    ) -> Result<Store, StoreError> {
+        if self.backend() != Backend::Postgres || !url.starts_with("postgres") {
+            return Err(StoreError::Invalid(
+                "a read replica needs PostgreSQL for both the primary and the replica".into(),
+            ));
+        }
+        let db = Database::connect(pool_options(url, max_connections)).await?;
+        self.replica = Some(Arc::new(Replica::new(db)));
+        Ok(self)
+    }
+
+    /// The connection `access`'s scans run on: the replica unless its principal wrote
+    /// something the replica has not replayed yet.
+    pub(crate) async fn reader(&self, access: &Access) -> &DatabaseConnection {
+        match &self.replica {
+            Some(r) => match r.target(&access.principal, &self.cache).await {
+                ReadTarget::Replica => &r.db,
+                ReadTarget::Primary => &self.db,
+            },
+            None => &self.db,
+        }
+    }
+
+    /// Where `access`'s next scan would run (for tests and diagnostics).
+    pub async fn read_target(&self, access: &Access) -> ReadTarget {
+        match &self.replica {
+            Some(r) => r.target(&access.principal, &self.cache).await,
+            None => ReadTarget::Primary,
+        }
+    }
+
+    /// The replica's pool, when one is configured.
+    pub fn replica_connection(&self) -> Option<&DatabaseConnection> {
+        self.replica.as_ref().map(|r| &r.db)
     }
 
     /// Puts `cache` in front of the person repositories.
@@ -226,6 +325,21 @@ impl Store {
     /// Begins a write transaction (see [`WriteTxn`]).
     pub(crate) async fn begin_write(&self) -> Result<WriteTxn, sea_orm::DbErr> {
         begin_write(&self.db, self.sqlite_writer.as_ref(), Some(&self.cache)).await
+    }
+
+    /// Begins `access`'s write transaction: once committed, its principal reads from the
+    /// primary until a replica has replayed the write.
+    pub(crate) async fn begin_write_for(
+        &self,
+        access: &Access,
+    ) -> Result<WriteTxn, sea_orm::DbErr> {
+        let mut txn = self.begin_write().await?;
+        txn.writer = self.replica.as_ref().map(|replica| Writer {
+            replica: replica.clone(),
+            principal: access.principal.clone(),
+            primary: self.db.clone(),
+        });
+        Ok(txn)
     }
 
     pub(crate) fn backend_of(db: &impl ConnectionTrait) -> Backend {

@@ -11,8 +11,10 @@ pub mod code_set;
 pub mod codes;
 mod db;
 mod error;
+mod health;
 pub mod migration;
 pub mod model;
+mod replica;
 pub mod repo;
 mod scope_sql;
 pub mod seed;
@@ -23,6 +25,7 @@ pub use cache::{CacheBackend, CacheConfig, CacheStatus, PersonRecord, RecordCach
 pub use code_set::{CodeSet, CodeSetError, Vaccine};
 pub use db::{Backend, PoolStats, Store};
 pub use error::StoreError;
+pub use replica::ReadTarget;
 pub use sea_orm::DatabaseConnection;
 
 /// Hash the first access-log entry chains to.

@@ -1,12 +1,20 @@
 //! Building and running the server: what `izgraph serve` does and what tests spawn.
 
-use std::future::Future;
+use std::future::{Future, IntoFuture};
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderValue, StatusCode, Version};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
 
 use entities::seed::SeedOptions;
 use entities::{Store, StoreError};
 use schema::IzSchema;
+use serde_json::json;
 use tokio::net::TcpListener;
 
 use crate::auth::jwks::JwksError;
@@ -74,12 +82,17 @@ pub async fn open_store(settings: &Settings) -> Result<Store, StartError> {
             source,
         })?;
     }
-    let store = Store::connect(
+    let mut store = Store::connect(
         settings.effective_database_url().expose(),
         settings.max_connections,
     )
     .await?;
     store.migrate().await?;
+    if let Some(read) = &settings.database_read_url {
+        store = store
+            .with_read_replica(read.expose(), settings.max_connections)
+            .await?;
+    }
     Ok(store)
 }
 
@@ -159,16 +172,109 @@ impl Application {
         self.state.auth.keys()
     }
 
-    /// Serves until `shutdown` resolves, then lets in-flight requests finish.
+    /// Serves until `shutdown` resolves, then drains: for `IZGRAPH_SHUTDOWN_DELAY_SECONDS`
+    /// `/readyz` answers 503 while requests are still served (a load balancer polling it stops
+    /// sending here before the port closes), then the listener closes and in-flight requests
+    /// get up to `IZGRAPH_SHUTDOWN_TIMEOUT_SECONDS` to finish. Past that deadline the
+    /// remaining connections are abandoned and an error is returned, so the exit status says
+    /// that requests were cut off.
     pub async fn run_until(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        let router = crate::http::router(self.state);
-        axum::serve(self.listener, router)
-            .with_graceful_shutdown(shutdown)
-            .await
+        let delay = self.state.settings.shutdown_delay;
+        let timeout = self.state.settings.shutdown_timeout;
+        let draining = Draining::default();
+        let router = crate::http::router(self.state).layer(axum::middleware::from_fn_with_state(
+            draining.clone(),
+            while_draining,
+        ));
+        let (closed_tx, closed_rx) = tokio::sync::oneshot::channel::<()>();
+        let stop_accepting = async move {
+            shutdown.await;
+            draining.start();
+            tracing::info!(
+                delay_seconds = delay.as_secs(),
+                "shutting down: /readyz reports draining, requests still served"
+            );
+            tokio::time::sleep(delay).await;
+            tracing::info!(
+                timeout_seconds = timeout.as_secs(),
+                "listener closed: waiting for in-flight requests"
+            );
+            let _ = closed_tx.send(());
+        };
+        let serve = axum::serve(self.listener, router)
+            .with_graceful_shutdown(stop_accepting)
+            .into_future();
+        let deadline = async move {
+            match closed_rx.await {
+                Ok(()) => tokio::time::sleep(timeout).await,
+                // The server ended without being told to stop: it has its own answer.
+                Err(_) => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            served = serve => served,
+            () = deadline => {
+                tracing::warn!(
+                    timeout_seconds = timeout.as_secs(),
+                    "drain deadline passed with requests still in flight: closing them"
+                );
+                Err(std::io::Error::new(
+                    std::io::ErrorKind::TimedOut,
+                    format!(
+                        "requests still in flight {}s after the listener closed \
+                         (IZGRAPH_SHUTDOWN_TIMEOUT_SECONDS)",
+                        timeout.as_secs()
+                    ),
+                ))
+            }
+        }
     }
+}
+
+/// Set once shutdown begins; read by every request while the delay runs.
+#[derive(Clone, Default)]
+struct Draining(Arc<AtomicBool>);
+
+impl Draining {
+    fn start(&self) {
+        self.0.store(true, Ordering::Release);
+    }
+
+    fn started(&self) -> bool {
+        self.0.load(Ordering::Acquire)
+    }
+}
+
+/// While draining, readiness fails (whatever the database says) and HTTP/1 responses carry
+/// `Connection: close`, so a client or proxy holding a keep-alive connection reconnects —
+/// to another instance — instead of racing the close of an idle connection later.
+async fn while_draining(
+    State(draining): State<Draining>,
+    request: Request,
+    next: Next,
+) -> Response {
+    if !draining.started() {
+        return next.run(request).await;
+    }
+    let http1 = request.version() < Version::HTTP_2;
+    let mut response = if request.uri().path() == "/readyz" {
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(json!({ "status": "draining" })),
+        )
+            .into_response()
+    } else {
+        next.run(request).await
+    };
+    if http1 {
+        response
+            .headers_mut()
+            .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    }
+    response
 }
 
 /// Resolves on SIGTERM or Ctrl-C.

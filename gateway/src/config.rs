@@ -61,6 +61,8 @@ pub struct Settings {
     pub data_dir: PathBuf,
     /// `None`: SQLite in the data directory.
     pub database_url: Option<Secret>,
+    /// A PostgreSQL read replica of `database_url` for scans (`DATABASE_READ_URL`).
+    pub database_read_url: Option<Secret>,
     /// `None`: in-process cache.
     pub redis_url: Option<Secret>,
     /// `None`: the dev issuer with its key in the data directory.
@@ -81,6 +83,12 @@ pub struct Settings {
     pub max_batch: usize,
     pub persisted: PersistedDocuments,
     pub cache: CacheSettings,
+    /// After SIGTERM, how long `/readyz` answers 503 while requests are still accepted, so
+    /// load balancers take the instance out before its listener closes.
+    pub shutdown_delay: Duration,
+    /// Once the listener is closed, the most time in-flight requests get: a stalled client
+    /// must not hold the process past the orchestrator's grace period.
+    pub shutdown_timeout: Duration,
 }
 
 /// Which record cache runs (`IZGRAPH_CACHE`).
@@ -158,6 +166,7 @@ impl Default for Settings {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             data_dir: PathBuf::from("./.izgraph"),
             database_url: None,
+            database_read_url: None,
             redis_url: None,
             external_issuer: None,
             timezone: chrono_tz::America::Chicago,
@@ -170,6 +179,8 @@ impl Default for Settings {
             max_batch: 10,
             persisted: PersistedDocuments::Automatic { capacity: 1000 },
             cache: CacheSettings::default(),
+            shutdown_delay: Duration::ZERO,
+            shutdown_timeout: Duration::from_secs(30),
         }
     }
 }
@@ -305,6 +316,20 @@ impl Settings {
             s.data_dir = PathBuf::from(dir);
         }
         s.database_url = lookup("DATABASE_URL").map(Secret::new);
+        s.database_read_url = lookup("DATABASE_READ_URL").map(Secret::new);
+        if let Some(read) = &s.database_read_url {
+            let primary_pg = s
+                .database_url
+                .as_ref()
+                .is_some_and(|u| u.expose().starts_with("postgres"));
+            if !primary_pg || !read.expose().starts_with("postgres") {
+                return Err(ConfigError::Invalid {
+                    name: "DATABASE_READ_URL",
+                    value: "(hidden)".into(),
+                    why: "a read replica needs a postgres:// URL, and DATABASE_URL a PostgreSQL primary",
+                });
+            }
+        }
         s.redis_url = lookup("REDIS_URL").map(Secret::new);
         if let Some(tz) = lookup("IZGRAPH_TIMEZONE") {
             s.timezone = tz.parse().map_err(|_| ConfigError::Timezone(tz))?;
@@ -362,6 +387,22 @@ impl Settings {
             (None, Some(_)) => return Err(ConfigError::PartialIntrospection),
         }
         s.cache = cache_settings(&lookup)?;
+        if let Some(n) = number(
+            &lookup,
+            "IZGRAPH_SHUTDOWN_DELAY_SECONDS",
+            0..=300,
+            "expected 0 to 300",
+        )? {
+            s.shutdown_delay = Duration::from_secs(n);
+        }
+        if let Some(n) = number(
+            &lookup,
+            "IZGRAPH_SHUTDOWN_TIMEOUT_SECONDS",
+            1..=3600,
+            "expected 1 to 3600",
+        )? {
+            s.shutdown_timeout = Duration::from_secs(n);
+        }
         if let Some(v) = lookup("IZGRAPH_SEED_DEMO") {
             s.seed_demo = match v.to_ascii_lowercase().as_str() {
                 "1" | "true" | "yes" => true,

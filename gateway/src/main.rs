@@ -73,6 +73,14 @@ enum Command {
         #[command(subcommand)]
         command: ClientCommand,
     },
+    /// Exit 0 when the gateway on this machine answers `/healthz` (IZGRAPH_LISTEN, with an
+    /// unspecified address probed on loopback), 1 otherwise: the container image has no curl
+    /// for its HEALTHCHECK.
+    Healthcheck {
+        /// Probe this URL instead, e.g. `http://127.0.0.1:8080/readyz`.
+        #[arg(long)]
+        url: Option<String>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -138,9 +146,54 @@ fn cdsi_check(files: &[std::path::PathBuf]) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// GETs the URL; success is a 2xx answer within a few seconds.
+async fn healthcheck(url: Option<&str>) -> anyhow::Result<()> {
+    let url = match url {
+        Some(url) => url.to_owned(),
+        None => {
+            let listen = Settings::from_env()?.listen;
+            // 0.0.0.0 (or ::) is where the server binds, not an address to connect to.
+            let ip = match listen.ip() {
+                std::net::IpAddr::V4(ip) if ip.is_unspecified() => {
+                    std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST)
+                }
+                std::net::IpAddr::V6(ip) if ip.is_unspecified() => {
+                    std::net::IpAddr::V6(std::net::Ipv6Addr::LOCALHOST)
+                }
+                ip => ip,
+            };
+            format!(
+                "http://{}/healthz",
+                std::net::SocketAddr::new(ip, listen.port())
+            )
+        }
+    };
+    // The probe is local: a proxy configured in the environment must not answer for it.
+    let client = reqwest::Client::builder()
+        .no_proxy()
+        .timeout(std::time::Duration::from_secs(3))
+        .build()?;
+    let response = client
+        .get(&url)
+        .send()
+        .await
+        .with_context(|| format!("GET {url}"))?;
+    let status = response.status();
+    if !status.is_success() {
+        bail!("GET {url}: {status}");
+    }
+    println!("GET {url}: {status}");
+    Ok(())
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
+    // Run every few seconds by the container runtime: no telemetry pipeline to set up and tear
+    // down, and nothing exported about probing.
+    if let Command::Healthcheck { url } = &cli.command {
+        return healthcheck(url.as_deref()).await;
+    }
     let log_filter = std::env::var("IZGRAPH_LOG").unwrap_or_else(|_| "info".into());
     let telemetry = gateway::telemetry::init(&log_filter)?;
     let outcome = run(cli).await;
@@ -263,6 +316,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             eprintln!("store the secret now: only its hash is kept, it cannot be shown again");
         }
         Command::CdsiCheck { files } => cdsi_check(&files)?,
+        Command::Healthcheck { url } => healthcheck(url.as_deref()).await?,
         Command::Audit {
             command: AuditCommand::Verify,
         } => {

@@ -116,10 +116,6 @@ impl ApiError {
                 tracing::warn!(request_id, why = %why, "storage unavailable");
                 ApiError::Unavailable
             }
-            StoreError::Database(ref db) if is_unavailable(db) => {
-                tracing::warn!(request_id, error = %err, "database unavailable");
-                ApiError::Unavailable
-            }
             other => {
                 tracing::error!(request_id, error = %other, "internal error");
                 ApiError::Internal {
@@ -128,13 +124,6 @@ impl ApiError {
             }
         }
     }
-}
-
-fn is_unavailable(err: &sea_orm::DbErr) -> bool {
-    matches!(
-        err,
-        sea_orm::DbErr::ConnectionAcquire(_) | sea_orm::DbErr::Conn(_)
-    )
 }
 
 impl From<ApiError> for async_graphql::Error {

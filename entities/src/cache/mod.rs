@@ -12,6 +12,7 @@
 //! against the stamps on every read.
 
 mod config;
+mod pins;
 mod record;
 mod redis_tier;
 mod stats;
@@ -25,6 +26,8 @@ use uuid::Uuid;
 pub use config::{CacheBackend, CacheConfig};
 pub use record::{PersonRecord, SharedRecord};
 pub use stats::CacheStatus;
+
+pub(crate) use pins::PinLookup;
 
 use redis_tier::RedisTier;
 use stats::Stats;
@@ -301,8 +304,10 @@ impl RecordCache {
             Tier::None => {}
             Tier::Memory(versions) => ids.iter().for_each(|id| versions.restamp(*id)),
             Tier::Redis(tier) => {
-                // On failure the tier is marked down, and its recovery retires every entry
-                // written before it (a new epoch), this one included.
+                // Tried even while the tier is marked down: in a cluster the records on the
+                // masters that are up must be retired now, for instances that still read them.
+                // Where it fails the tier is marked down, and its recovery retires every
+                // entry written before it (a new epoch), this one included.
                 if tier.restamp(ids, inner.config.version_ttl()).await.is_err() {
                     Stats::add(&inner.stats.errors, 1);
                 }

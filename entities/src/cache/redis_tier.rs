@@ -195,7 +195,7 @@ impl RedisTier {
     }
 
     /// Runs `cmd` when the tier is healthy; a failure marks it down.
-    async fn run(self: &Arc<Self>, cmd: &Cmd) -> Result<Value, TierError> {
+    pub(super) async fn run(self: &Arc<Self>, cmd: &Cmd) -> Result<Value, TierError> {
         if !self.is_healthy() {
             return Err(TierError::Down);
         }
@@ -203,25 +203,41 @@ impl RedisTier {
         self.raw(conn, cmd).await.inspect_err(|e| self.fail(e))
     }
 
+    /// Runs `cmd` even while the tier is marked down, when a connection exists. Only for
+    /// retiring records: in a cluster an outage may be one master's, and the records a write
+    /// must retire on the others are still served to instances that have not noticed it.
+    async fn run_even_if_down(self: &Arc<Self>, cmd: &Cmd) -> Result<Value, TierError> {
+        if self.is_healthy() {
+            return self.run(cmd).await;
+        }
+        let conn = self.current().ok_or(TierError::Down)?;
+        self.raw(conn, cmd).await
+    }
+
     /// Sends `cmds` together on the multiplexed connection; the first failure, if any.
     async fn run_all(self: &Arc<Self>, cmds: &[Cmd]) -> Result<(), TierError> {
-        let results = futures::future::join_all(cmds.iter().map(|c| self.run(c))).await;
-        results
-            .into_iter()
-            .find_map(Result::err)
-            .map_or(Ok(()), Err)
+        first_failure(futures::future::join_all(cmds.iter().map(|c| self.run(c))).await)
+    }
+
+    /// The key of a named value in this namespace (not a record: no epoch, no version).
+    pub(super) fn named_key(&self, kind: &str, name: &str) -> String {
+        format!("{}:{kind}:{name}", self.prefix)
     }
 
     fn epoch_key(&self) -> String {
         format!("{}:epoch", self.prefix)
     }
 
+    /// A person's stamp and records carry the id as a hash tag (`{id}`), so in a cluster they
+    /// live on one master: a master that restarts empty loses a person's stamp together with
+    /// the records it vouched for, never the stamp alone (which would make a record stored
+    /// before the first stamp look current again).
     fn version_key(&self, id: Uuid) -> String {
-        format!("{}:ver:{id}", self.prefix)
+        format!("{}:ver:{{{id}}}", self.prefix)
     }
 
     pub(crate) fn record_key(&self, epoch: u64, id: Uuid, version: u64, kind: &str) -> String {
-        format!("{}:{kind}:{epoch}:{id}:{version}", self.prefix)
+        format!("{}:{kind}:{epoch}:{{{id}}}:{version}", self.prefix)
     }
 
     /// The namespace epoch and the version stamp of each id (0: never stamped, or expired).
@@ -291,6 +307,15 @@ impl RedisTier {
                 c
             })
             .collect();
-        self.run_all(&cmds).await
+        first_failure(
+            futures::future::join_all(cmds.iter().map(|c| self.run_even_if_down(c))).await,
+        )
     }
+}
+
+fn first_failure(results: Vec<Result<Value, TierError>>) -> Result<(), TierError> {
+    results
+        .into_iter()
+        .find_map(Result::err)
+        .map_or(Ok(()), Err)
 }

@@ -237,6 +237,7 @@ impl Store {
     /// those persons (a guardian's or individual's view).
     pub async fn access_log(
         &self,
+        access: &Access,
         filter: &LogFilter,
         restrict_to_persons: Option<&[Uuid]>,
         first: u64,
@@ -286,7 +287,7 @@ impl Store {
         let mut rows = query
             .order_by_desc(access_log::Column::Seq)
             .limit(first + 1)
-            .all(&self.db)
+            .all(self.reader(access).await)
             .await?;
         let has_next_page = rows.len() as u64 > first;
         rows.truncate(first as usize);

@@ -57,7 +57,7 @@ impl Store {
         person_id: Uuid,
         change: ConsentChange,
     ) -> Result<person::Model, StoreError> {
-        let txn = self.begin_write().await?;
+        let txn = self.begin_write_for(access).await?;
         let current = person_for_write(&txn, access, person_id).await?;
         let locked_to = match change.lock {
             LockChange::Keep => current.locked_to_org_id,

@@ -54,7 +54,7 @@ impl Store {
             }
             Some(r) => Some(r.to_owned()),
         };
-        let txn = self.begin_write().await?;
+        let txn = self.begin_write_for(access).await?;
         let person = person_for_write(&txn, access, input.person_id).await?;
         let row = contraindication::ActiveModel {
             id: Set(Uuid::now_v7()),

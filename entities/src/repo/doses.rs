@@ -108,7 +108,7 @@ impl Store {
         let site = short("site", input.site.as_deref(), 60)?;
         let route = short("route", input.route.as_deref(), 60)?;
 
-        let txn = self.begin_write().await?;
+        let txn = self.begin_write_for(access).await?;
         let participation = person::Entity::find_by_id(input.person_id)
             .one(&*txn)
             .await?

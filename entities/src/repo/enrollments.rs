@@ -54,7 +54,7 @@ impl Store {
                 GRADES.join(", ")
             )));
         }
-        let txn = self.begin_write().await?;
+        let txn = self.begin_write_for(access).await?;
         let org = organization::Entity::find_by_id(organization_id)
             .one(&*txn)
             .await?

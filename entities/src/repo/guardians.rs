@@ -70,7 +70,7 @@ impl Store {
                 "a person cannot be their own guardian".into(),
             ));
         }
-        let txn = self.begin_write().await?;
+        let txn = self.begin_write_for(access).await?;
         let ward = person_for_write(&txn, access, person_id).await?;
         let guardian = person_for_write(&txn, access, guardian_id).await?;
         if guardian.date_of_birth >= ward.date_of_birth {

@@ -27,7 +27,7 @@ impl Store {
         person_id: Uuid,
         organization_id: Uuid,
     ) -> Result<membership::Model, StoreError> {
-        let txn = self.begin_write().await?;
+        let txn = self.begin_write_for(access).await?;
         let org = organization::Entity::find_by_id(organization_id)
             .one(&*txn)
             .await?

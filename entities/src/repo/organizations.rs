@@ -50,7 +50,7 @@ impl Store {
                 "name must be 1 to 200 characters".into(),
             ));
         }
-        let txn = self.begin_write().await?;
+        let txn = self.begin_write_for(access).await?;
         let row = organization::ActiveModel {
             id: Set(Uuid::now_v7()),
             name: Set(name.to_owned()),

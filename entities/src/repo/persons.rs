@@ -225,7 +225,7 @@ impl Store {
             .order_by_asc(person::Column::FirstNameKey)
             .order_by_asc(person::Column::Id)
             .limit(first + 1)
-            .all(&self.db)
+            .all(self.reader(access).await)
             .await?;
         let has_next_page = rows.len() as u64 > first;
         rows.truncate(first as usize);
@@ -269,7 +269,7 @@ impl Store {
             ..Default::default()
         };
         apply_contact(&mut model, &input.contact.unwrap_or_default())?;
-        let txn = self.begin_write().await?;
+        let txn = self.begin_write_for(access).await?;
         txn.touch(id);
         let row = model.insert(&*txn).await?;
         append(
@@ -289,7 +289,7 @@ impl Store {
         id: Uuid,
         patch: PersonPatch,
     ) -> Result<person::Model, StoreError> {
-        let txn = self.begin_write().await?;
+        let txn = self.begin_write_for(access).await?;
         let current = person_for_write(&txn, access, id).await?;
         let mut model: person::ActiveModel = current.into();
         let mut fields = Vec::new();
@@ -347,7 +347,7 @@ impl Store {
             .column(person::Column::Id)
             .filter(person_condition(&access.scope, Locks::Enforce))
             .into_tuple()
-            .all(&self.db)
+            .all(self.reader(access).await)
             .await?;
         if let Some(me) = access.principal.person {
             ids.push(me);

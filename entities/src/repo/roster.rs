@@ -111,9 +111,10 @@ impl Store {
         if let Some(g) = &grade {
             students = students.filter(enrollment::Column::Grade.eq(g.as_str()));
         }
+        let db = self.reader(access).await;
         let entries = students
             .select_also(enrollment::Entity)
-            .all(&self.db)
+            .all(db)
             .await?
             .into_iter()
             .filter_map(|(person, e)| {
@@ -130,7 +131,7 @@ impl Store {
         if let Some(g) = grade {
             others = others.filter(enrollment::Column::Grade.eq(g));
         }
-        let hidden = others.count(&self.db).await?;
+        let hidden = others.count(db).await?;
         Ok(Roster { entries, hidden })
     }
 }

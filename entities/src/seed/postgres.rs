@@ -32,7 +32,7 @@ pub(crate) struct Loaded {
 }
 
 fn db(e: sqlx::Error) -> StoreError {
-    StoreError::Database(sea_orm::DbErr::Exec(sea_orm::RuntimeErr::SqlxError(
+    StoreError::from(sea_orm::DbErr::Exec(sea_orm::RuntimeErr::SqlxError(
         std::sync::Arc::new(e),
     )))
 }

@@ -56,6 +56,17 @@ impl Ran {
     }
 }
 
+/// 503 `SERVICE_UNAVAILABLE`: nothing was served, and the client may retry.
+fn unavailable(operation: Option<String>, rid: &str, message: &str) -> Ran {
+    Ran {
+        status: StatusCode::SERVICE_UNAVAILABLE,
+        body: error_body(ErrorCode::ServiceUnavailable.as_str(), message, rid),
+        outcome: Outcome::Unavailable,
+        operation,
+        needs_post: false,
+    }
+}
+
 /// `{"errors": [{message, extensions: {code, requestId}}]}`.
 pub fn error_body(code: &str, message: &str, rid: &str) -> Value {
     json!({
@@ -112,6 +123,9 @@ pub async fn run(
         ran.needs_post = true;
         return ran;
     }
+    if !state.store.is_available() {
+        return unavailable(name, rid, "the database is unavailable; try again");
+    }
     let is_query = kind != Some(OperationType::Mutation);
     let access = Access::new(principal.clone(), state.settings.today(), rid.to_owned());
     let rc = Arc::new(RequestContext::new(access, state.store.clone(), is_query));
@@ -126,17 +140,26 @@ pub async fn run(
         .await;
     if let Err(e) = flushed {
         tracing::error!(request_id = %rid, error = %e, "access log append failed");
-        return Ran {
-            status: StatusCode::SERVICE_UNAVAILABLE,
-            body: error_body(
-                ErrorCode::ServiceUnavailable.as_str(),
-                "the access log could not be written; nothing was served",
-                rid,
-            ),
-            outcome: Outcome::Unavailable,
-            operation: name,
-            needs_post: false,
-        };
+        if matches!(e, entities::StoreError::Unavailable(_)) {
+            state.store.report_unavailable();
+        }
+        return unavailable(
+            name,
+            rid,
+            "the access log could not be written; nothing was served",
+        );
+    }
+    let unavailable_code = ErrorCode::ServiceUnavailable.as_str();
+    if response.errors.iter().any(|e| {
+        e.extensions
+            .as_ref()
+            .and_then(|x| x.get("code"))
+            .is_some_and(|c| *c == async_graphql::Value::from(unavailable_code))
+    }) {
+        // A partial answer from a database that stopped halfway is not an answer: the whole
+        // request fails with 503, to be retried, and later ones fail fast until it is back.
+        state.store.report_unavailable();
+        return unavailable(name, rid, "the database is unavailable; try again");
     }
     let mut body = serde_json::to_value(&response).unwrap_or(Value::Null);
     let request_error = complete_errors(&mut body, rid);

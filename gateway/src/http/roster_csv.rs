@@ -59,6 +59,13 @@ pub async fn roster_csv(
             return resp;
         }
     };
+    if !state.store.is_available() {
+        return fail(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "SERVICE_UNAVAILABLE",
+            "the database is unavailable; try again",
+        );
+    }
     let access = Access::new(principal, state.settings.today(), rid.clone());
     let rc = Arc::new(RequestContext::new(access, state.store.clone(), true));
     let request = async_graphql::Request::new(ROSTER)
@@ -98,7 +105,10 @@ pub async fn roster_csv(
             "FORBIDDEN" => StatusCode::FORBIDDEN,
             "BAD_USER_INPUT" => StatusCode::BAD_REQUEST,
             "NOT_FOUND" => StatusCode::NOT_FOUND,
-            "SERVICE_UNAVAILABLE" => StatusCode::SERVICE_UNAVAILABLE,
+            "SERVICE_UNAVAILABLE" => {
+                state.store.report_unavailable();
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             _ => StatusCode::INTERNAL_SERVER_ERROR,
         };
         return fail(status, &code, &message);

@@ -183,7 +183,13 @@ impl AccessLogQuery {
         };
         let after = after.map(Cursor);
         let page = store
-            .access_log(&store_filter, own.as_deref(), first, after.as_ref())
+            .access_log(
+                &rc.access,
+                &store_filter,
+                own.as_deref(),
+                first,
+                after.as_ref(),
+            )
             .await
             .map_err(store_err(rc))?;
         Ok(AccessLogConnection {

@@ -2,6 +2,7 @@
 //! random port, against a real database of its own — PostgreSQL when `DATABASE_URL` is set,
 //! SQLite otherwise — driven over HTTP.
 
+mod pg_cluster;
 mod support;
 
 mod access_log;
@@ -10,6 +11,7 @@ mod auth;
 mod batching;
 mod consent;
 mod contract;
+mod db_restart;
 mod doses;
 mod federation;
 mod forecasts;
@@ -23,4 +25,5 @@ mod persons;
 mod policy_fixture;
 mod policy_matrix;
 mod policy_property;
+mod replica;
 mod roster;
