@@ -1,0 +1,50 @@
+//! One private `redis-server` on a free loopback port.
+
+use std::process::Child;
+
+use super::{free_port, kill, spawn_redis};
+
+pub struct RedisServer {
+    port: u16,
+    child: Option<Child>,
+}
+
+impl RedisServer {
+    /// Starts a server; `None` when `redis-server` is not installed.
+    pub fn start() -> Option<RedisServer> {
+        if !super::redis_installed() {
+            return None;
+        }
+        for _ in 0..10 {
+            let port = free_port(0);
+            if let Some(child) = spawn_redis(port, &[]) {
+                return Some(RedisServer {
+                    port,
+                    child: Some(child),
+                });
+            }
+        }
+        panic!("redis-server did not start on any of 10 free ports");
+    }
+
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.port)
+    }
+
+    /// Kills the server (its data is gone: no persistence).
+    pub fn stop(&mut self) {
+        kill(&mut self.child);
+    }
+
+    /// Starts it again, empty, on the same port.
+    pub fn restart(&mut self) {
+        self.stop();
+        self.child = Some(spawn_redis(self.port, &[]).expect("restart redis-server"));
+    }
+}
+
+impl Drop for RedisServer {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
