@@ -1,13 +1,13 @@
 //! Per-request state: who is asking, and what they read (for the access log).
 
 use std::collections::BTreeSet;
-use std::sync::Mutex;
+use std::sync::{Mutex, OnceLock};
 
 use async_graphql::Context;
 use entities::codes::AccessAction;
 use entities::repo::access_log::NewEntry;
 use entities::{Access, Store, StoreError};
-use policies::Field;
+use policies::{Field, FieldDenial};
 use uuid::Uuid;
 
 use crate::loaders::{Loaders, RecordLoader};
@@ -30,6 +30,8 @@ pub struct RequestContext {
     pub access: Access,
     loader: Loaders,
     touched: Mutex<Touched>,
+    /// The field matrix's answer for this principal, per field, once asked.
+    decisions: [OnceLock<Result<(), FieldDenial>>; Field::ALL.len()],
 }
 
 impl std::fmt::Debug for RequestContext {
@@ -48,6 +50,19 @@ impl RequestContext {
             loader: RecordLoader::data_loader(store, access.clone(), cache_loads),
             access,
             touched: Mutex::new(Touched::default()),
+            decisions: Default::default(),
+        }
+    }
+
+    /// `decide`'s answer for `field`, asked once per request.
+    pub(crate) fn field_decision(
+        &self,
+        field: Field,
+        decide: impl FnOnce() -> Result<(), FieldDenial>,
+    ) -> Result<(), FieldDenial> {
+        match Field::ALL.iter().position(|f| *f == field) {
+            Some(i) => *self.decisions[i].get_or_init(decide),
+            None => decide(),
         }
     }
 

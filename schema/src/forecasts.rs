@@ -2,10 +2,10 @@
 //!
 //! A forecast is computed from the person's stored doses and contraindications on an
 //! assessment date, in a batch through the request's loader, from the person records as they
-//! are now. Results are kept per person and date under a fingerprint of exactly the inputs
-//! they were computed from: any write to the person's doses, contraindications, date of birth
-//! or gender changes the fingerprint, so a kept forecast is never served for changed data,
-//! on this instance or any other, and no invalidation message is needed.
+//! are now. Results are kept per person and date with exactly the inputs they were computed
+//! from, and one is served only when those equal the record's: any write to the person's
+//! doses, contraindications, date of birth or gender makes the kept forecast unusable, on this
+//! instance or any other, and no invalidation message is needed.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -35,9 +35,31 @@ pub struct PersonForecast {
     pub dose_ids: Vec<Uuid>,
     pub doses_given: Vec<(NaiveDate, String)>,
     pub findings: Vec<contraindication::Model>,
+    /// The rest of what the engine read: the patient and each dose's manufacturer.
+    born: (NaiveDate, Gender),
+    mvx: Vec<Option<String>>,
 }
 
 impl PersonForecast {
+    /// Whether this forecast was computed from exactly these inputs (compared, not hashed:
+    /// no collision can serve a forecast for other data).
+    fn computed_from(
+        &self,
+        p: &person::Model,
+        doses: &[dose::Model],
+        findings: &[contraindication::Model],
+    ) -> bool {
+        self.born == (p.date_of_birth, p.gender)
+            && self.dose_ids.len() == doses.len()
+            && doses.iter().enumerate().all(|(i, d)| {
+                self.dose_ids[i] == d.id
+                    && self.doses_given[i].0 == d.date_given
+                    && self.doses_given[i].1 == d.cvx
+                    && self.mvx[i] == d.mvx
+            })
+            && self.findings == findings
+    }
+
     pub fn evaluation_of(&self, dose: Uuid) -> Option<&forecast::DoseEvaluation> {
         let i = self.dose_ids.iter().position(|d| *d == dose)?;
         self.forecast.doses.get(i)
@@ -121,12 +143,14 @@ pub fn compute(
             .map(|d| (d.date_given, d.cvx.clone()))
             .collect(),
         findings: findings.to_vec(),
+        born: (p.date_of_birth, p.gender),
+        mvx: doses.iter().map(|d| d.mvx.clone()).collect(),
     }
 }
 
-/// Forecasts kept across requests: `(person, as of)` → (fingerprint of the inputs, forecast).
-/// Data only — whoever reads one has just been authorized for the record it came from.
-type Kept = moka::sync::Cache<ForecastOf, (u64, Arc<PersonForecast>)>;
+/// Forecasts kept across requests, by `(person, as of)`, each with the inputs it was computed
+/// from. Data only — whoever reads one has just been authorized for the record it came from.
+type Kept = moka::sync::Cache<ForecastOf, Arc<PersonForecast>>;
 
 fn kept() -> &'static Kept {
     static KEPT: std::sync::OnceLock<Kept> = std::sync::OnceLock::new();
@@ -136,24 +160,6 @@ fn kept() -> &'static Kept {
             .time_to_live(std::time::Duration::from_secs(3600))
             .build()
     })
-}
-
-/// A fingerprint of everything [`compute`] reads.
-fn fingerprint(
-    p: &person::Model,
-    doses: &[dose::Model],
-    findings: &[contraindication::Model],
-) -> u64 {
-    use std::hash::{Hash, Hasher};
-    let mut h = std::collections::hash_map::DefaultHasher::new();
-    (p.id, p.date_of_birth, p.gender.as_str()).hash(&mut h);
-    for d in doses {
-        (d.id, d.date_given, &d.cvx, &d.mvx).hash(&mut h);
-    }
-    for f in findings {
-        (f.id, f.kind.as_str(), &f.vaccine_group, f.expires_on).hash(&mut h);
-    }
-    h.finish()
 }
 
 impl Loader<ForecastOf> for RecordLoader {
@@ -180,9 +186,8 @@ impl Loader<ForecastOf> for RecordLoader {
             let Some(r) = records.get(&key.person) else {
                 continue;
             };
-            let print = fingerprint(&r.person, &r.doses, &r.contraindications);
             let forecast = match kept().get(key) {
-                Some((p, f)) if p == print => f,
+                Some(f) if f.computed_from(&r.person, &r.doses, &r.contraindications) => f,
                 _ => {
                     let f = Arc::new(compute(
                         schedule,
@@ -191,12 +196,138 @@ impl Loader<ForecastOf> for RecordLoader {
                         &r.contraindications,
                         key.as_of,
                     ));
-                    kept().insert(*key, (print, f.clone()));
+                    kept().insert(*key, f.clone());
                     f
                 }
             };
             out.insert(*key, forecast);
         }
         Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::{NaiveDate, Utc};
+    use entities::codes::{ContraindicationKind, Gender, Participation};
+    use entities::model::{contraindication, dose, person};
+    use uuid::Uuid;
+
+    use super::compute;
+
+    fn date(y: i32, m: u32, d: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(y, m, d).expect("date")
+    }
+
+    fn child() -> person::Model {
+        person::Model {
+            id: Uuid::now_v7(),
+            first_name: "Ada".into(),
+            middle_name: None,
+            last_name: "Berg".into(),
+            first_name_key: "ADA".into(),
+            last_name_key: "BERG".into(),
+            date_of_birth: date(2024, 1, 10),
+            gender: Gender::Female,
+            address_line1: None,
+            address_line2: None,
+            city: None,
+            state: None,
+            postal_code: None,
+            phone: None,
+            email: None,
+            participation: Participation::Participating,
+            locked_to_org_id: None,
+            reminders: true,
+            created_at: Utc::now(),
+            updated_at: Utc::now(),
+        }
+    }
+
+    fn shot(p: &person::Model, cvx: &str, given: NaiveDate) -> dose::Model {
+        dose::Model {
+            id: Uuid::now_v7(),
+            person_id: p.id,
+            cvx: cvx.into(),
+            date_given: given,
+            mvx: Some("MSD".into()),
+            lot_number: None,
+            site: None,
+            route: None,
+            administered_by_org_id: None,
+            reported_by_org_id: None,
+            recorded_by: "test".into(),
+            recorded_at: Utc::now(),
+        }
+    }
+
+    /// A kept forecast is reused only for the very inputs it was computed from: each input the
+    /// engine reads, changed alone, makes it unusable; what it does not read does not.
+    #[test]
+    fn a_kept_forecast_matches_only_its_own_inputs() {
+        let schedule = forecast::Schedule::embedded().expect("schedule");
+        let p = child();
+        let doses = vec![
+            shot(&p, "08", date(2024, 1, 10)),
+            shot(&p, "20", date(2024, 3, 12)),
+        ];
+        let finding = contraindication::Model {
+            id: Uuid::now_v7(),
+            person_id: p.id,
+            kind: ContraindicationKind::Immunity,
+            vaccine_group: Some("Varicella".into()),
+            reason: None,
+            recorded_at: Utc::now(),
+            expires_on: None,
+            recorded_by: "test".into(),
+        };
+        let findings = vec![finding.clone()];
+        let kept = compute(schedule, &p, &doses, &findings, date(2026, 12, 1));
+        assert!(kept.computed_from(&p, &doses, &findings));
+
+        let mut renamed = p.clone();
+        renamed.last_name = "Lind".into();
+        assert!(
+            kept.computed_from(&renamed, &doses, &findings),
+            "names are not inputs"
+        );
+
+        let mut older = p.clone();
+        older.date_of_birth = date(2023, 12, 1);
+        let mut male = p.clone();
+        male.gender = Gender::Male;
+        assert!(
+            !kept.computed_from(&older, &doses, &findings),
+            "date of birth"
+        );
+        assert!(!kept.computed_from(&male, &doses, &findings), "gender");
+
+        let mut changed = doses.clone();
+        changed[1].date_given = date(2024, 3, 13);
+        assert!(
+            !kept.computed_from(&p, &changed, &findings),
+            "a dose's date"
+        );
+        let mut changed = doses.clone();
+        changed[1].cvx = "10".into();
+        assert!(!kept.computed_from(&p, &changed, &findings), "a dose's CVX");
+        let mut changed = doses.clone();
+        changed[0].mvx = None;
+        assert!(!kept.computed_from(&p, &changed, &findings), "a dose's MVX");
+        let mut more = doses.clone();
+        more.push(shot(&p, "10", date(2024, 5, 1)));
+        assert!(!kept.computed_from(&p, &more, &findings), "a new dose");
+        assert!(
+            !kept.computed_from(&p, &doses[..1], &findings),
+            "a deleted dose"
+        );
+
+        let mut expiring = finding.clone();
+        expiring.expires_on = Some(date(2027, 1, 1));
+        assert!(
+            !kept.computed_from(&p, &doses, &[expiring]),
+            "a finding's expiry"
+        );
+        assert!(!kept.computed_from(&p, &doses, &[]), "a removed finding");
     }
 }

@@ -18,17 +18,25 @@ pub(crate) fn read<'a>(
     field: Field,
 ) -> Result<&'a RequestContext, ApiError> {
     let (rc, _) = request(ctx)?;
-    let span = decision_span(field.as_str());
-    let _entered = span.enter();
-    match policies::read_field(&rc.access.principal, field) {
+    // The matrix cell depends on the principal and the field only (which records the caller
+    // may see at all is the row scope's, applied in the SQL), so it is decided — and traced —
+    // once per request and field, however many persons the request reads.
+    let decision = rc.field_decision(field, || {
+        let span = decision_span(field.as_str());
+        let _entered = span.enter();
+        let decision = policies::read_field(&rc.access.principal, field);
+        span.record("policy.allowed", decision.is_ok());
+        if let Err(denial) = decision {
+            span.record("policy.rule", denial.rule);
+        }
+        decision
+    });
+    match decision {
         Ok(()) => {
-            span.record("policy.allowed", true);
             rc.record_read(person, field);
             Ok(rc)
         }
         Err(denial) => {
-            span.record("policy.allowed", false);
-            span.record("policy.rule", denial.rule);
             rc.record_denial(Some(person), field.as_str(), denial.rule);
             Err(ApiError::Forbidden(format!(
                 "{} is not visible to this role ({})",

