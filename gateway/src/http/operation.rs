@@ -134,11 +134,13 @@ pub async fn run(
     for rule in rc.denial_rules() {
         state.metrics.denial(principal.role, rule);
     }
-    // The access-log entry for what was read is durable before the response leaves.
-    let flushed = rc
+    // The access-log entry for what was read is durable before the response leaves. The body
+    // is written meanwhile (the append is the log writer's round trip, the body this task's
+    // CPU), and only sent once the append is acknowledged.
+    let append = rc
         .flush(&state.store)
-        .instrument(info_span!("access_log.append", otel.status_code = Empty))
-        .await;
+        .instrument(info_span!("access_log.append", otel.status_code = Empty));
+    let (flushed, (body, request_error)) = tokio::join!(append, async { written(&response, rid) });
     if let Err(e) = flushed {
         tracing::error!(request_id = %rid, error = %e, "access log append failed");
         if matches!(e, entities::StoreError::Unavailable(_)) {
@@ -162,23 +164,6 @@ pub async fn run(
         state.store.report_unavailable();
         return unavailable(name, rid, "the database is unavailable; try again");
     }
-    let data_null = matches!(response.data, async_graphql::Value::Null);
-    let mut errors = serde_json::to_value(&response.errors).unwrap_or(Value::Null);
-    let request_error = complete_errors(&mut errors, data_null, rid);
-    let body = serde_json::to_string(&Body {
-        data: (!request_error).then_some(&response.data),
-        errors: &errors,
-        extensions: &response.extensions,
-    })
-    .unwrap_or_else(|e| {
-        tracing::error!(request_id = %rid, error = %e, "response not serializable");
-        error_body(
-            ErrorCode::InternalServerError.as_str(),
-            "the response could not be written",
-            rid,
-        )
-        .to_string()
-    });
     let status = match (rt, request_error) {
         (ResponseType::GraphqlResponseJson, true) => StatusCode::BAD_REQUEST,
         _ => StatusCode::OK,
@@ -197,6 +182,29 @@ pub async fn run(
         operation: name,
         needs_post: false,
     }
+}
+
+/// The response's JSON text, its errors completed with codes and the request id, and whether
+/// it is a request error (no `data`).
+fn written(response: &async_graphql::Response, rid: &str) -> (String, bool) {
+    let data_null = matches!(response.data, async_graphql::Value::Null);
+    let mut errors = serde_json::to_value(&response.errors).unwrap_or(Value::Null);
+    let request_error = complete_errors(&mut errors, data_null, rid);
+    let body = serde_json::to_string(&Body {
+        data: (!request_error).then_some(&response.data),
+        errors: &errors,
+        extensions: &response.extensions,
+    })
+    .unwrap_or_else(|e| {
+        tracing::error!(request_id = %rid, error = %e, "response not serializable");
+        error_body(
+            ErrorCode::InternalServerError.as_str(),
+            "the response could not be written",
+            rid,
+        )
+        .to_string()
+    });
+    (body, request_error)
 }
 
 /// The type and name of the operation the request will run, or the parse error. The parsed

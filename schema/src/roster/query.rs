@@ -12,6 +12,7 @@ use super::types::{
     SchoolComplianceNode,
 };
 use crate::context::{request, store_err};
+use crate::inline::Inline;
 use crate::page::PageInfo;
 use crate::person::PersonNode;
 use crate::{guard, ids, ApiError};
@@ -102,19 +103,19 @@ impl RosterQuery {
                 has_next_page = true;
                 continue;
             }
-            edges.push(RosterEdge {
+            edges.push(Inline(RosterEdge {
                 cursor: key.cursor().0,
-                node: RosterEntryNode {
+                node: Inline(RosterEntryNode {
                     person: PersonNode::new(p),
                     grade,
                     compliance: SchoolComplianceNode::from(&c),
-                },
-            });
+                }),
+            }));
         }
         Ok(RosterConnection {
             page_info: PageInfo {
                 has_next_page,
-                end_cursor: edges.last().map(|e| e.cursor.clone()),
+                end_cursor: edges.last().map(|e| e.0.cursor.clone()),
             },
             edges,
             totals,

@@ -138,7 +138,7 @@ impl RosterEntryNode {
 #[graphql(name = "RosterEdge")]
 pub struct RosterEdge {
     pub cursor: String,
-    pub node: RosterEntryNode,
+    pub node: Inline<RosterEntryNode>,
 }
 
 /// How many students of the whole roster (not one page) stand where.
@@ -164,7 +164,7 @@ impl RosterTotals {
 
 #[derive(SimpleObject)]
 pub struct RosterConnection {
-    pub edges: Vec<RosterEdge>,
+    pub edges: Vec<Inline<RosterEdge>>,
     pub page_info: PageInfo,
     /// Over the whole roster (all statuses, all pages).
     pub totals: RosterTotals,
