@@ -11,7 +11,7 @@ mod role;
 mod row_scope;
 mod scope;
 
-pub use principal::{Principal, PrincipalError};
+pub use principal::{Principal, PrincipalError, MAX_SUBJECT_CHARS};
 pub use purpose::Purpose;
 pub use role::Role;
 pub use row_scope::{age_in_years, school_year_of, RowScope, ADULT_AGE};

@@ -17,7 +17,17 @@ pub enum PrincipalError {
     MissingPerson(Role),
     #[error("the subject is blank")]
     BlankSubject,
+    #[error("the subject is longer than {MAX_SUBJECT_CHARS} characters")]
+    LongSubject,
+    #[error("the subject contains a control character")]
+    ControlInSubject,
 }
+
+/// The longest subject a principal may carry: OpenID Connect's limit for `sub`. The subject is
+/// written into the access log and into every row the principal records (`recorded_by`,
+/// `changed_by`), all sized for it, so a longer one is refused at the door instead of failing
+/// a write after the work is done.
+pub const MAX_SUBJECT_CHARS: usize = 255;
 
 /// A request's principal. Built only from verified token claims; the effective rights are
 /// computed once here so no resolver can forget the intersection.
@@ -47,6 +57,13 @@ impl Principal {
     ) -> Result<Self, PrincipalError> {
         if subject.trim().is_empty() {
             return Err(PrincipalError::BlankSubject);
+        }
+        if subject.chars().count() > MAX_SUBJECT_CHARS {
+            return Err(PrincipalError::LongSubject);
+        }
+        // NUL cannot be stored in PostgreSQL text; other controls would forge log lines.
+        if subject.chars().any(char::is_control) {
+            return Err(PrincipalError::ControlInSubject);
         }
         if role.needs_org() && org.is_none() {
             return Err(PrincipalError::MissingOrg(role));
@@ -89,6 +106,22 @@ mod tests {
         assert!(p.has(Scope::PersonRead));
         assert!(!p.has(Scope::DoseWrite));
         assert!(!p.has(Scope::Admin));
+    }
+
+    #[test]
+    fn subject_that_cannot_be_logged_is_refused() {
+        let claims = |s: &str| Principal::from_claims(s, Role::Auditor, None, None, None, None);
+        let longest = "é".repeat(MAX_SUBJECT_CHARS);
+        assert!(
+            claims(&longest).is_ok(),
+            "the limit counts characters, not bytes"
+        );
+        assert_eq!(
+            claims(&format!("{longest}x")),
+            Err(PrincipalError::LongSubject)
+        );
+        assert_eq!(claims("a\0b"), Err(PrincipalError::ControlInSubject));
+        assert_eq!(claims("a\nb"), Err(PrincipalError::ControlInSubject));
     }
 
     #[test]

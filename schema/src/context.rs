@@ -32,7 +32,12 @@ pub struct RequestContext {
     touched: Mutex<Touched>,
     /// The field matrix's answer for this principal, per field, once asked.
     decisions: [OnceLock<Result<(), FieldDenial>>; Field::ALL.len()],
+    /// Where each `_entities` representation sits, by (`__typename`, `id`), once asked.
+    entity_positions: OnceLock<EntityPositions>,
 }
+
+/// Positions of an `_entities` call's representations.
+pub(crate) type EntityPositions = std::collections::HashMap<(String, String), usize>;
 
 impl std::fmt::Debug for RequestContext {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -51,7 +56,16 @@ impl RequestContext {
             access,
             touched: Mutex::new(Touched::default()),
             decisions: Default::default(),
+            entity_positions: OnceLock::new(),
         }
+    }
+
+    /// The `_entities` positions, indexed by `index` on first use.
+    pub(crate) fn entity_positions(
+        &self,
+        index: impl FnOnce() -> EntityPositions,
+    ) -> &EntityPositions {
+        self.entity_positions.get_or_init(index)
     }
 
     /// `decide`'s answer for `field`, asked once per request.

@@ -13,7 +13,9 @@ use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
 use entities::model::{
     consent_event, contraindication, dose, enrollment, membership, organization,
 };
+use entities::repo::doses::DoseLookup;
 use entities::repo::guardians::GuardianOf;
+use entities::repo::persons::Lookup;
 use entities::{Access, Store, StoreError};
 use uuid::Uuid;
 
@@ -56,6 +58,15 @@ person_key!(ContraindicationsOf);
 person_key!(ConsentHistoryOf);
 person_key!(EnrollmentsOf);
 person_key!(MembershipsOf);
+
+/// A person by id, as `person(id:)` would find it (federation's `Person` references: a router
+/// sends a whole batch, which must cost one lookup, not one per representation).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct PersonRef(pub Uuid);
+
+/// A dose by id, as its person's `person(id:)` would find it (federation's `Dose` references).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct DoseRef(pub Uuid);
 
 /// An organization by id.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -122,6 +133,42 @@ person_loader!(
     memberships_for,
     |r: &membership::Model| r.person_id
 );
+
+impl Loader<PersonRef> for RecordLoader {
+    type Value = Lookup;
+    type Error = Arc<StoreError>;
+
+    async fn load(
+        &self,
+        keys: &[PersonRef],
+    ) -> Result<HashMap<PersonRef, Self::Value>, Self::Error> {
+        let ids: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
+        let found = self
+            .store
+            .persons_lookup(&self.access, &ids)
+            .await
+            .map_err(Arc::new)?;
+        Ok(found
+            .into_iter()
+            .map(|(id, l)| (PersonRef(id), l))
+            .collect())
+    }
+}
+
+impl Loader<DoseRef> for RecordLoader {
+    type Value = DoseLookup;
+    type Error = Arc<StoreError>;
+
+    async fn load(&self, keys: &[DoseRef]) -> Result<HashMap<DoseRef, Self::Value>, Self::Error> {
+        let ids: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
+        let found = self
+            .store
+            .doses_lookup(&self.access, &ids)
+            .await
+            .map_err(Arc::new)?;
+        Ok(found.into_iter().map(|(id, l)| (DoseRef(id), l)).collect())
+    }
+}
 
 impl Loader<OrgId> for RecordLoader {
     type Value = organization::Model;

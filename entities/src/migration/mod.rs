@@ -6,6 +6,10 @@ mod m20261125_000001_core;
 pub use m20261125_000001_core::GENESIS_HASH;
 mod m20261125_000002_cvx_codes;
 mod m20261125_000003_oauth_clients;
+mod m20261201_000004_subject_length;
+
+/// The longest subject the schema holds (`policies::MAX_SUBJECT_CHARS`).
+const SUBJECT_CHARS: u32 = policies::MAX_SUBJECT_CHARS as u32;
 
 /// The registry's migrator; `izgraph migrate` and `izgraph serve` both run it.
 #[derive(Debug)]
@@ -18,6 +22,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000001_core::Migration),
             Box::new(m20261125_000002_cvx_codes::Migration),
             Box::new(m20261125_000003_oauth_clients::Migration),
+            Box::new(m20261201_000004_subject_length::Migration),
         ]
     }
 }

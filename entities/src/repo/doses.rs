@@ -1,5 +1,7 @@
 //! Doses: batch reads and recording with duplicate merging.
 
+use std::collections::HashMap;
+
 use chrono::{NaiveDate, Utc};
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set};
 use uuid::Uuid;
@@ -45,6 +47,9 @@ fn short(field: &str, value: Option<&str>, max: usize) -> Result<Option<String>,
     }
 }
 
+/// Ids per `IN (…)` list, well under the databases' bind limits.
+const ID_CHUNK: usize = 1000;
+
 /// The result of a fetch of one dose by id: its person's fetch by id decides.
 #[derive(Debug, Clone)]
 pub enum DoseLookup {
@@ -61,20 +66,44 @@ impl Store {
     /// One dose, under exactly the rule of [`Store::person`] for its person: hidden records
     /// are not found, a record locked to another provider is reported locked.
     pub async fn dose(&self, access: &Access, id: Uuid) -> Result<DoseLookup, StoreError> {
-        let row = dose::Entity::find_by_id(id)
-            .filter(dose::Column::PersonId.in_subquery(scoped_person_ids(&access.scope)))
-            .one(&self.db)
-            .await?;
-        let Some(row) = row else {
-            return Ok(DoseLookup::NotFound);
-        };
-        Ok(match self.person(access, row.person_id).await? {
-            Lookup::Found(_) => DoseLookup::Found(Box::new(row)),
-            Lookup::Locked => DoseLookup::Locked {
-                person: row.person_id,
-            },
-            Lookup::NotFound => DoseLookup::NotFound,
-        })
+        Ok(self
+            .doses_lookup(access, &[id])
+            .await?
+            .remove(&id)
+            .unwrap_or(DoseLookup::NotFound))
+    }
+
+    /// [`Store::dose`] for many ids in one batch (federation references): one scoped query
+    /// for the doses, one batched lookup of their persons; every id gets an answer.
+    pub async fn doses_lookup(
+        &self,
+        access: &Access,
+        ids: &[Uuid],
+    ) -> Result<HashMap<Uuid, DoseLookup>, StoreError> {
+        let mut rows = Vec::with_capacity(ids.len());
+        for chunk in ids.chunks(ID_CHUNK) {
+            rows.extend(
+                dose::Entity::find()
+                    .filter(dose::Column::Id.is_in(chunk.iter().copied()))
+                    .filter(dose::Column::PersonId.in_subquery(scoped_person_ids(&access.scope)))
+                    .all(&self.db)
+                    .await?,
+            );
+        }
+        let person_ids: Vec<Uuid> = rows.iter().map(|r| r.person_id).collect();
+        let persons = self.persons_lookup(access, &person_ids).await?;
+        let mut out: HashMap<Uuid, DoseLookup> =
+            ids.iter().map(|id| (*id, DoseLookup::NotFound)).collect();
+        for row in rows {
+            let (id, person) = (row.id, row.person_id);
+            let lookup = match persons.get(&person) {
+                Some(Lookup::Found(_)) => DoseLookup::Found(Box::new(row)),
+                Some(Lookup::Locked) => DoseLookup::Locked { person },
+                Some(Lookup::NotFound) | None => DoseLookup::NotFound,
+            };
+            out.insert(id, lookup);
+        }
+        Ok(out)
     }
 
     /// Doses of the visible persons among `person_ids`, oldest first.

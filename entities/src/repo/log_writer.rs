@@ -14,7 +14,25 @@ use crate::StoreError;
 /// Most entries one commit takes; bounds a transaction's size under a burst.
 const MAX_BATCH: usize = 256;
 
-type Ack = oneshot::Sender<Result<(), String>>;
+/// Why an entry was not committed, kept cloneable so one answer can go to a whole batch.
+#[derive(Debug, Clone)]
+enum Failure {
+    /// The database could not be reached: the caller's to retry.
+    Unavailable(String),
+    /// The database refused the entry itself.
+    Refused(String),
+}
+
+impl From<StoreError> for Failure {
+    fn from(err: StoreError) -> Failure {
+        match err {
+            StoreError::Unavailable(m) => Failure::Unavailable(m),
+            other => Failure::Refused(other.to_string()),
+        }
+    }
+}
+
+type Ack = oneshot::Sender<Result<(), Failure>>;
 
 /// A handle to the writer task; cloning it shares the one writer.
 #[derive(Debug, Clone)]
@@ -39,7 +57,10 @@ impl LogWriter {
             .map_err(|_| StoreError::Unavailable("the access-log writer has stopped".into()))?;
         match done.await {
             Ok(Ok(())) => Ok(()),
-            Ok(Err(message)) => Err(StoreError::Unavailable(message)),
+            Ok(Err(Failure::Unavailable(message))) => Err(StoreError::Unavailable(message)),
+            Ok(Err(Failure::Refused(message))) => {
+                Err(StoreError::Database(sea_orm::DbErr::Custom(message)))
+            }
             Err(_) => Err(StoreError::Unavailable(
                 "the access-log writer has stopped".into(),
             )),
@@ -66,16 +87,32 @@ async fn run(
             .into_iter()
             .map(|(meta, entry, ack)| ((meta, entry), ack))
             .unzip();
-        let result = commit(&db, sqlite_writer.as_ref(), items)
-            .await
-            .map_err(|e| {
-                tracing::error!(error = %e, "access log group commit failed");
-                e.to_string()
-            });
-        for ack in acks {
-            // A requester that gave up (client gone) no longer needs its answer.
-            let _ = ack.send(result.clone());
+        let result = commit(&db, sqlite_writer.as_ref(), items.clone()).await;
+        match result {
+            Err(Failure::Refused(message)) if items.len() > 1 => {
+                // One entry the database refuses must not fail the requests it was batched
+                // with: each is committed alone, and only the refused ones fail.
+                tracing::warn!(error = %message, "access log batch refused; committing entries one by one");
+                for (item, ack) in items.into_iter().zip(acks) {
+                    let alone = commit(&db, sqlite_writer.as_ref(), vec![item]).await;
+                    report(&alone);
+                    let _ = ack.send(alone);
+                }
+            }
+            result => {
+                report(&result);
+                for ack in acks {
+                    // A requester that gave up (client gone) no longer needs its answer.
+                    let _ = ack.send(result.clone());
+                }
+            }
         }
+    }
+}
+
+fn report(result: &Result<(), Failure>) {
+    if let Err(failure) = result {
+        tracing::error!(?failure, "access log commit failed");
     }
 }
 
@@ -83,9 +120,11 @@ async fn commit(
     db: &DatabaseConnection,
     sqlite_writer: Option<&SqliteWriter>,
     items: Vec<(LogMeta, NewEntry)>,
-) -> Result<(), StoreError> {
-    let txn = crate::db::begin_write(db, sqlite_writer, None).await?;
+) -> Result<(), Failure> {
+    let txn = crate::db::begin_write(db, sqlite_writer, None)
+        .await
+        .map_err(StoreError::from)?;
     append_batch(&*txn, items).await?;
-    txn.commit().await?;
+    txn.commit().await.map_err(StoreError::from)?;
     Ok(())
 }

@@ -1,5 +1,7 @@
 //! Person records: lookup, search, create and update.
 
+use std::collections::HashMap;
+
 use chrono::{NaiveDate, Utc};
 use sea_orm::sea_query::Condition;
 use sea_orm::{
@@ -139,13 +141,32 @@ fn like_prefix(key: &str) -> String {
 impl Store {
     /// Fetches one person within the caller's row scope.
     pub async fn person(&self, access: &Access, id: Uuid) -> Result<Lookup, StoreError> {
-        Ok(
-            match self.lookup_records(access, &[id]).await?.remove(&id) {
-                None => Lookup::NotFound,
-                Some(RecordLookup::Locked) => Lookup::Locked,
-                Some(RecordLookup::Found(r)) => Lookup::Found(Box::new(r.person.clone())),
-            },
-        )
+        Ok(self
+            .persons_lookup(access, &[id])
+            .await?
+            .remove(&id)
+            .unwrap_or(Lookup::NotFound))
+    }
+
+    /// [`Store::person`] for many ids in one batch (federation references): every id gets
+    /// an answer; hidden and nonexistent ones are [`Lookup::NotFound`].
+    pub async fn persons_lookup(
+        &self,
+        access: &Access,
+        ids: &[Uuid],
+    ) -> Result<HashMap<Uuid, Lookup>, StoreError> {
+        let found = self.lookup_records(access, ids).await?;
+        Ok(ids
+            .iter()
+            .map(|id| {
+                let lookup = match found.get(id) {
+                    None => Lookup::NotFound,
+                    Some(RecordLookup::Locked) => Lookup::Locked,
+                    Some(RecordLookup::Found(r)) => Lookup::Found(Box::new(r.person.clone())),
+                };
+                (*id, lookup)
+            })
+            .collect())
     }
 
     /// Visible persons among `ids` (for batch loading); hidden and locked ones are left out.

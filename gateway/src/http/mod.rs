@@ -10,7 +10,7 @@ pub mod persisted;
 mod roster_csv;
 
 use axum::extract::{DefaultBodyLimit, Request, State};
-use axum::http::header;
+use axum::http::{header, HeaderValue, Version};
 use axum::middleware::{self, Next};
 use axum::response::Response;
 use axum::routing::{get, post};
@@ -42,7 +42,42 @@ pub fn router(state: AppState) -> Router {
             .route("/oauth/token", post(oauth::token));
     }
     let limit = DefaultBodyLimit::max(state.settings.max_body_bytes);
-    router.layer(limit).with_state(state)
+    router
+        .layer(limit)
+        .layer(middleware::from_fn(close_if_body_unread))
+        .with_state(state)
+}
+
+/// Answers with `Connection: close` when a request's body was not read to its end (refused
+/// for its size, its method or its path before being read). hyper closes such a connection
+/// after the response; without the header an HTTP/1.1 client or proxy keeping it alive sends
+/// its next request on a connection that is going away, and that request fails.
+async fn close_if_body_unread(mut request: Request, next: Next) -> Response {
+    use axum::body::{Body, Bytes, HttpBody};
+    use futures_util::StreamExt;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+
+    if request.version() >= Version::HTTP_2 || request.body().is_end_stream() {
+        return next.run(request).await;
+    }
+    let read = Arc::new(AtomicBool::new(false));
+    let end = read.clone();
+    let body = std::mem::take(request.body_mut()).into_data_stream();
+    let at_end = futures_util::stream::iter(std::iter::from_fn(
+        move || -> Option<Result<Bytes, axum::Error>> {
+            end.store(true, Ordering::Release);
+            None
+        },
+    ));
+    *request.body_mut() = Body::from_stream(body.chain(at_end));
+    let mut response = next.run(request).await;
+    if !read.load(Ordering::Acquire) {
+        response
+            .headers_mut()
+            .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    }
+    response
 }
 
 /// Loads a rotated external-issuer key before the (synchronous) authentication sees the

@@ -30,9 +30,16 @@ pub trait DocumentStore: Send + Sync {
     async fn put(&self, hash: String, document: Arc<str>);
 }
 
-/// At most `capacity` documents in this process; the oldest registered is dropped first.
+/// The most document text [`BoundedDocuments`] keeps, whatever its capacity: a document may
+/// be as long as a request body (1 MiB by default), so a count alone would let any caller make
+/// the gateway hold `capacity` × that (about 1 GiB with the defaults).
+pub const MAX_DOCUMENT_BYTES: usize = 64 << 20;
+
+/// At most `capacity` documents, and [`MAX_DOCUMENT_BYTES`] of text, in this process; the
+/// oldest registered is dropped first.
 pub struct BoundedDocuments {
     capacity: usize,
+    max_bytes: usize,
     inner: Mutex<Documents>,
 }
 
@@ -41,12 +48,19 @@ struct Documents {
     by_hash: HashMap<String, Arc<str>>,
     /// Registration order, oldest first.
     order: VecDeque<String>,
+    /// Length of the text kept.
+    bytes: usize,
 }
 
 impl BoundedDocuments {
     pub fn new(capacity: usize) -> Self {
+        Self::with_max_bytes(capacity, MAX_DOCUMENT_BYTES)
+    }
+
+    pub fn with_max_bytes(capacity: usize, max_bytes: usize) -> Self {
         BoundedDocuments {
             capacity: capacity.max(1),
+            max_bytes,
             inner: Mutex::new(Documents::default()),
         }
     }
@@ -62,13 +76,17 @@ impl DocumentStore for BoundedDocuments {
     async fn put(&self, hash: String, document: Arc<str>) {
         let mut guard = self.inner.lock().unwrap_or_else(|e| e.into_inner());
         let docs = &mut *guard;
-        if docs.by_hash.insert(hash.clone(), document).is_none() {
-            docs.order.push_back(hash);
+        docs.bytes += document.len();
+        match docs.by_hash.insert(hash.clone(), document) {
+            None => docs.order.push_back(hash),
+            Some(previous) => docs.bytes -= previous.len(),
         }
-        while docs.by_hash.len() > self.capacity {
+        while docs.by_hash.len() > self.capacity || docs.bytes > self.max_bytes {
             match docs.order.pop_front() {
                 Some(oldest) => {
-                    docs.by_hash.remove(&oldest);
+                    if let Some(dropped) = docs.by_hash.remove(&oldest) {
+                        docs.bytes -= dropped.len();
+                    }
                 }
                 None => break,
             }
@@ -301,6 +319,26 @@ mod tests {
         assert!(store.get("a").await.is_none());
         assert_eq!(store.get("c").await.as_deref(), Some("{ c }"));
         assert_eq!(store.get("b").await.as_deref(), Some("{ b }"));
+    }
+
+    #[tokio::test]
+    async fn the_bounded_store_keeps_at_most_its_bytes() {
+        let store = BoundedDocuments::with_max_bytes(100, 10);
+        store.put("a".into(), Arc::from("aaaa")).await;
+        store.put("b".into(), Arc::from("bbbb")).await;
+        store.put("a".into(), Arc::from("aaaa")).await;
+        assert!(store.get("a").await.is_some() && store.get("b").await.is_some());
+        store.put("c".into(), Arc::from("cccc")).await;
+        assert!(store.get("a").await.is_none(), "the oldest goes first");
+        assert_eq!(store.get("c").await.as_deref(), Some("cccc"));
+        store
+            .put("d".into(), Arc::from("d".repeat(11).as_str()))
+            .await;
+        assert!(
+            store.get("d").await.is_none(),
+            "a document over the bound is not kept"
+        );
+        assert_eq!(store.inner.lock().expect("lock").bytes, 0);
     }
 
     #[test]

@@ -11,12 +11,15 @@
 //! why the dependency is pinned to one exact version.
 
 use std::borrow::Cow;
+use std::collections::HashMap;
 
 use async_graphql::parser::types::Field;
 use async_graphql::registry::Registry;
 use async_graphql::{
     Any, Context, ContextSelectionSet, OutputType, PathSegment, Positioned, ServerResult, Value, ID,
 };
+
+use crate::RequestContext;
 
 /// A representation's outcome and where in the batch it sits.
 pub(crate) struct Entity<T> {
@@ -41,15 +44,28 @@ impl<T> Entity<T> {
 
 /// The position of the first representation naming `typename` and `id`. A router sends each
 /// reference once; a duplicate resolves to the same outcome and reports at the first one.
+/// The positions are indexed once per request: a batch of n representations would otherwise
+/// cost n² comparisons (and n copies of the whole list).
 fn position(ctx: &Context<'_>, typename: &str, id: &ID) -> Option<usize> {
-    let (_, representations) = ctx.param_value::<Vec<Any>>("representations", None).ok()?;
-    representations.iter().position(|r| match &r.0 {
-        Value::Object(fields) => {
-            matches!(fields.get("__typename"), Some(Value::String(t)) if t == typename)
-                && matches!(fields.get("id"), Some(Value::String(v)) if v == id.as_str())
+    let rc = ctx.data::<std::sync::Arc<RequestContext>>().ok()?;
+    let positions = rc.entity_positions(|| {
+        let mut positions = HashMap::new();
+        if let Ok((_, representations)) = ctx.param_value::<Vec<Any>>("representations", None) {
+            for (i, r) in representations.iter().enumerate() {
+                if let Value::Object(fields) = &r.0 {
+                    if let (Some(Value::String(t)), Some(Value::String(v))) =
+                        (fields.get("__typename"), fields.get("id"))
+                    {
+                        positions.entry((t.clone(), v.clone())).or_insert(i);
+                    }
+                }
+            }
         }
-        _ => false,
-    })
+        positions
+    });
+    positions
+        .get(&(typename.to_owned(), id.as_str().to_owned()))
+        .copied()
 }
 
 impl<T: OutputType> OutputType for Entity<T> {

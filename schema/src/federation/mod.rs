@@ -11,8 +11,8 @@ mod entity;
 use async_graphql::{Context, Object, Result, ID};
 
 use crate::dose::{dose_by_id, DoseNode};
-use crate::organization::{organization_by_id_arg, OrganizationNode};
-use crate::person::{person_by_id, PersonNode};
+use crate::organization::{organization_reference, OrganizationNode};
+use crate::person::{person_reference, PersonNode};
 use entity::Entity;
 
 /// The entity resolvers, merged into `Query` (async-graphql serves them as `_entities`).
@@ -24,7 +24,7 @@ impl EntityQuery {
     /// `Person` references resolve exactly like `person(id:)`.
     #[graphql(entity)]
     async fn find_person_by_id(&self, ctx: &Context<'_>, id: ID) -> Result<Entity<PersonNode>> {
-        let outcome = person_by_id(ctx, &id).await;
+        let outcome = person_reference(ctx, &id).await;
         Ok(Entity::settle(ctx, "Person", &id, outcome))
     }
 
@@ -35,7 +35,7 @@ impl EntityQuery {
         ctx: &Context<'_>,
         id: ID,
     ) -> Result<Entity<OrganizationNode>> {
-        let outcome = organization_by_id_arg(ctx, &id).await;
+        let outcome = organization_reference(ctx, &id).await;
         Ok(Entity::settle(ctx, "Organization", &id, outcome))
     }
 

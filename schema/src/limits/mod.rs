@@ -2,6 +2,7 @@
 //! may introspect. Each refusal happens before validation or execution (nothing is read,
 //! nothing is logged) and carries its own `extensions.code`.
 
+mod nul;
 mod shape;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -116,6 +117,11 @@ impl Extension for LimitCheck {
         next: NextParseQuery<'_>,
     ) -> ServerResult<ExecutableDocument> {
         let doc = next.run(ctx, query, variables).await?;
+        if let Some(at) = nul::find(&doc, variables) {
+            return Err(ErrorCode::BadUserInput.error(format!(
+                "{at} holds a NUL character (U+0000), which no field accepts"
+            )));
+        }
         let span = tracing::info_span!("graphql.limits", refused = tracing::field::Empty);
         let _entered = span.enter();
         if let Err(refusal) = self.check_shape(ctx, &doc, variables) {

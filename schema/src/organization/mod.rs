@@ -6,6 +6,7 @@ use entities::model::organization;
 use policies::WriteAction;
 
 use crate::context::{request, store_err};
+use crate::loaders::OrgId;
 use crate::{guard, ids};
 
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
@@ -82,6 +83,17 @@ pub(crate) async fn organization_by_id_arg(
         .await
         .map_err(store_err(rc))?
         .map(OrganizationNode))
+}
+
+/// `organization(id:)` for a federation reference, loaded in one batch with the rest of the
+/// `_entities` call's representations.
+pub(crate) async fn organization_reference(
+    ctx: &Context<'_>,
+    id: &ID,
+) -> Result<Option<OrganizationNode>> {
+    let (rc, _) = request(ctx)?;
+    let id = ids::parse(id, "id")?;
+    Ok(rc.load(OrgId(id)).await?.map(OrganizationNode))
 }
 
 #[derive(Default)]

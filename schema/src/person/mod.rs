@@ -6,6 +6,6 @@ mod query;
 mod types;
 
 pub use mutation::PersonMutation;
-pub(crate) use query::person_by_id;
+pub(crate) use query::person_reference;
 pub use query::PersonQuery;
 pub(crate) use types::{organization_by_id, PersonNode};

@@ -6,15 +6,33 @@ use entities::repo::Cursor;
 
 use super::types::{PersonConnection, PersonEdge, PersonFilter, PersonNode};
 use crate::context::{request, store_err};
+use crate::loaders::PersonRef;
 use crate::page::{page_info, page_size};
-use crate::{ids, ApiError};
+use crate::{ids, ApiError, RequestContext};
+use uuid::Uuid;
 
-/// Fetches one person by id through the row scope: the one path `person(id:)` and
-/// `_entities` share, so federation cannot bypass the policy.
+/// Fetches one person by id through the row scope. `person(id:)` and `_entities` share the
+/// store's lookup and [`settle_person`], so federation cannot bypass the policy.
 pub(crate) async fn person_by_id(ctx: &Context<'_>, id: &ID) -> Result<Option<PersonNode>> {
     let (rc, store) = request(ctx)?;
     let id = ids::parse(id, "id")?;
-    match store.person(&rc.access, id).await.map_err(store_err(rc))? {
+    let lookup = store.person(&rc.access, id).await.map_err(store_err(rc))?;
+    settle_person(rc, id, lookup)
+}
+
+/// `person(id:)` for a federation reference: the same answer, loaded in one batch with the
+/// rest of the `_entities` call's representations.
+pub(crate) async fn person_reference(ctx: &Context<'_>, id: &ID) -> Result<Option<PersonNode>> {
+    let (rc, _) = request(ctx)?;
+    let id = ids::parse(id, "id")?;
+    let lookup = rc.load(PersonRef(id)).await?.unwrap_or(Lookup::NotFound);
+    settle_person(rc, id, lookup)
+}
+
+/// The answer for a person fetched by id: found, refused as locked (and the refusal logged),
+/// or not found.
+fn settle_person(rc: &RequestContext, id: Uuid, lookup: Lookup) -> Result<Option<PersonNode>> {
+    match lookup {
         Lookup::Found(row) => Ok(Some(PersonNode::new(*row))),
         Lookup::Locked => {
             rc.record_denial(Some(id), "Person", "record_locked");

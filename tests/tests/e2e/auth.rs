@@ -758,3 +758,60 @@ omlDVzNMEx1JvTddh4QaEljhMC7W/ovY7SaPNgOBPFDkRVwD7SnvDqB/Utb52BNv
 Oe0htUhaYaT90jgBeg2T30Eu
 -----END PRIVATE KEY-----
 ";
+
+/// OpenID Connect allows a `sub` of 255 characters: a token that long reads, writes and is
+/// logged like any other; one character more, or a control character, is refused at the door
+/// (401) rather than failing the access-log append after the work is done.
+#[tokio::test]
+async fn subjects_up_to_oidcs_255_characters_are_served_and_logged_and_longer_ones_refused() {
+    let (app, keys) = dev_app().await;
+    let admin = app.admin();
+    let org = app.create_org("Long Subject Clinic", "CLINIC").await;
+    let person = app.create_person(&admin, "Sub", "Ject", "2020-02-02").await;
+    let (iss, aud) = ("urn:izgraph:dev", json!("izgraph"));
+    let subject = format!("provider-{}", "é".repeat(255 - 9));
+    assert_eq!(subject.chars().count(), 255);
+    let mut provider = claims(iss, aud.clone(), "provider");
+    provider["sub"] = subject.clone().into();
+    provider["org"] = org.clone().into();
+    let token = keys.sign(&provider).expect("sign");
+
+    let read = app
+        .ok(
+            &token,
+            "query($id: ID!) { person(id: $id) { firstName } }",
+            json!({ "id": person }),
+        )
+        .await;
+    assert_eq!(read["person"]["firstName"], "Sub");
+    let dose = app.record_dose(&token, &person, "08", "2020-02-03").await;
+    assert_eq!(dose["data"]["recordDose"]["stored"], true, "{dose}");
+
+    let mut auditor = claims(iss, aud.clone(), "auditor");
+    auditor["sub"] = "long-subject-auditor".into();
+    let log = app
+        .ok(
+            &keys.sign(&auditor).expect("sign"),
+            "query($s: String) { accessLog(filter: { subject: $s }) { edges { node { subject action } } } }",
+            json!({ "s": subject }),
+        )
+        .await;
+    let entries = log["accessLog"]["edges"].as_array().expect("edges");
+    assert!(
+        entries.iter().any(|e| e["node"]["action"] == "READ"),
+        "the long subject's read is logged: {log}"
+    );
+    assert!(entries
+        .iter()
+        .all(|e| e["node"]["subject"] == subject.as_str()));
+
+    for (what, sub) in [
+        ("256 characters", format!("{subject}x")),
+        ("a NUL", "provider\u{0}x".to_owned()),
+        ("a newline", "provider\nforged".to_owned()),
+    ] {
+        let mut c = provider.clone();
+        c["sub"] = sub.into();
+        assert_refused(&app, &keys.sign(&c).expect("sign"), what).await;
+    }
+}

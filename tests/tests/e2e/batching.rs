@@ -53,3 +53,59 @@ async fn ten_and_two_hundred_persons_cost_the_same_statements() {
     assert_eq!(small, large, "round trips grew with the result size");
     assert!(large < 30, "{large} statements");
 }
+
+const ENTITIES: &str = "query($r: [_Any!]!) { _entities(representations: $r) {
+    ... on Person { id firstName doses { dateGiven vaccine { cvx } } }
+} }";
+
+/// A router resolves a list from another subgraph with one `_entities` call of hundreds of
+/// representations: it must cost one batch, not one lookup (and one pooled connection) each.
+#[tokio::test]
+async fn entity_batches_of_ten_and_five_hundred_persons_cost_the_same_statements() {
+    let app = TestApp::spawn().await;
+    app.store
+        .seed(
+            SeedOptions {
+                persons: 600,
+                seed: 5,
+                today: app.today(),
+            },
+            |_| {},
+        )
+        .await
+        .expect("seed");
+    let db = app.store.connection();
+    let rows = db
+        .query_all_raw(sea_orm::Statement::from_string(
+            db.get_database_backend(),
+            "SELECT id FROM persons WHERE participation = 'PARTICIPATING' ORDER BY id",
+        ))
+        .await
+        .expect("ids");
+    let ids: Vec<uuid::Uuid> = rows
+        .iter()
+        .map(|r| r.try_get::<uuid::Uuid>("", "id").expect("id"))
+        .collect();
+    assert!(ids.len() >= 500, "{} participating persons", ids.len());
+    let admin = app.admin();
+    let mut cost = Vec::new();
+    for n in [10, 500] {
+        let reps: Vec<_> = ids[..n]
+            .iter()
+            .map(|id| json!({ "__typename": "Person", "id": id.to_string() }))
+            .collect();
+        let before = app.store.statements_executed();
+        let data = app.ok(&admin, ENTITIES, json!({ "r": reps })).await;
+        cost.push(app.store.statements_executed() - before);
+        let got: Vec<&str> = data["_entities"]
+            .as_array()
+            .expect("entities")
+            .iter()
+            .map(|e| e["id"].as_str().expect("every reference resolved"))
+            .collect();
+        let want: Vec<String> = ids[..n].iter().map(ToString::to_string).collect();
+        assert_eq!(got, want, "answers in the representations' order");
+    }
+    println!("statements: 10 references → {}, 500 → {}", cost[0], cost[1]);
+    assert_eq!(cost[0], cost[1], "round trips grew with the batch");
+}
