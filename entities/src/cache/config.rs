@@ -26,7 +26,10 @@ pub struct CacheConfig {
     /// read, so it saves transfer and decoding, never freshness).
     pub near_cache: bool,
     /// The longest a Redis call may take before the gateway gives up on it and reads the
-    /// database instead.
+    /// database instead. It measures the gateway's wait, its own scheduling included: at 50 ms
+    /// a saturated 2-core instance took its own slowness for Redis outages about once a second,
+    /// and each return retired the whole cache (64-connection load: 145 req/s against 374 at
+    /// 250 ms, with no outage left).
     pub timeout: Duration,
     /// Prefix of every Redis key: instances share entries only within a namespace, so two
     /// registries (or two test databases) on one Redis never see each other's records.
@@ -49,7 +52,7 @@ impl CacheConfig {
             ttl: Duration::from_secs(300),
             memory_capacity: 100_000,
             near_cache: true,
-            timeout: Duration::from_millis(50),
+            timeout: Duration::from_millis(250),
             namespace: "izgraph".into(),
         }
     }

@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use super::redis_tier::Call;
 use super::{RecordCache, Tier};
 
 /// What the shared tier knows of a principal's last write.
@@ -33,7 +34,7 @@ impl RecordCache {
         };
         let mut cmd = redis::cmd("GET");
         cmd.arg(tier.named_key("pin", principal));
-        match tier.run(&cmd).await {
+        match tier.run(&cmd, Call::Read, 1).await {
             Ok(v) => match redis::from_redis_value::<Option<u64>>(v) {
                 Ok(lsn) => PinLookup::Found(lsn.unwrap_or(0)),
                 Err(_) => PinLookup::Unknown,
@@ -54,6 +55,6 @@ impl RecordCache {
             .arg(tier.named_key("pin", principal))
             .arg(lsn)
             .arg(ttl.as_secs().max(1));
-        let _ = tier.run(&cmd).await;
+        let _ = tier.run(&cmd, Call::Invalidate, 1).await;
     }
 }

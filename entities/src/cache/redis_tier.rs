@@ -1,12 +1,20 @@
 //! The shared tier: records and version stamps in Redis (one node or a cluster).
 //!
-//! Every call is bounded by the configured timeout. A failure marks the tier unhealthy: reads
-//! and writes then skip Redis entirely (the database answers), a warning is logged once, and a
-//! background probe brings the tier back. Before it does, it bumps the namespace's epoch,
-//! which retires every entry written before the outage: writes made during the outage could
-//! not stamp their records, so nothing older may be trusted.
+//! Every call is bounded by the configured timeout (plus an allowance per key, so a roster's
+//! thousands of keys are not held to one key's deadline). A failure marks the tier unhealthy:
+//! reads and writes then skip Redis entirely (the database answers), a warning is logged once,
+//! and a background probe brings the tier back. Before it does, it bumps the namespace's
+//! epoch, which retires every entry written before the outage: writes made during the outage
+//! could not stamp their records, so nothing older may be trusted.
+//!
+//! A slow read or fill is not yet an outage: on a saturated gateway the reply can sit unread
+//! past its deadline while the runtime's threads are busy, and taking the tier down for that
+//! (and retiring every entry on its return) would turn load into more load on the database.
+//! Such a call falls back to the database alone; only [`TIMEOUTS_BEFORE_DOWN`] in a row, or any
+//! other failure, take the tier down. A failed invalidation (a version stamp, a
+//! read-your-writes pin) always does: it is a freshness guarantee that did not land.
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
@@ -66,6 +74,25 @@ pub(crate) enum TierError {
     Down,
 }
 
+/// Consecutive read or fill timeouts that count as an outage.
+pub(crate) const TIMEOUTS_BEFORE_DOWN: u32 = 3;
+
+/// Deadline allowance per key of a multi-key call.
+const PER_KEY: Duration = Duration::from_micros(20);
+
+/// Keys per `MGET`: a roster's thousands go as several commands in flight at once, so no single
+/// reply holds Redis (single-threaded) or one deadline for the whole batch.
+const MGET_CHUNK: usize = 512;
+
+/// What a call is for, which decides what its failure means (see the module docs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Call {
+    /// Reads and fills: the database can answer instead.
+    Read,
+    /// Retiring records, sharing a pin: a failure is a freshness guarantee lost.
+    Invalidate,
+}
+
 pub(crate) struct RedisTier {
     target: Target,
     conn: RwLock<Option<Conn>>,
@@ -74,6 +101,7 @@ pub(crate) struct RedisTier {
     healthy: AtomicBool,
     probing: AtomicBool,
     outages: AtomicU64,
+    timeouts_in_a_row: AtomicU32,
 }
 
 impl RedisTier {
@@ -88,6 +116,7 @@ impl RedisTier {
             healthy: AtomicBool::new(false),
             probing: AtomicBool::new(false),
             outages: AtomicU64::new(0),
+            timeouts_in_a_row: AtomicU32::new(0),
         });
         match tier.open().await {
             Ok(conn) => {
@@ -107,7 +136,9 @@ impl RedisTier {
                     let client = redis::Client::open(url.as_str())?;
                     let config = ConnectionManagerConfig::new()
                         .set_connection_timeout(Some(connect_timeout))
-                        .set_response_timeout(Some(self.timeout))
+                        // Each call's own deadline (`raw`) is the one that counts; this only
+                        // bounds a reply that never comes.
+                        .set_response_timeout(Some(connect_timeout * 2))
                         .set_number_of_retries(1)
                         .set_max_delay(Duration::from_millis(200));
                     Ok::<_, RedisError>(Conn::Single(
@@ -117,7 +148,7 @@ impl RedisTier {
                 Target::Cluster(nodes) => {
                     let client = ClusterClientBuilder::new(nodes.clone())
                         .connection_timeout(connect_timeout)
-                        .response_timeout(self.timeout)
+                        .response_timeout(connect_timeout * 2)
                         .retries(1)
                         .build()?;
                     Ok(Conn::Cluster(client.get_async_connection().await?))
@@ -171,10 +202,11 @@ impl RedisTier {
                 },
             };
             if self
-                .raw(conn, redis::cmd("INCR").arg(self.epoch_key()))
+                .raw(conn, redis::cmd("INCR").arg(self.epoch_key()), 1)
                 .await
                 .is_ok()
             {
+                self.timeouts_in_a_row.store(0, Ordering::Relaxed);
                 self.healthy.store(true, Ordering::Release);
                 self.probing.store(false, Ordering::Release);
                 tracing::info!("Redis cache available again");
@@ -187,36 +219,113 @@ impl RedisTier {
         self.conn.read().ok().and_then(|c| c.clone())
     }
 
-    async fn raw(&self, mut conn: Conn, cmd: &Cmd) -> Result<Value, TierError> {
-        match tokio::time::timeout(self.timeout, conn.query(cmd)).await {
+    /// `cmd` on `conn` within the timeout, stretched by [`PER_KEY`] for each of `keys`.
+    async fn raw(&self, mut conn: Conn, cmd: &Cmd, keys: usize) -> Result<Value, TierError> {
+        let deadline = self.timeout + PER_KEY * u32::try_from(keys).unwrap_or(u32::MAX);
+        match tokio::time::timeout(deadline, conn.query(cmd)).await {
             Ok(r) => Ok(r?),
-            Err(_) => Err(TierError::Timeout(self.timeout)),
+            Err(_) => Err(TierError::Timeout(deadline)),
         }
     }
 
-    /// Runs `cmd` when the tier is healthy; a failure marks it down.
-    pub(super) async fn run(self: &Arc<Self>, cmd: &Cmd) -> Result<Value, TierError> {
+    /// Runs `cmd` (touching `keys` keys) when the tier is healthy; a failure marks it down,
+    /// except a read's timeout short of [`TIMEOUTS_BEFORE_DOWN`] in a row.
+    pub(super) async fn run(
+        self: &Arc<Self>,
+        cmd: &Cmd,
+        call: Call,
+        keys: usize,
+    ) -> Result<Value, TierError> {
         if !self.is_healthy() {
             return Err(TierError::Down);
         }
         let conn = self.current().ok_or(TierError::Down)?;
-        self.raw(conn, cmd).await.inspect_err(|e| self.fail(e))
+        let result = self.raw(conn, cmd, keys).await;
+        self.account(call, result.as_ref().err());
+        result
     }
 
-    /// Runs `cmd` even while the tier is marked down, when a connection exists. Only for
-    /// retiring records: in a cluster an outage may be one master's, and the records a write
-    /// must retire on the others are still served to instances that have not noticed it.
+    /// Books one call's (or one batch's) outcome against the tier's health.
+    fn account(self: &Arc<Self>, call: Call, failure: Option<&TierError>) {
+        match failure {
+            None => self.timeouts_in_a_row.store(0, Ordering::Relaxed),
+            Some(e @ TierError::Timeout(_)) if call == Call::Read => {
+                let in_a_row = self.timeouts_in_a_row.fetch_add(1, Ordering::Relaxed) + 1;
+                if in_a_row >= TIMEOUTS_BEFORE_DOWN {
+                    self.fail(e);
+                } else {
+                    tracing::debug!(error = %e, in_a_row, "slow Redis read; the database answers it");
+                }
+            }
+            Some(TierError::Down) => {}
+            Some(e) => self.fail(e),
+        }
+    }
+
+    /// Runs an invalidation even while the tier is marked down, when a connection exists. In
+    /// a cluster an outage may be one master's, and the records a write must retire on the
+    /// others are still served to instances that have not noticed it.
     async fn run_even_if_down(self: &Arc<Self>, cmd: &Cmd) -> Result<Value, TierError> {
         if self.is_healthy() {
-            return self.run(cmd).await;
+            return self.run(cmd, Call::Invalidate, 1).await;
         }
         let conn = self.current().ok_or(TierError::Down)?;
-        self.raw(conn, cmd).await
+        self.raw(conn, cmd, 1).await
     }
 
-    /// Sends `cmds` together on the multiplexed connection; the first failure, if any.
-    async fn run_all(self: &Arc<Self>, cmds: &[Cmd]) -> Result<(), TierError> {
-        first_failure(futures::future::join_all(cmds.iter().map(|c| self.run(c))).await)
+    /// Sends `cmds` together on the multiplexed connection; the first failure, if any. The
+    /// batch counts as one call towards the tier's health: a fill of a thousand records that
+    /// runs late is one slow call, not a thousand.
+    async fn run_all(self: &Arc<Self>, cmds: &[Cmd], call: Call) -> Result<(), TierError> {
+        if !self.is_healthy() {
+            return Err(TierError::Down);
+        }
+        let conn = self.current().ok_or(TierError::Down)?;
+        let results =
+            futures::future::join_all(cmds.iter().map(|c| self.raw(conn.clone(), c, 1))).await;
+        let failure = results
+            .iter()
+            .filter_map(|r| r.as_ref().err())
+            .find(|e| !matches!(e, TierError::Timeout(_)))
+            .or_else(|| results.iter().find_map(|r| r.as_ref().err()));
+        self.account(call, failure);
+        first_failure(results)
+    }
+
+    /// `MGET` of `keys` in chunks of [`MGET_CHUNK`], all in flight at once; the values in
+    /// order.
+    async fn mget(self: &Arc<Self>, keys: Vec<String>) -> Result<Vec<Value>, TierError> {
+        let cmds: Vec<(Cmd, usize)> = keys
+            .chunks(MGET_CHUNK)
+            .map(|chunk| {
+                let mut cmd = redis::cmd("MGET");
+                for k in chunk {
+                    cmd.arg(k);
+                }
+                (cmd, chunk.len())
+            })
+            .collect();
+        if !self.is_healthy() {
+            return Err(TierError::Down);
+        }
+        let conn = self.current().ok_or(TierError::Down)?;
+        let replies =
+            futures::future::join_all(cmds.iter().map(|(cmd, n)| self.raw(conn.clone(), cmd, *n)))
+                .await;
+        let failure = replies.iter().find_map(|r| r.as_ref().err());
+        self.account(Call::Read, failure);
+        let mut values = Vec::with_capacity(keys.len());
+        for reply in replies {
+            match reply? {
+                Value::Array(items) => values.extend(items),
+                other => {
+                    return Err(TierError::Reply(redis::ParsingError::from(format!(
+                        "MGET answered {other:?}"
+                    ))))
+                }
+            }
+        }
+        Ok(values)
     }
 
     /// The key of a named value in this namespace (not a record: no epoch, no version).
@@ -245,12 +354,11 @@ impl RedisTier {
         self: &Arc<Self>,
         ids: &[Uuid],
     ) -> Result<(u64, Vec<u64>), TierError> {
-        let mut cmd = redis::cmd("MGET");
-        cmd.arg(self.epoch_key());
-        for id in ids {
-            cmd.arg(self.version_key(*id));
-        }
-        let values: Vec<Option<u64>> = redis::from_redis_value(self.run(&cmd).await?)?;
+        let mut keys = Vec::with_capacity(ids.len() + 1);
+        keys.push(self.epoch_key());
+        keys.extend(ids.iter().map(|id| self.version_key(*id)));
+        let values: Vec<Option<u64>> =
+            redis::from_redis_value(Value::Array(self.mget(keys).await?))?;
         let mut it = values.into_iter();
         let epoch = it.next().flatten().unwrap_or(0);
         Ok((epoch, it.map(|v| v.unwrap_or(0)).collect()))
@@ -264,11 +372,9 @@ impl RedisTier {
         if keys.is_empty() {
             return Ok(Vec::new());
         }
-        let mut cmd = redis::cmd("MGET");
-        for k in keys {
-            cmd.arg(k);
-        }
-        Ok(redis::from_redis_value(self.run(&cmd).await?)?)
+        Ok(redis::from_redis_value(Value::Array(
+            self.mget(keys.to_vec()).await?,
+        ))?)
     }
 
     /// Stores values with a TTL.
@@ -286,7 +392,7 @@ impl RedisTier {
                 c
             })
             .collect();
-        self.run_all(&cmds).await
+        self.run_all(&cmds, Call::Read).await
     }
 
     /// Gives each id a new random version stamp, retiring every record stored under the old.
