@@ -529,3 +529,62 @@ async fn cluster_master_dying_mid_run_fails_no_request_and_recovers() {
     let mut outages = ClusterOutages(cluster);
     outages_fail_no_request_and_serve_nothing_stale(&mut outages).await;
 }
+
+/// A Redis reply that comes late is a read the database answers, not an outage: a saturated
+/// gateway sees its own scheduling delay as slowness, and every outage retires the whole cache
+/// on its return. Three slow reads in a row are one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_slow_redis_read_is_not_an_outage_and_a_run_of_them_is() {
+    let Some(server) = RedisServer::start() else {
+        eprintln!("redis-server is not installed: slow-read test skipped");
+        return;
+    };
+    let db = database().await;
+    let mut config = CacheConfig::redis(server.url(), namespace());
+    config.timeout = Duration::from_millis(100);
+    config.near_cache = false;
+    let store = instance(&db, config).await;
+    let access = admin();
+    let id = new_person(&store, &access).await;
+    let read = || async {
+        let started = Instant::now();
+        let found = store.person(&access, id).await.expect("read");
+        assert!(matches!(found, Lookup::Found(_)), "the database answers");
+        assert!(
+            started.elapsed() < Duration::from_secs(2),
+            "bounded by the timeout"
+        );
+    };
+    read().await;
+
+    server.pause();
+    let before = store.cache_status();
+    read().await;
+    let after = store.cache_status();
+    assert!(
+        after.errors > before.errors,
+        "the read went to Redis and timed out"
+    );
+    assert!(
+        after.healthy,
+        "one slow read took the cache down: {after:?}"
+    );
+    assert_eq!(after.outages, 0);
+    for _ in 0..3 {
+        read().await;
+    }
+    let down = store.cache_status();
+    assert!(!down.healthy, "a run of slow reads is an outage: {down:?}");
+    assert_eq!(down.outages, 1);
+
+    server.resume();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !store.cache_status().healthy {
+        assert!(
+            Instant::now() < deadline,
+            "the probe did not bring the cache back"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    read().await;
+}
