@@ -215,6 +215,14 @@ impl RedisTier {
         }
     }
 
+    /// The connection, if the tier is healthy.
+    fn healthy_conn(&self) -> Result<Conn, TierError> {
+        if !self.is_healthy() {
+            return Err(TierError::Down);
+        }
+        self.current().ok_or(TierError::Down)
+    }
+
     fn current(&self) -> Option<Conn> {
         self.conn.read().ok().and_then(|c| c.clone())
     }
@@ -236,10 +244,7 @@ impl RedisTier {
         call: Call,
         keys: usize,
     ) -> Result<Value, TierError> {
-        if !self.is_healthy() {
-            return Err(TierError::Down);
-        }
-        let conn = self.current().ok_or(TierError::Down)?;
+        let conn = self.healthy_conn()?;
         let result = self.raw(conn, cmd, keys).await;
         self.account(call, result.as_ref().err());
         result
@@ -277,10 +282,7 @@ impl RedisTier {
     /// batch counts as one call towards the tier's health: a fill of a thousand records that
     /// runs late is one slow call, not a thousand.
     async fn run_all(self: &Arc<Self>, cmds: &[Cmd], call: Call) -> Result<(), TierError> {
-        if !self.is_healthy() {
-            return Err(TierError::Down);
-        }
-        let conn = self.current().ok_or(TierError::Down)?;
+        let conn = self.healthy_conn()?;
         let results =
             futures::future::join_all(cmds.iter().map(|c| self.raw(conn.clone(), c, 1))).await;
         let failure = results
@@ -305,10 +307,7 @@ impl RedisTier {
                 (cmd, chunk.len())
             })
             .collect();
-        if !self.is_healthy() {
-            return Err(TierError::Down);
-        }
-        let conn = self.current().ok_or(TierError::Down)?;
+        let conn = self.healthy_conn()?;
         let replies =
             futures::future::join_all(cmds.iter().map(|(cmd, n)| self.raw(conn.clone(), cmd, *n)))
                 .await;

@@ -124,14 +124,14 @@ pub async fn append<C: ConnectionTrait>(
     access: &Access,
     entry: NewEntry,
 ) -> Result<(), StoreError> {
-    append_batch(txn, vec![(LogMeta::of(access), entry)]).await
+    append_batch(txn, &[(LogMeta::of(access), entry)]).await
 }
 
 /// Appends entries in order, inside the caller's transaction, with one lock of the chain head
 /// and one multi-row insert: the group commit of concurrent requests' entries.
 pub(crate) async fn append_batch<C: ConnectionTrait>(
     txn: &C,
-    items: Vec<(LogMeta, NewEntry)>,
+    items: &[(LogMeta, NewEntry)],
 ) -> Result<(), StoreError> {
     if items.is_empty() {
         return Ok(());
@@ -169,18 +169,18 @@ pub(crate) async fn append_batch<C: ConnectionTrait>(
             seq,
             id: Uuid::now_v7(),
             at,
-            subject: meta.subject,
-            role: meta.role,
+            subject: meta.subject.clone(),
+            role: meta.role.clone(),
             organization_id: meta.organization_id,
-            purpose: Some(meta.purpose),
+            purpose: Some(meta.purpose.clone()),
             action: entry.action,
             person_ids: serde_json::to_string(&entry.person_ids)
                 .map_err(|e| StoreError::Corrupt(e.to_string()))?,
             fields: serde_json::to_string(&entry.fields)
                 .map_err(|e| StoreError::Corrupt(e.to_string()))?,
-            request_id: meta.request_id,
+            request_id: meta.request_id.clone(),
             outcome: entry.outcome,
-            reason: entry.reason,
+            reason: entry.reason.clone(),
             previous_hash: previous,
             hash: String::new(),
         };

@@ -10,6 +10,7 @@ use crate::codes::{AccessAction, Participation};
 use crate::model::{dose, organization, person};
 use crate::repo::access_log::{append, NewEntry};
 use crate::repo::persons::Lookup;
+use crate::repo::records::CHUNK;
 use crate::repo::visible::scoped_person_ids;
 use crate::repo::write_guard::person_for_write;
 use crate::{Access, Store, StoreError};
@@ -47,9 +48,6 @@ fn short(field: &str, value: Option<&str>, max: usize) -> Result<Option<String>,
     }
 }
 
-/// Ids per `IN (…)` list, well under the databases' bind limits.
-const ID_CHUNK: usize = 1000;
-
 /// The result of a fetch of one dose by id: its person's fetch by id decides.
 #[derive(Debug, Clone)]
 pub enum DoseLookup {
@@ -81,7 +79,7 @@ impl Store {
         ids: &[Uuid],
     ) -> Result<HashMap<Uuid, DoseLookup>, StoreError> {
         let mut rows = Vec::with_capacity(ids.len());
-        for chunk in ids.chunks(ID_CHUNK) {
+        for chunk in ids.chunks(CHUNK) {
             rows.extend(
                 dose::Entity::find()
                     .filter(dose::Column::Id.is_in(chunk.iter().copied()))

@@ -87,14 +87,15 @@ async fn run(
             .into_iter()
             .map(|(meta, entry, ack)| ((meta, entry), ack))
             .unzip();
-        let result = commit(&db, sqlite_writer.as_ref(), items.clone()).await;
+        let result = commit(&db, sqlite_writer.as_ref(), &items).await;
         match result {
             Err(Failure::Refused(message)) if items.len() > 1 => {
                 // One entry the database refuses must not fail the requests it was batched
                 // with: each is committed alone, and only the refused ones fail.
                 tracing::warn!(error = %message, "access log batch refused; committing entries one by one");
                 for (item, ack) in items.into_iter().zip(acks) {
-                    let alone = commit(&db, sqlite_writer.as_ref(), vec![item]).await;
+                    let alone =
+                        commit(&db, sqlite_writer.as_ref(), std::slice::from_ref(&item)).await;
                     report(&alone);
                     let _ = ack.send(alone);
                 }
@@ -119,7 +120,7 @@ fn report(result: &Result<(), Failure>) {
 async fn commit(
     db: &DatabaseConnection,
     sqlite_writer: Option<&SqliteWriter>,
-    items: Vec<(LogMeta, NewEntry)>,
+    items: &[(LogMeta, NewEntry)],
 ) -> Result<(), Failure> {
     let txn = crate::db::begin_write(db, sqlite_writer, None)
         .await

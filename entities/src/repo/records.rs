@@ -28,7 +28,7 @@ pub enum RecordLookup {
 }
 
 /// Ids per query: keeps every `IN (…)` list well under the databases' bind limits.
-const CHUNK: usize = 1000;
+pub(crate) const CHUNK: usize = 1000;
 
 impl Store {
     /// The records among `ids` that `access` may see, and which of them are locked against it;

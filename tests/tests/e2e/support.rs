@@ -105,7 +105,11 @@ impl TestApp {
         }));
         TestApp {
             base: format!("http://{addr}"),
-            client: reqwest::Client::new(),
+            // Never a proxy from the environment: tests talk to loopback only.
+            client: reqwest::Client::builder()
+                .no_proxy()
+                .build()
+                .expect("reqwest client"),
             keys,
             store,
             _data_dir: data_dir,

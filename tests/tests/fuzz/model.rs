@@ -104,6 +104,20 @@ fn inputs(
         .collect()
 }
 
+/// The fields of an object or interface type.
+fn outputs(
+    fields: &[async_graphql::Positioned<async_graphql::parser::types::FieldDefinition>],
+) -> Vec<FieldDef> {
+    fields
+        .iter()
+        .map(|f| FieldDef {
+            name: f.node.name.node.to_string(),
+            args: inputs(&f.node.arguments),
+            ty: f.node.ty.node.clone(),
+        })
+        .collect()
+}
+
 fn add(types: &mut BTreeMap<String, TypeDef>, sdl: &str) {
     let doc = async_graphql::parser::parse_schema(sdl).expect("the SDL parses");
     for def in doc.definitions {
@@ -113,26 +127,8 @@ fn add(types: &mut BTreeMap<String, TypeDef>, sdl: &str) {
         let t = t.node;
         let def = match t.kind {
             TypeKind::Scalar => TypeDef::Scalar,
-            TypeKind::Object(o) => TypeDef::Object(
-                o.fields
-                    .iter()
-                    .map(|f| FieldDef {
-                        name: f.node.name.node.to_string(),
-                        args: inputs(&f.node.arguments),
-                        ty: f.node.ty.node.clone(),
-                    })
-                    .collect(),
-            ),
-            TypeKind::Interface(i) => TypeDef::Object(
-                i.fields
-                    .iter()
-                    .map(|f| FieldDef {
-                        name: f.node.name.node.to_string(),
-                        args: inputs(&f.node.arguments),
-                        ty: f.node.ty.node.clone(),
-                    })
-                    .collect(),
-            ),
+            TypeKind::Object(o) => TypeDef::Object(outputs(&o.fields)),
+            TypeKind::Interface(i) => TypeDef::Object(outputs(&i.fields)),
             TypeKind::Union(u) => {
                 TypeDef::Union(u.members.iter().map(|m| m.node.to_string()).collect())
             }

@@ -54,24 +54,6 @@ pub fn loopback_client() -> reqwest::Client {
         .expect("reqwest client")
 }
 
-async fn gql(client: &reqwest::Client, base: &str, token: &str, query: &str, vars: Value) -> Value {
-    let body: Value = client
-        .post(format!("{base}/graphql"))
-        .bearer_auth(token)
-        .json(&json!({ "query": query, "variables": vars }))
-        .send()
-        .await
-        .expect("seeding request")
-        .json()
-        .await
-        .expect("seeding response is JSON");
-    assert!(
-        body.get("errors").is_none(),
-        "seeding `{query}` failed: {body:#}"
-    );
-    body["data"].clone()
-}
-
 fn id(v: &Value) -> String {
     v["id"].as_str().expect("an id").to_owned()
 }
@@ -80,14 +62,12 @@ impl World {
     /// Seeds `app` and mints the tokens. `data_dir` is the gateway's data directory (its dev
     /// key signs the forged-claims tokens the generators make).
     pub async fn seed(app: &TestApp, data_dir: &std::path::Path) -> World {
-        let client = loopback_client();
         let base = app.base.clone();
         let admin = app.admin();
         let today = app.today();
         let school_year = policies::school_year_of(today);
-        let q = |token: String, query: &'static str, vars: Value| {
-            let (client, base) = (client.clone(), base.clone());
-            async move { gql(&client, &base, &token, query, vars).await }
+        let q = |token: String, query: &'static str, vars: Value| async move {
+            app.ok(&token, query, vars).await
         };
 
         let org = "mutation($i: OrganizationInput!) { createOrganization(input: $i) { id } }";
