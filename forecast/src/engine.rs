@@ -233,6 +233,9 @@ pub fn debug_antigens(
     let mut out = Vec::new();
     for (a, recs) in gathered.iter().enumerate() {
         let mut res = AntigenResult::default();
+        // An antigen that returns before selection leaves the previous one's lists.
+        scratch.relevant.clear();
+        scratch.forecasts.clear();
         antigen(schedule, &ctx, a, recs, &mut scratch, &mut res);
         let mut line = format!(
             "{}: {:?} #{:?} {:?} via {:?}",

@@ -39,7 +39,7 @@ pub(crate) fn forecast(
     let n = series.doses.len();
     let mut t = ev.next;
     if t < n && !series.doses[t].forecast_skips.is_empty() {
-        let input = SkipInput {
+        let mut input = SkipInput {
             ctx,
             doses,
             statuses: &ev.statuses,
@@ -48,10 +48,19 @@ pub(crate) fn forecast(
             completed_groups,
             inclusive: true,
         };
-        while t < n
-            && !series.doses[t].forecast_skips.is_empty()
-            && should_skip(&series.doses[t].forecast_skips, &input)
-        {
+        while t < n && !series.doses[t].forecast_skips.is_empty() {
+            // CDSi 7.1 (conditional skip, forecast context): the target dose is
+            // not needed if its conditions are met when it could be given, i.e.
+            // at the later of the assessment date and the dose's earliest date
+            // (e.g. DTaP "7 years or older at the earliest forecasted date for
+            // next dose", Hib dose 3 "not required for those 12 months or older"
+            // when the 4-week interval ends after the first birthday).
+            input.reference = ctx
+                .assessment
+                .max(interval_earliest(ctx, series, t, doses, ev));
+            if !should_skip(&series.doses[t].forecast_skips, &input) {
+                break;
+            }
             t += 1;
         }
     }
@@ -81,10 +90,7 @@ pub(crate) fn forecast(
             dates: Dates::default(),
         };
     }
-    let mut earliest = age
-        .and_then(|a| a.min.or(a.abs_min))
-        .map(|m| ctx.age(m))
-        .unwrap_or(ctx.dob);
+    let earliest = earliest_date(ctx, series, t, doses, ev);
     // Age-based recommended and past-due dates take precedence; intervals only
     // supply them when the target dose has no age-based ones.
     let age_rec = age.and_then(|a| a.earliest_rec).map(|m| ctx.age(m));
@@ -103,9 +109,6 @@ pub(crate) fn forecast(
         else {
             continue;
         };
-        if let Some(m) = iv.min.or(iv.abs_min) {
-            earliest = earliest.max(m.after(r));
-        }
         if let Some(m) = iv.earliest_rec {
             let d = m.after(r);
             int_rec = Some(int_rec.map_or(d, |x| x.max(d)));
@@ -117,31 +120,6 @@ pub(crate) fn forecast(
     }
     let recommended = age_rec.or(int_rec);
     let past_due = age_past_due.or(int_past_due);
-    // Live virus: a live vaccine cannot be forecast inside a conflict window.
-    if !td.live_conflicts.is_empty() {
-        for p in &ctx.live_doses {
-            let first = td.live_conflicts.partition_point(|(prev, _)| *prev < p.cvx);
-            for (_, end) in td.live_conflicts[first..]
-                .iter()
-                .take_while(|(prev, _)| *prev == p.cvx)
-            {
-                earliest = earliest.max(end.after(p.date));
-            }
-        }
-    }
-    // Never before a dose already administered (e.g. an inadvertent one).
-    if let Some(last) = doses.last() {
-        earliest = earliest.max(last.date);
-    }
-    // A series cannot start before its minimum age to start.
-    if ev.valid_count == 0 {
-        if let Some(m) = series.min_age_to_start {
-            earliest = earliest.max(ctx.age(m));
-        }
-    }
-    if let Some(s) = td.season_start {
-        earliest = earliest.max(s);
-    }
     let recommended = recommended.map_or(earliest, |r| r.max(earliest));
     let past_due = past_due.map(|p| p.max(earliest));
     let latest = max.map(|m| m.plus_days(-1));
@@ -163,4 +141,62 @@ pub(crate) fn forecast(
             latest,
         },
     }
+}
+
+/// The earliest date of target dose `t` (CDSi 7.4, earliest date): the latest of
+/// its minimum age, the minimum intervals that apply, the end of live virus
+/// conflicts, the last dose administered, the series' minimum age to start (no
+/// valid dose yet) and the season start.
+fn earliest_date(ctx: &Ctx, series: &Series, t: usize, doses: &[Dose], ev: &Evaluated) -> Day {
+    let td = &series.doses[t];
+    let age = age_at(td, ctx.assessment);
+    let mut earliest = age
+        .and_then(|a| a.min.or(a.abs_min))
+        .map(|m| ctx.age(m))
+        .unwrap_or(ctx.dob);
+    earliest = earliest.max(interval_earliest(ctx, series, t, doses, ev));
+    // Live virus: a live vaccine cannot be forecast inside a conflict window.
+    if !td.live_conflicts.is_empty() {
+        for p in &ctx.live_doses {
+            let first = td.live_conflicts.partition_point(|(prev, _)| *prev < p.cvx);
+            for (_, end) in td.live_conflicts[first..]
+                .iter()
+                .take_while(|(prev, _)| *prev == p.cvx)
+            {
+                earliest = earliest.max(end.after(p.date));
+            }
+        }
+    }
+    // A series cannot start before its minimum age to start.
+    if ev.valid_count == 0 {
+        if let Some(m) = series.min_age_to_start {
+            earliest = earliest.max(ctx.age(m));
+        }
+    }
+    if let Some(s) = td.season_start {
+        earliest = earliest.max(s);
+    }
+    earliest
+}
+
+/// The earliest date of target dose `t` as its minimum intervals allow (and never
+/// before a dose already administered, e.g. an inadvertent one): the date the
+/// next dose could first be given after the patient's doses, whatever the age.
+fn interval_earliest(ctx: &Ctx, series: &Series, t: usize, doses: &[Dose], ev: &Evaluated) -> Day {
+    let td = &series.doses[t];
+    let mut earliest = doses.last().map_or(ctx.dob, |d| d.date);
+    let previous = ev.previous.map(|p| &doses[p]);
+    for iv in td
+        .intervals
+        .iter()
+        .filter(|iv| in_effect(ctx.assessment, iv.effective, iv.cessation))
+    {
+        let Some(m) = iv.min.or(iv.abs_min) else {
+            continue;
+        };
+        if let Some(r) = reference_date(iv, ctx, previous, &ev.satisfied, ctx.assessment, false) {
+            earliest = earliest.max(m.after(r));
+        }
+    }
+    earliest
 }

@@ -1,0 +1,123 @@
+//! Unit tests of the CDSi rules issue 19 touched, one small patient each, on the
+//! embedded schedule (the supporting data 4.64). Each test names the rule (chapter
+//! of the CDSi logic specification) and the supporting-data row it exercises.
+
+use chrono::NaiveDate;
+use forecast::{
+    forecast, Gender, Patient, PatientDose, PatientForecast, Schedule, SeriesStatus, VaccineGroup,
+    VaccineGroupForecast,
+};
+
+fn d(y: i32, m: u32, day: u32) -> NaiveDate {
+    NaiveDate::from_ymd_opt(y, m, day).expect("valid date")
+}
+
+fn schedule() -> &'static Schedule {
+    Schedule::embedded().expect("embedded schedule loads")
+}
+
+fn patient(dob: NaiveDate, doses: &[(NaiveDate, &str)], observations: &[&str]) -> Patient {
+    Patient {
+        date_of_birth: dob,
+        gender: Gender::Female,
+        doses: doses
+            .iter()
+            .map(|(date, cvx)| PatientDose {
+                date_given: *date,
+                cvx: (*cvx).into(),
+                mvx: None,
+            })
+            .collect(),
+        observations: observations.iter().map(|o| (*o).to_string()).collect(),
+    }
+}
+
+fn run(p: &Patient, on: NaiveDate) -> PatientForecast {
+    forecast(schedule(), p, on)
+}
+
+fn group(r: &PatientForecast, g: VaccineGroup) -> &VaccineGroupForecast {
+    r.group(g).expect("group forecast")
+}
+
+/// (status, dose number, earliest, recommended, past due) of a group.
+type Summary = (
+    SeriesStatus,
+    Option<u32>,
+    Option<NaiveDate>,
+    Option<NaiveDate>,
+    Option<NaiveDate>,
+);
+
+fn summary(f: &VaccineGroupForecast) -> Summary {
+    (
+        f.status,
+        f.dose_number,
+        f.earliest_date,
+        f.recommended_date,
+        f.past_due_date,
+    )
+}
+
+// --- CDSi 7.1 conditional skip, forecast context --------------------------------
+
+#[test]
+fn forecast_skip_by_age_is_judged_when_the_next_dose_could_be_given_hib() {
+    // Hib 4-dose series, dose 3: "not required for those 12 months or older"
+    // (forecast context). Dose 2 at 12 months - 4 days, assessed the same day: the
+    // 4-week interval ends after the first birthday, so dose 3 is not needed and
+    // the forecast is dose 4 (8 weeks after dose 2, past due at 16 months + 4 weeks).
+    let dob = d(2024, 11, 14);
+    let p = patient(dob, &[(d(2025, 1, 14), "48"), (d(2025, 11, 10), "48")], &[]);
+    let f = run(&p, d(2025, 11, 10));
+    assert_eq!(
+        summary(group(&f, VaccineGroup::Hib)),
+        (
+            SeriesStatus::NotComplete,
+            Some(3),
+            Some(d(2026, 1, 5)),
+            Some(d(2026, 1, 5)),
+            Some(d(2026, 4, 10))
+        )
+    );
+}
+
+#[test]
+fn forecast_skip_by_age_is_judged_when_the_next_dose_could_be_given_dtap() {
+    // DTaP doses 3-5: "not required for those 7 years (4 years for dose 4) or older
+    // at the earliest forecasted date for next dose". Two Pediarix doses, the second
+    // at 6 years 11.5 months: the next dose can only be given after age 7, so the
+    // childhood doses are skipped and the Td/Tdap catch-up continues (6 months).
+    let dob = d(2018, 11, 26);
+    let p = patient(
+        dob,
+        &[(d(2021, 11, 10), "110"), (d(2025, 11, 10), "110")],
+        &[],
+    );
+    let f = run(&p, d(2025, 11, 10));
+    assert_eq!(
+        summary(group(&f, VaccineGroup::DtapTdapTd)),
+        (
+            SeriesStatus::NotComplete,
+            Some(3),
+            Some(d(2026, 5, 10)),
+            Some(d(2026, 5, 10)),
+            Some(d(2026, 5, 10))
+        )
+    );
+}
+
+#[test]
+fn forecast_skip_by_age_still_uses_the_assessment_date_when_the_age_is_the_doses_own() {
+    // COVID-19 2 years+ series, dose 2: minimum age 65 years and "not needed if
+    // patient is under 65 years". Only the interval decides when the next dose
+    // could be given; the dose's own minimum age does not move the skip's date, so
+    // a 40-year-old with this season's dose is complete.
+    let dob = d(1985, 11, 10);
+    let p = patient(dob, &[(d(2025, 9, 15), "309")], &[]);
+    let f = run(&p, d(2025, 11, 10));
+    assert_eq!(
+        group(&f, VaccineGroup::Covid19).status,
+        SeriesStatus::Complete
+    );
+}
