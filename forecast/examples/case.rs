@@ -2,7 +2,7 @@
 //! case, the engine's result for its vaccine group and the differences.
 
 use forecast::cases::{check_case, Case};
-use forecast::{forecast, Schedule, VaccineGroup};
+use forecast::{forecast_with_dates, Schedule, VaccineGroup};
 
 fn main() {
     let mut args = std::env::args().skip(1);
@@ -28,7 +28,12 @@ fn main() {
             c.observations.iter().map(|o| &o.code).collect::<Vec<_>>()
         );
         let g = VaccineGroup::from_name(&c.vaccine_group).expect("group");
-        let r = forecast(schedule, &c.patient(), c.assessment_date);
+        let r = forecast_with_dates(
+            schedule,
+            &c.patient(),
+            &c.observation_dates(),
+            c.assessment_date,
+        );
         for (d, e) in c.doses.iter().zip(&r.doses) {
             let per: Vec<String> = e
                 .per_antigen
@@ -56,7 +61,12 @@ fn main() {
             .iter()
             .map(|a| schedule.antigen_name(*a).to_string())
             .collect();
-        for line in forecast::debug_antigens(schedule, &c.patient(), c.assessment_date) {
+        for line in forecast::debug_antigens(
+            schedule,
+            &c.patient(),
+            &c.observation_dates(),
+            c.assessment_date,
+        ) {
             if names.iter().any(|n| line.starts_with(&format!("{n}:"))) {
                 println!("   {line}");
             }

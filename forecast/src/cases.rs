@@ -3,9 +3,9 @@
 //! status, the series status, the forecast dose number and the earliest, recommended
 //! and past-due dates must equal the expected ones. File I/O is the caller's.
 
-use crate::types::{EvaluationStatus, Gender, Patient, PatientDose, SeriesStatus};
+use crate::types::{EvaluationStatus, Gender, ObservationDate, Patient, PatientDose, SeriesStatus};
 use crate::vaccine_group::VaccineGroup;
-use crate::{forecast, Schedule};
+use crate::{forecast_with_dates, Schedule};
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -103,6 +103,21 @@ impl Case {
     }
 }
 
+impl Case {
+    /// The dated observations of the case (e.g. code 171, date of transplant).
+    pub fn observation_dates(&self) -> Vec<ObservationDate> {
+        self.observations
+            .iter()
+            .filter_map(|o| {
+                o.date.map(|date| ObservationDate {
+                    code: o.code.clone(),
+                    date,
+                })
+            })
+            .collect()
+    }
+}
+
 /// Normalizes a status for comparison: lower case, no spaces, hyphens or underscores.
 pub fn normalize(s: &str) -> String {
     s.chars()
@@ -127,7 +142,12 @@ pub fn check_case(schedule: &Schedule, case: &Case) -> CaseResult {
             differences: vec![format!("unknown vaccine group {:?}", case.vaccine_group)],
         };
     };
-    let result = forecast(schedule, &case.patient(), case.assessment_date);
+    let result = forecast_with_dates(
+        schedule,
+        &case.patient(),
+        &case.observation_dates(),
+        case.assessment_date,
+    );
     let statuses = result.dose_status_for_group(schedule, group);
     // Doses without the group's antigens are judged by their own antigens.
     let statuses: Vec<Option<EvaluationStatus>> = statuses

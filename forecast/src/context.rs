@@ -5,7 +5,7 @@
 use crate::day::{Day, Span};
 use crate::schedule::compiled::{Age, Window};
 use crate::schedule::Schedule;
-use crate::types::{Gender, Patient};
+use crate::types::{Gender, ObservationDate, Patient};
 use chrono::NaiveDate;
 
 /// A patient's codes as a bit set of `WORDS * 64` codes; codes past it are only
@@ -71,6 +71,7 @@ pub(crate) struct CtxBuffers {
     doses: Vec<Dose>,
     live_doses: Vec<Dose>,
     ages: Vec<Day>,
+    observation_dates: Vec<(u16, Day)>,
 }
 
 pub(crate) struct Ctx<'p> {
@@ -84,6 +85,8 @@ pub(crate) struct Ctx<'p> {
     pub live_doses: Vec<Dose>,
     /// The CVX codes of all doses.
     pub cvx_seen: CvxSeen,
+    /// Dated observations (code, date); usually none.
+    observation_dates: Vec<(u16, Day)>,
     pub patient: &'p Patient,
     /// The schedule's ages as dates for this patient (a forecast asks for them
     /// thousands of times), resolved up front in a tight loop.
@@ -114,6 +117,7 @@ impl<'p> Ctx<'p> {
         schedule: &'p Schedule,
         patient: &'p Patient,
         assessment: NaiveDate,
+        observation_dates: &[ObservationDate],
         buffers: CtxBuffers,
     ) -> Self {
         let mut obs = ObsSet::default();
@@ -124,7 +128,14 @@ impl<'p> Ctx<'p> {
             mut doses,
             mut live_doses,
             mut ages,
+            observation_dates: mut dated,
         } = buffers;
+        dated.clear();
+        dated.extend(
+            observation_dates
+                .iter()
+                .map(|o| (parse_code(&o.code), Day::from_date(o.date))),
+        );
         doses.clear();
         doses.extend(patient.doses.iter().enumerate().map(|(i, d)| Dose {
             date: Day::from_date(d.date_given),
@@ -156,6 +167,7 @@ impl<'p> Ctx<'p> {
             doses,
             live_doses,
             cvx_seen,
+            observation_dates: dated,
             patient,
             ages,
         }
@@ -167,6 +179,7 @@ impl<'p> Ctx<'p> {
             doses: self.doses,
             live_doses: self.live_doses,
             ages: self.ages,
+            observation_dates: self.observation_dates,
         }
     }
 
@@ -180,6 +193,15 @@ impl<'p> Ctx<'p> {
     #[inline]
     pub fn within(&self, date: Day, w: Window) -> bool {
         date >= self.age(w.begin) && date < self.age(w.end)
+    }
+
+    /// The date of observation `code`, if known (the latest when given twice).
+    pub fn observation_date(&self, code: u16) -> Option<Day> {
+        self.observation_dates
+            .iter()
+            .filter(|(c, _)| *c == code)
+            .map(|(_, d)| *d)
+            .max()
     }
 
     /// The MVX of a dose, if given.

@@ -9,8 +9,8 @@ use crate::forecasting::{forecast as forecast_series, Dates, SeriesForecast};
 use crate::schedule::{gender_index, Schedule};
 use crate::series_select::{best, prioritized, Cand, Cands, Picks};
 use crate::types::{
-    Antigen, AntigenEntry, DoseEvaluation, EvaluationStatus, Patient, PatientForecast, PerAntigen,
-    SeriesStatus,
+    Antigen, AntigenEntry, DoseEvaluation, EvaluationStatus, ObservationDate, Patient,
+    PatientForecast, PerAntigen, SeriesStatus,
 };
 use crate::{history, immunity, rollup, selection};
 use chrono::NaiveDate;
@@ -92,6 +92,19 @@ pub fn forecast(
     patient: &Patient,
     assessment_date: NaiveDate,
 ) -> PatientForecast {
+    forecast_with_dates(schedule, patient, &[], assessment_date)
+}
+
+/// [`forecast`] with the dates of some of the patient's observations, from which
+/// CDSi measures some intervals (6.5, "from relevant observation": Hib 6 months
+/// after a stem cell transplant, MMR 6 months after antiretroviral therapy). An
+/// interval from an observation whose date is not given does not apply.
+pub fn forecast_with_dates(
+    schedule: &Schedule,
+    patient: &Patient,
+    observation_dates: &[ObservationDate],
+    assessment_date: NaiveDate,
+) -> PatientForecast {
     let mut doses: Vec<DoseEvaluation> = patient
         .doses
         .iter()
@@ -112,6 +125,7 @@ pub fn forecast(
             schedule,
             patient,
             assessment_date,
+            observation_dates,
             std::mem::take(&mut scratch.ctx),
         );
         let mut gathered = std::mem::take(&mut scratch.gathered);
@@ -221,9 +235,16 @@ fn twin_to_copy(schedule: &Schedule, ctx: &Ctx, gathered: &[Vec<Dose>], a: usize
 pub fn debug_antigens(
     schedule: &Schedule,
     patient: &Patient,
+    observation_dates: &[ObservationDate],
     assessment_date: NaiveDate,
 ) -> Vec<String> {
-    let ctx = Ctx::new(schedule, patient, assessment_date, CtxBuffers::default());
+    let ctx = Ctx::new(
+        schedule,
+        patient,
+        assessment_date,
+        observation_dates,
+        CtxBuffers::default(),
+    );
     let mut gathered: Vec<Vec<Dose>> = vec![Vec::new(); schedule.antigens.len()];
     history::gather(schedule, &ctx, &mut gathered);
     let mut scratch = Scratch {

@@ -51,8 +51,9 @@ pub(crate) fn forecast(
         while t < n && !series.doses[t].forecast_skips.is_empty() {
             // CDSi 7.1 (conditional skip, forecast context): the target dose is
             // not needed if its conditions are met when it could be given, i.e.
-            // at the later of the assessment date and the dose's earliest date
-            // (e.g. DTaP "7 years or older at the earliest forecasted date for
+            // at the later of the assessment date and the date its minimum
+            // intervals allow (not its own minimum age: COVID-19 dose 2, minimum
+            // age 65, is "not needed if under 65" at the assessment) (e.g. DTaP "7 years or older at the earliest forecasted date for
             // next dose", Hib dose 3 "not required for those 12 months or older"
             // when the 4-week interval ends after the first birthday).
             input.reference = ctx

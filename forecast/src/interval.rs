@@ -1,6 +1,6 @@
 //! Interval reference points (CDSi 6.5): an interval is measured from the previous
-//! dose, from the dose that satisfied a given target dose, or from the most recent
-//! dose of given vaccine types.
+//! dose, from the dose that satisfied a given target dose, from the most recent
+//! dose of given vaccine types, or from the date of an observation.
 
 use crate::context::{Ctx, Dose};
 use crate::day::Day;
@@ -36,7 +36,7 @@ pub(crate) fn reference_date(
                 }) && cvx.contains(d.cvx)
             })
             .map(|d| d.date),
-        // Intervals from an observation's date need dated observations (not modelled).
-        IntervalFrom::Observation => None,
+        // CDSi 6.5: from the date of the relevant observation, when it is known.
+        IntervalFrom::Observation(code) => ctx.observation_date(*code),
     }
 }

@@ -69,6 +69,6 @@ mod vaccine_group;
 
 #[doc(hidden)]
 pub use engine::debug_antigens;
-pub use engine::forecast;
+pub use engine::{forecast, forecast_with_dates};
 pub use schedule::{Schedule, ScheduleError};
 pub use types::*;

@@ -36,6 +36,17 @@ pub struct Patient {
     pub observations: Vec<String>,
 }
 
+/// The date of an observation, for the intervals CDSi measures from one (e.g. Hib
+/// after a stem cell transplant: code `"171"`, date of the transplant; MMR after
+/// antiretroviral therapy: code `"120"`, its begin date). See
+/// [`crate::forecast_with_dates`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ObservationDate {
+    /// CDSi observation code (leading zeros are not significant).
+    pub code: String,
+    pub date: NaiveDate,
+}
+
 /// The status of a patient series / vaccine group at the assessment date.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum SeriesStatus {

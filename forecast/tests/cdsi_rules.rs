@@ -4,8 +4,8 @@
 
 use chrono::NaiveDate;
 use forecast::{
-    forecast, Gender, Patient, PatientDose, PatientForecast, Schedule, SeriesStatus, VaccineGroup,
-    VaccineGroupForecast,
+    forecast, forecast_with_dates, EvaluationStatus, Gender, ObservationDate, Patient, PatientDose,
+    PatientForecast, Schedule, SeriesStatus, VaccineGroup, VaccineGroupForecast,
 };
 
 fn d(y: i32, m: u32, day: u32) -> NaiveDate {
@@ -119,5 +119,96 @@ fn forecast_skip_by_age_still_uses_the_assessment_date_when_the_age_is_the_doses
     assert_eq!(
         group(&f, VaccineGroup::Covid19).status,
         SeriesStatus::Complete
+    );
+}
+
+// --- CDSi 6.5 interval from a relevant observation -------------------------------
+
+fn dated(code: &str, date: NaiveDate) -> ObservationDate {
+    ObservationDate {
+        code: code.into(),
+        date,
+    }
+}
+
+#[test]
+fn interval_from_observation_date_hib_after_stem_cell_transplant() {
+    // Hib risk 3-dose series (indication 004, HSCT recipient), dose 1: 6 months
+    // (earliest recommended 6 months, latest recommended 12 months) from the date
+    // of the transplant (observation 171).
+    let dob = d(2010, 8, 14);
+    let p = patient(dob, &[], &["004", "171"]);
+    let f = forecast_with_dates(
+        schedule(),
+        &p,
+        &[dated("171", d(2014, 2, 14))],
+        d(2014, 9, 19),
+    );
+    assert_eq!(
+        summary(group(&f, VaccineGroup::Hib)),
+        (
+            SeriesStatus::NotComplete,
+            Some(1),
+            Some(d(2014, 8, 14)),
+            Some(d(2014, 8, 14)),
+            Some(d(2015, 2, 13))
+        )
+    );
+    // Without the date the interval does not apply: only the minimum age does.
+    let undated = run(&p, d(2014, 9, 19));
+    assert_eq!(
+        group(&undated, VaccineGroup::Hib).earliest_date,
+        Some(d(2010, 9, 25))
+    );
+}
+
+#[test]
+fn interval_from_observation_date_mmr_after_antiretroviral_therapy() {
+    // Measles/Mumps/Rubella risk 2-dose ART series (indication 026), dose 1: 6
+    // months after the start of antiretroviral therapy (observation 120). The
+    // childhood doses come before it; the two doses after it complete the series
+    // and count (not extraneous).
+    let dob = d(1996, 5, 12);
+    let p = patient(
+        dob,
+        &[
+            (d(1997, 5, 12), "03"),
+            (d(2000, 5, 12), "03"),
+            (d(2016, 12, 12), "03"),
+            (d(2017, 1, 12), "03"),
+        ],
+        &["026", "120"],
+    );
+    let f = forecast_with_dates(
+        schedule(),
+        &p,
+        &[dated("120", d(2016, 6, 12))],
+        d(2017, 1, 12),
+    );
+    assert_eq!(group(&f, VaccineGroup::Mmr).status, SeriesStatus::Complete);
+    let statuses = f.dose_status_for_group(schedule(), VaccineGroup::Mmr);
+    assert_eq!(statuses, vec![Some(EvaluationStatus::Valid); 4]);
+    // The supporting data's absolute minimum interval is 0 days: a dose given
+    // before the therapy began does not count for the series (one after it, even
+    // within 6 months, does).
+    let early = patient(
+        dob,
+        &[
+            (d(1997, 5, 12), "03"),
+            (d(2000, 5, 12), "03"),
+            (d(2016, 6, 11), "03"),
+            (d(2017, 1, 12), "03"),
+        ],
+        &["026", "120"],
+    );
+    let f = forecast_with_dates(
+        schedule(),
+        &early,
+        &[dated("120", d(2016, 6, 12))],
+        d(2017, 1, 12),
+    );
+    assert_eq!(
+        group(&f, VaccineGroup::Mmr).status,
+        SeriesStatus::NotComplete
     );
 }

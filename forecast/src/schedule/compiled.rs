@@ -201,9 +201,9 @@ pub(crate) enum IntervalFrom {
     TargetDose(usize),
     /// The most recent dose of one of these CVX codes.
     MostRecent(CvxSet),
-    /// The date of an observation: patients carry no observation dates, so such an
-    /// interval never applies.
-    Observation,
+    /// The date of this observation (CDSi 6.5 "from relevant observation"): applies
+    /// only when the observation's date is known ([`crate::forecast_with_dates`]).
+    Observation(u16),
 }
 
 /// A preferable or allowable interval.
@@ -408,8 +408,11 @@ fn interval(iv: &IntervalData) -> Interval {
         IntervalFrom::TargetDose(t.saturating_sub(1) as usize)
     } else if !iv.from_most_recent.is_empty() {
         IntervalFrom::MostRecent(CvxSet::of(&iv.from_most_recent))
+    } else if let Some(code) = iv.from_relevant_obs {
+        IntervalFrom::Observation(code)
     } else {
-        IntervalFrom::Observation
+        // An interval with no reference point never applies.
+        IntervalFrom::Observation(u16::MAX)
     };
     Interval {
         from,
