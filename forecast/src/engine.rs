@@ -447,6 +447,7 @@ fn antigen<'s>(
         c.forecast.status
     };
     res.status = Some(status);
+    let mut seasonal_number = false;
     if status == SeriesStatus::NotComplete {
         if let Some(t) = c.forecast.target {
             // Skipped target doses do not count: the number is the count of satisfied
@@ -467,6 +468,7 @@ fn antigen<'s>(
                     .filter(|(d, s)| d.date >= start && **s == EvaluationStatus::Valid)
                     .count() as u32;
                 number = in_season + 1;
+                seasonal_number = true;
             }
             res.dose_number = Some(number);
             res.dates = c.forecast.dates;
@@ -510,12 +512,25 @@ fn antigen<'s>(
         .extend_from_slice(&scratch.evals[b].statuses);
     merged.reasons.clear();
     merged.reasons.extend_from_slice(&scratch.evals[b].reasons);
+    let mut added = 0;
     for p in prio.iter().filter(|&p| contributes(p)) {
         for (k, s) in scratch.evals[p].statuses.iter().enumerate() {
             if *s == EvaluationStatus::Valid && merged.statuses[k] != EvaluationStatus::Valid {
                 merged.statuses[k] = EvaluationStatus::Valid;
                 merged.reasons[k] = crate::evaluation::Reason::None;
+                added += 1;
             }
+        }
+    }
+    // The forecast dose number is the next of the patient's valid doses of the
+    // antigen (CDSi forecast output, chapter 7: dose number), and a dose valid in
+    // the prioritized series of another series group is valid (chapter 8), so
+    // those doses count too: sickle cell disease after a complete PCV13 series
+    // and one PPSV23 forecasts dose 6, not dose 2 of the risk series. A season's
+    // number stays its own.
+    if !seasonal_number {
+        if let Some(n) = res.dose_number.as_mut() {
+            *n += added;
         }
     }
     Some(&scratch.merged)

@@ -212,3 +212,33 @@ fn interval_from_observation_date_mmr_after_antiretroviral_therapy() {
         SeriesStatus::NotComplete
     );
 }
+
+// --- Forecast dose number with doses valid in another series group ---------------
+
+#[test]
+fn forecast_dose_number_counts_doses_valid_through_another_series_group() {
+    // Sickle cell disease (observation 160) at 6 years: four PCV13 doses complete
+    // the standard series, then one PPSV23. The best series is the 6-18 years
+    // immunocompromised risk series (one valid dose: the PPSV23), but the PCV13
+    // doses stay valid through the standard series group, and the next dose is the
+    // patient's sixth.
+    let dob = d(2010, 3, 21);
+    let p = patient(
+        dob,
+        &[
+            (d(2010, 5, 21), "133"),
+            (d(2010, 7, 21), "133"),
+            (d(2010, 9, 21), "133"),
+            (d(2012, 5, 21), "133"),
+            (d(2016, 5, 28), "33"),
+        ],
+        &["160"],
+    );
+    let f = run(&p, d(2016, 5, 28));
+    let pcv = group(&f, VaccineGroup::Pneumococcal);
+    assert_eq!(pcv.status, SeriesStatus::NotComplete);
+    assert_eq!(pcv.dose_number, Some(6));
+    assert_eq!(pcv.earliest_date, Some(d(2021, 5, 28)));
+    let statuses = f.dose_status_for_group(schedule(), VaccineGroup::Pneumococcal);
+    assert_eq!(statuses, vec![Some(EvaluationStatus::Valid); 5]);
+}
