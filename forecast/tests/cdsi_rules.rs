@@ -242,3 +242,140 @@ fn forecast_dose_number_counts_doses_valid_through_another_series_group() {
     let statuses = f.dose_status_for_group(schedule(), VaccineGroup::Pneumococcal);
     assert_eq!(statuses, vec![Some(EvaluationStatus::Valid); 5]);
 }
+
+// --- CDSi 6.5 intervals: from the previous dose vs from a specific target dose ---
+
+#[test]
+fn interval_from_a_specific_target_dose_and_from_the_previous_dose_both_apply() {
+    // HepB 3-dose series, dose 3: 8 weeks from the previous dose AND 16 weeks from
+    // target dose 1 (and 24 weeks of age). Started at 12 months, doses 4 weeks
+    // apart: the 16 weeks from dose 1 decide (2025-04-23), not the 8 weeks from
+    // dose 2 (2025-03-26).
+    let dob = d(2024, 1, 1);
+    let p = patient(dob, &[(d(2025, 1, 1), "08"), (d(2025, 1, 29), "08")], &[]);
+    let f = run(&p, d(2025, 2, 1));
+    let hepb = group(&f, VaccineGroup::HepB);
+    assert_eq!(
+        (hepb.dose_number, hepb.earliest_date),
+        (Some(3), Some(d(2025, 4, 23)))
+    );
+}
+
+// --- CDSi 6.3 conditional skip by age and interval (evaluation) -------------------
+
+#[test]
+fn evaluation_skip_by_age_and_interval_hib_dose_at_12_months_minus_3_days() {
+    // Hib 4-dose series, dose 3 is skipped when the current dose is given at
+    // 12 months - 4 days or later AND at least 8 weeks - 4 days after the previous
+    // one: that dose then counts as dose 4 and the series is complete.
+    let dob = d(2024, 1, 1);
+    let at = |third: NaiveDate| {
+        patient(
+            dob,
+            &[(d(2024, 3, 1), "48"), (d(2024, 5, 1), "48"), (third, "48")],
+            &[],
+        )
+    };
+    let f = run(&at(d(2024, 12, 29)), d(2025, 1, 15));
+    assert_eq!(group(&f, VaccineGroup::Hib).status, SeriesStatus::Complete);
+    // Two days earlier the age condition is not met: it is dose 3, dose 4 follows.
+    let f = run(&at(d(2024, 12, 27)), d(2025, 1, 15));
+    let hib = group(&f, VaccineGroup::Hib);
+    assert_eq!(
+        (hib.status, hib.dose_number),
+        (SeriesStatus::NotComplete, Some(4))
+    );
+}
+
+// --- CDSi 6.7 preferable and allowable vaccines with age ranges --------------------
+
+#[test]
+fn allowable_vaccine_outside_its_age_range_is_not_valid() {
+    // DTaP-Hib (CVX 50) is allowable for Hib only from 12 months - 4 days.
+    let dob = d(2024, 1, 1);
+    let f = run(&patient(dob, &[(d(2024, 3, 1), "50")], &[]), d(2024, 4, 1));
+    assert_eq!(
+        f.dose_status_for_group(schedule(), VaccineGroup::Hib)[0],
+        Some(EvaluationStatus::NotValid)
+    );
+    let f = run(
+        &patient(dob, &[(d(2024, 12, 29), "50")], &[]),
+        d(2025, 1, 15),
+    );
+    assert_eq!(
+        f.dose_status_for_group(schedule(), VaccineGroup::Hib)[0],
+        Some(EvaluationStatus::Valid)
+    );
+}
+
+// --- CDSi 7 live virus conflict in the forecast ------------------------------------
+
+#[test]
+fn live_virus_conflict_moves_the_forecast_past_the_conflict() {
+    // MMR at 12 months: varicella dose 1 (also live) cannot be forecast within the
+    // 28 days after it.
+    let dob = d(2024, 1, 10);
+    let f = run(
+        &patient(dob, &[(d(2025, 1, 10), "03")], &[]),
+        d(2025, 1, 10),
+    );
+    assert_eq!(
+        group(&f, VaccineGroup::Varicella).earliest_date,
+        Some(d(2025, 2, 7))
+    );
+}
+
+// --- CDSi 8 best series: series preference and maximum age to start ---------------
+
+#[test]
+fn best_series_first_hib_dose_at_7_months_follows_the_3_dose_series() {
+    // The 4-dose series must start before 7 months - 4 days; a first dose at
+    // 7 months puts the patient on the "start at 7 months 3-dose series": dose 2
+    // 4 weeks later.
+    let dob = d(2024, 1, 10);
+    let f = run(
+        &patient(dob, &[(d(2024, 8, 10), "48")], &[]),
+        d(2024, 8, 10),
+    );
+    let hib = group(&f, VaccineGroup::Hib);
+    assert_eq!(
+        (hib.status, hib.dose_number, hib.earliest_date),
+        (SeriesStatus::NotComplete, Some(2), Some(d(2024, 9, 7)))
+    );
+}
+
+// --- CDSi 7 recurring doses --------------------------------------------------------
+
+#[test]
+fn recurring_td_booster_every_ten_years_is_numbered_and_dated_from_the_last() {
+    // Five childhood DTaP doses and Tdap at 11: the recurring Td/Tdap booster is
+    // due 10 years later (minimum 5), past due 10 years + 4 weeks; after a booster
+    // the next one counts on.
+    let dob = d(1980, 3, 1);
+    let mut doses = vec![
+        (d(1980, 5, 1), "20"),
+        (d(1980, 7, 1), "20"),
+        (d(1980, 9, 1), "20"),
+        (d(1981, 6, 1), "20"),
+        (d(1984, 4, 1), "20"),
+        (d(1991, 4, 1), "115"),
+    ];
+    let f = run(&patient(dob, &doses, &[]), d(1995, 1, 1));
+    assert_eq!(
+        summary(group(&f, VaccineGroup::DtapTdapTd)),
+        (
+            SeriesStatus::NotComplete,
+            Some(7),
+            Some(d(1996, 4, 1)),
+            Some(d(2001, 4, 1)),
+            Some(d(2001, 4, 28))
+        )
+    );
+    doses.push((d(2001, 5, 1), "09"));
+    let f = run(&patient(dob, &doses, &[]), d(2002, 1, 1));
+    let dtap = group(&f, VaccineGroup::DtapTdapTd);
+    assert_eq!(
+        (dtap.dose_number, dtap.earliest_date, dtap.recommended_date),
+        (Some(8), Some(d(2006, 5, 1)), Some(d(2011, 5, 1)))
+    );
+}
