@@ -52,10 +52,11 @@ pub(crate) fn forecast(
             // CDSi 7.1 (conditional skip, forecast context): the target dose is
             // not needed if its conditions are met when it could be given, i.e.
             // at the later of the assessment date and the date its minimum
-            // intervals allow (not its own minimum age: COVID-19 dose 2, minimum
-            // age 65, is "not needed if under 65" at the assessment) (e.g. DTaP "7 years or older at the earliest forecasted date for
-            // next dose", Hib dose 3 "not required for those 12 months or older"
-            // when the 4-week interval ends after the first birthday).
+            // intervals allow after the patient's doses (DTaP: "7 years or older
+            // at the earliest forecasted date for next dose"; Hib dose 3: "not
+            // required for those 12 months or older" when the 4-week interval
+            // ends after the first birthday). Not at its own minimum age: COVID-19
+            // dose 2 (minimum age 65) is "not needed if under 65" today.
             input.reference = ctx
                 .assessment
                 .max(interval_earliest(ctx, series, t, doses, ev));
@@ -144,7 +145,7 @@ pub(crate) fn forecast(
     }
 }
 
-/// The earliest date of target dose `t` (CDSi 7.4, earliest date): the latest of
+/// The earliest date of target dose `t` (CDSi 7, earliest date): the latest of
 /// its minimum age, the minimum intervals that apply, the end of live virus
 /// conflicts, the last dose administered, the series' minimum age to start (no
 /// valid dose yet) and the season start.
