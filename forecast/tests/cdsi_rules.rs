@@ -379,3 +379,28 @@ fn recurring_td_booster_every_ten_years_is_numbered_and_dated_from_the_last() {
         (Some(8), Some(d(2006, 5, 1)), Some(d(2011, 5, 1)))
     );
 }
+
+#[test]
+fn interval_from_observation_date_maternal_rsv_vaccine_32_to_37_weeks_of_pregnancy() {
+    // RSV risk pregnant 1-dose series (indication 007, pregnant): from 32 weeks
+    // (earliest and recommended) to 37 weeks (latest recommended) after the onset
+    // of pregnancy (observation 170).
+    let dob = d(1995, 6, 1);
+    let p = patient(dob, &[], &["007", "170"]);
+    let f = forecast_with_dates(
+        schedule(),
+        &p,
+        &[dated("170", d(2025, 3, 1))],
+        d(2025, 9, 15),
+    );
+    assert_eq!(
+        summary(group(&f, VaccineGroup::Rsv)),
+        (
+            SeriesStatus::NotComplete,
+            Some(1),
+            Some(d(2025, 10, 11)),
+            Some(d(2025, 10, 11)),
+            Some(d(2025, 11, 14))
+        )
+    );
+}
