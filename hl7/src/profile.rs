@@ -186,6 +186,40 @@ pub struct Predicate {
     pub condition: Expr,
 }
 
+/// The codes of one value set. Table 0396 (coding systems) lists families of codes as patterns
+/// (`99zzz` local codes, `X12DEnnnn`, `NCPDPnnnnsss`): `n` a digit, `z`/`s` a letter or digit.
+#[derive(Debug, Default)]
+pub struct ValueSet {
+    pub codes: HashSet<String>,
+    pub patterns: Vec<Regex>,
+}
+
+impl ValueSet {
+    pub fn contains(&self, code: &str) -> bool {
+        self.codes.contains(code) || self.patterns.iter().any(|p| p.is_match(code))
+    }
+
+    fn add(&mut self, value: &str) {
+        let lower = value.chars().filter(|c| c.is_ascii_lowercase()).count();
+        let placeholders = value.chars().filter(|c| matches!(c, 'n' | 'z' | 's')).count();
+        if lower >= 3 && lower == placeholders {
+            let re: String = value
+                .chars()
+                .map(|c| match c {
+                    'n' => "[0-9]".to_owned(),
+                    'z' | 's' => "[A-Za-z0-9]".to_owned(),
+                    c => regex::escape(&c.to_string()),
+                })
+                .collect();
+            if let Ok(r) = Regex::new(&format!("^{re}$")) {
+                self.patterns.push(r);
+                return;
+            }
+        }
+        self.codes.insert(value.to_owned());
+    }
+}
+
 /// One message profile with its constraints and value sets.
 #[derive(Debug)]
 pub struct Profile {
@@ -196,7 +230,7 @@ pub struct Profile {
     pub structure: Vec<StructNode>,
     pub segments: HashMap<String, SegmentDef>,
     pub datatypes: HashMap<String, DatatypeDef>,
-    pub value_sets: HashMap<String, HashSet<String>>,
+    pub value_sets: HashMap<String, ValueSet>,
     pub unvalidated_value_sets: HashSet<String>,
     pub segment_constraints: HashMap<String, Vec<Constraint>>,
     pub datatype_constraints: HashMap<String, Vec<Constraint>>,
@@ -445,19 +479,18 @@ impl Profile {
         name_segments(&mut structure, &segments);
 
         let vs_doc = Document::parse(value_sets)?;
-        let mut sets: HashMap<String, HashSet<String>> = HashMap::new();
-        for d in vs_doc
-            .descendants()
-            .filter(|n| n.has_tag_name("ValueSetDefinition"))
-        {
-            let codes = sets
-                .entry(attr(&d, "BindingIdentifier").to_owned())
-                .or_default();
-            codes.extend(
-                d.children()
-                    .filter(|c| c.has_tag_name("ValueElement"))
-                    .map(|c| attr(&c, "Value").to_owned()),
-            );
+        let mut sets: HashMap<String, ValueSet> = HashMap::new();
+        for d in vs_doc.descendants().filter(|n| n.has_tag_name("ValueSetDefinition")) {
+            let id = attr(&d, "BindingIdentifier");
+            let set = sets.entry(id.to_owned()).or_default();
+            for v in d.children().filter(|c| c.has_tag_name("ValueElement")) {
+                set.add(attr(&v, "Value"));
+            }
+            // HL7 2.5.1 table 0396 has `HL7nnnn` (the HL7 table nnnn, e.g. HL70163 for body
+            // sites, the guide's own examples use them); the NIST libraries leave it out.
+            if id.starts_with("HL70396") {
+                set.add("HL7nnnn");
+            }
         }
         let unvalidated = vs_doc
             .descendants()
@@ -598,6 +631,9 @@ mod tests {
         let rxa = z22.segments.get("RXA_IZ 1_5_Z22").expect("RXA");
         assert_eq!(rxa.fields[4].bindings, ["CVX", "NDC_Use", "NDC_Sale"]);
         assert!(z22.value_sets["CVX"].contains("08"));
+        let systems = &z22.value_sets["HL70396_IZ"];
+        assert!(systems.contains("HL70163") && systems.contains("99ABC") && systems.contains("CVX"));
+        assert!(!systems.contains("HL7016") && !systems.contains("99AB!"));
         assert!(z22
             .segment_constraints
             .get("MSH_IZ 1_5_Z22")
