@@ -72,19 +72,36 @@ fn s(r: &Repetition, n: usize) -> String {
 
 impl From<&Repetition> for Coded {
     fn from(r: &Repetition) -> Self {
-        Coded { code: s(r, 1), text: s(r, 2), system: s(r, 3), alt_code: s(r, 4), alt_text: s(r, 5), alt_system: s(r, 6) }
+        Coded {
+            code: s(r, 1),
+            text: s(r, 2),
+            system: s(r, 3),
+            alt_code: s(r, 4),
+            alt_text: s(r, 5),
+            alt_system: s(r, 6),
+        }
     }
 }
 
 impl From<&Repetition> for Identifier {
     fn from(r: &Repetition) -> Self {
-        Identifier { id: s(r, 1), authority: s(r, 4), type_code: s(r, 5) }
+        Identifier {
+            id: s(r, 1),
+            authority: s(r, 4),
+            type_code: s(r, 5),
+        }
     }
 }
 
 impl From<&Repetition> for Name {
     fn from(r: &Repetition) -> Self {
-        Name { family: s(r, 1), given: s(r, 2), middle: s(r, 3), suffix: s(r, 4), type_code: s(r, 7) }
+        Name {
+            family: s(r, 1),
+            given: s(r, 2),
+            middle: s(r, 3),
+            suffix: s(r, 4),
+            type_code: s(r, 7),
+        }
     }
 }
 
@@ -104,22 +121,44 @@ impl From<&Repetition> for Address {
 
 impl From<&Repetition> for Phone {
     fn from(r: &Repetition) -> Self {
-        Phone { use_code: s(r, 2), equipment: s(r, 3), email: s(r, 4), area_code: s(r, 6), number: s(r, 7) }
+        Phone {
+            use_code: s(r, 2),
+            equipment: s(r, 3),
+            email: s(r, 4),
+            area_code: s(r, 6),
+            number: s(r, 7),
+        }
     }
 }
 
 impl From<&Repetition> for Hd {
     fn from(r: &Repetition) -> Self {
-        Hd { namespace: s(r, 1), universal_id: s(r, 2), universal_id_type: s(r, 3) }
+        Hd {
+            namespace: s(r, 1),
+            universal_id: s(r, 2),
+            universal_id_type: s(r, 3),
+        }
     }
 }
 
 impl Coded {
     /// Written back as a repetition (CE order of components).
     pub fn to_repetition(&self) -> Repetition {
-        Repetition::from_values(&[&self.code, &self.text, &self.system, &self.alt_code, &self.alt_text, &self.alt_system])
+        Repetition::from_values(&[
+            &self.code,
+            &self.text,
+            &self.system,
+            &self.alt_code,
+            &self.alt_text,
+            &self.alt_system,
+        ])
     }
     pub fn new(code: &str, text: &str, system: &str) -> Self {
-        Coded { code: code.into(), text: text.into(), system: system.into(), ..Coded::default() }
+        Coded {
+            code: code.into(),
+            text: text.into(),
+            system: system.into(),
+            ..Coded::default()
+        }
     }
 }

@@ -240,6 +240,8 @@ impl Message {
                     .map(|f| parse_field(f, &seps))
                     .collect()
             };
+            let mut fields = fields;
+            truncate_empty(&mut fields, Field::is_empty);
             segments.push(Segment { name, fields });
         }
         Ok(Message {
@@ -306,32 +308,42 @@ fn parse_msh(line: &str, seps: &Separators) -> Segment {
     if let Some(rest) = after.strip_prefix(seps.field) {
         fields.extend(rest.split(seps.field).map(|f| parse_field(f, seps)));
     }
+    truncate_empty(&mut fields, Field::is_empty);
     Segment {
         name: "MSH".into(),
         fields,
     }
 }
 
+/// Parses one field. The tree is canonical: no trailing empty repetitions, components or
+/// subcomponents (`A^^` and `A` are the same value), so that parse -> write -> parse is the
+/// identity.
 fn parse_field(raw: &str, seps: &Separators) -> Field {
-    if raw.is_empty() {
-        return Field::default();
-    }
-    Field {
-        repetitions: raw
-            .split(seps.repetition)
-            .map(|r| Repetition {
-                components: r
-                    .split(seps.component)
-                    .map(|c| Component {
-                        subcomponents: c
-                            .split(seps.subcomponent)
-                            .map(|s| escape::decode(s, seps))
-                            .collect(),
-                    })
-                    .collect(),
-            })
-            .collect(),
-    }
+    let mut repetitions: Vec<Repetition> = raw
+        .split(seps.repetition)
+        .map(|r| {
+            let mut components: Vec<Component> = r
+                .split(seps.component)
+                .map(|c| {
+                    let mut subcomponents: Vec<String> = c
+                        .split(seps.subcomponent)
+                        .map(|s| escape::decode(s, seps))
+                        .collect();
+                    truncate_empty(&mut subcomponents, String::is_empty);
+                    Component { subcomponents }
+                })
+                .collect();
+            truncate_empty(&mut components, Component::is_empty);
+            Repetition { components }
+        })
+        .collect();
+    truncate_empty(&mut repetitions, Repetition::is_empty);
+    Field { repetitions }
+}
+
+fn truncate_empty<T>(items: &mut Vec<T>, empty: impl Fn(&T) -> bool) {
+    let n = items.iter().rposition(|x| !empty(x)).map_or(0, |i| i + 1);
+    items.truncate(n);
 }
 
 /// Drops trailing empty elements so that the written text has no `^^^` tails.

@@ -53,6 +53,18 @@ impl Location {
     }
 }
 
+impl std::fmt::Display for Location {
+    /// `PID^1^11^1^11`: ERR-2 as written, without trailing empty positions.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let parts = self.to_er7_components();
+        let n = parts
+            .iter()
+            .rposition(|p| !p.is_empty())
+            .map_or(0, |i| i + 1);
+        write!(f, "{}", parts[..n].join("^"))
+    }
+}
+
 /// HL7 table 0357 (message error condition codes).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Hl7ErrorCode {

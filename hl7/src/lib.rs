@@ -17,8 +17,8 @@ pub use profile::Profile;
 pub mod validate;
 pub use validate::{validate, AckCode, Validation};
 pub mod datatypes;
-pub mod segments;
 pub mod response;
+pub mod segments;
 pub use response::{ack, salvage_control_id, QueryStatus, ResponseHeader, RspBuilder, RspProfile};
 
 /// Parses and validates a text in one step: the message when it parses, and the validation

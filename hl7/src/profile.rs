@@ -201,7 +201,10 @@ impl ValueSet {
 
     fn add(&mut self, value: &str) {
         let lower = value.chars().filter(|c| c.is_ascii_lowercase()).count();
-        let placeholders = value.chars().filter(|c| matches!(c, 'n' | 'z' | 's')).count();
+        let placeholders = value
+            .chars()
+            .filter(|c| matches!(c, 'n' | 'z' | 's'))
+            .count();
         if lower >= 3 && lower == placeholders {
             let re: String = value
                 .chars()
@@ -480,7 +483,10 @@ impl Profile {
 
         let vs_doc = Document::parse(value_sets)?;
         let mut sets: HashMap<String, ValueSet> = HashMap::new();
-        for d in vs_doc.descendants().filter(|n| n.has_tag_name("ValueSetDefinition")) {
+        for d in vs_doc
+            .descendants()
+            .filter(|n| n.has_tag_name("ValueSetDefinition"))
+        {
             let id = attr(&d, "BindingIdentifier");
             let set = sets.entry(id.to_owned()).or_default();
             for v in d.children().filter(|c| c.has_tag_name("ValueElement")) {
@@ -632,7 +638,9 @@ mod tests {
         assert_eq!(rxa.fields[4].bindings, ["CVX", "NDC_Use", "NDC_Sale"]);
         assert!(z22.value_sets["CVX"].contains("08"));
         let systems = &z22.value_sets["HL70396_IZ"];
-        assert!(systems.contains("HL70163") && systems.contains("99ABC") && systems.contains("CVX"));
+        assert!(
+            systems.contains("HL70163") && systems.contains("99ABC") && systems.contains("CVX")
+        );
         assert!(!systems.contains("HL7016") && !systems.contains("99AB!"));
         assert!(z22
             .segment_constraints

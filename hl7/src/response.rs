@@ -36,11 +36,18 @@ pub fn salvage_control_id(text: &str) -> Option<String> {
 
 /// The MSH of a response to `incoming`: sender and receiver swapped, MSH-22/23 swapped (the
 /// responsible organizations, per the guide), acknowledgment types NE/NE.
-fn response_msh(incoming: Option<&Message>, header: &ResponseHeader, kind: [&str; 3], profile: &str) -> Segment {
+fn response_msh(
+    incoming: Option<&Message>,
+    header: &ResponseHeader,
+    kind: [&str; 3],
+    profile: &str,
+) -> Segment {
     let mut msh = Segment::new("MSH");
     let seps = Separators::default();
-    msh.set_value(1, seps.field.to_string()).set_value(2, seps.encoding_characters());
-    msh.set_components(3, &header.application).set_components(4, &header.facility);
+    msh.set_value(1, seps.field.to_string())
+        .set_value(2, seps.encoding_characters());
+    msh.set_components(3, &header.application)
+        .set_components(4, &header.facility);
     if let Some(m) = incoming.and_then(|m| m.segments.first()) {
         for (to, from) in [(5, 3), (6, 4), (22, 23), (23, 22)] {
             if let Some(f) = m.field(from) {
@@ -51,10 +58,15 @@ fn response_msh(incoming: Option<&Message>, header: &ResponseHeader, kind: [&str
     msh.set_value(7, header.time.clone())
         .set_components(9, &kind)
         .set_value(10, header.control_id.clone())
-        .set_value(11, incoming.and_then(|m| m.segments.first()).map_or("P", |s| match s.value(11) {
-            p @ ("P" | "T" | "D") => p,
-            _ => "P",
-        }))
+        .set_value(
+            11,
+            incoming
+                .and_then(|m| m.segments.first())
+                .map_or("P", |s| match s.value(11) {
+                    p @ ("P" | "T" | "D") => p,
+                    _ => "P",
+                }),
+        )
         .set_value(12, "2.5.1")
         .set_value(15, "NE")
         .set_value(16, "NE")
@@ -71,10 +83,22 @@ fn msa(code: AckCode, control_id: &str) -> Segment {
 /// ACK^V04 (Z23) for a VXU: MSA-1 from `code`, one ERR per issue in the order given.
 /// `incoming` is `None` when the text did not parse; `control_id` is then what
 /// [`salvage_control_id`] found.
-pub fn ack(incoming: Option<&Message>, control_id: &str, code: AckCode, issues: &[Issue], header: &ResponseHeader) -> Message {
-    let mut segments = vec![response_msh(incoming, header, ["ACK", "V04", "ACK"], "Z23"), msa(code, control_id)];
+pub fn ack(
+    incoming: Option<&Message>,
+    control_id: &str,
+    code: AckCode,
+    issues: &[Issue],
+    header: &ResponseHeader,
+) -> Message {
+    let mut segments = vec![
+        response_msh(incoming, header, ["ACK", "V04", "ACK"], "Z23"),
+        msa(code, control_id),
+    ];
     segments.extend(issues.iter().map(Issue::to_segment));
-    Message { separators: Separators::default(), segments }
+    Message {
+        separators: Separators::default(),
+        segments,
+    }
 }
 
 /// The response profile of an RSP^K11.
@@ -146,9 +170,21 @@ pub struct RspBuilder {
 
 impl RspBuilder {
     /// A response to `query` (a parsed QBP^Q11) under `profile` with QAK-2 `status`.
-    pub fn new(query: &Message, header: &ResponseHeader, profile: RspProfile, status: QueryStatus) -> Self {
-        let qpd = query.segment("QPD").cloned().unwrap_or_else(|| Segment::new("QPD"));
-        let control_id = query.segments.first().and_then(Msh::of).map_or("", |m| m.control_id());
+    pub fn new(
+        query: &Message,
+        header: &ResponseHeader,
+        profile: RspProfile,
+        status: QueryStatus,
+    ) -> Self {
+        let qpd = query
+            .segment("QPD")
+            .cloned()
+            .unwrap_or_else(|| Segment::new("QPD"));
+        let control_id = query
+            .segments
+            .first()
+            .and_then(Msh::of)
+            .map_or("", |m| m.control_id());
         let code = match status {
             QueryStatus::Error => AckCode::Error,
             QueryStatus::Reject => AckCode::Reject,
@@ -156,12 +192,18 @@ impl RspBuilder {
         };
         let mut qak = Segment::new("QAK");
         let view = Qpd(&qpd);
-        qak.set_value(1, view.query_tag()).set_value(2, status.code());
+        qak.set_value(1, view.query_tag())
+            .set_value(2, status.code());
         if let Some(f) = qpd.field(1) {
             qak.set(3, f.clone());
         }
         RspBuilder {
-            msh: response_msh(Some(query), header, ["RSP", "K11", "RSP_K11"], profile.code()),
+            msh: response_msh(
+                Some(query),
+                header,
+                ["RSP", "K11", "RSP_K11"],
+                profile.code(),
+            ),
             msa: msa(code, control_id),
             errors: Vec::new(),
             qak,
@@ -179,7 +221,12 @@ impl RspBuilder {
 
     /// A patient (Z32/Z42: the one match; Z31: each candidate): PID with PID-1 numbered, then PD1
     /// and the NK1s (NK1-1 numbered from 1 per patient).
-    pub fn patient(&mut self, mut pid: Segment, pd1: Option<Segment>, nk1: Vec<Segment>) -> &mut Self {
+    pub fn patient(
+        &mut self,
+        mut pid: Segment,
+        pd1: Option<Segment>,
+        nk1: Vec<Segment>,
+    ) -> &mut Self {
         self.patients += 1;
         pid.name = "PID".into();
         pid.set_value(1, self.patients.to_string());
@@ -194,7 +241,13 @@ impl RspBuilder {
 
     /// One ORDER group: ORC, RXA, RXR, then the OBXs with OBX-1 numbered from 1 within the
     /// group (the profiles' IZSetID constraint).
-    pub fn order(&mut self, orc: Segment, rxa: Segment, rxr: Option<Segment>, obx: Vec<Segment>) -> &mut Self {
+    pub fn order(
+        &mut self,
+        orc: Segment,
+        rxa: Segment,
+        rxr: Option<Segment>,
+        obx: Vec<Segment>,
+    ) -> &mut Self {
         self.body.push(orc);
         self.body.push(rxa);
         self.body.extend(rxr);
@@ -211,16 +264,23 @@ impl RspBuilder {
         segments.push(self.qak);
         segments.push(self.qpd);
         segments.extend(self.body);
-        Message { separators: Separators::default(), segments }
+        Message {
+            separators: Separators::default(),
+            segments,
+        }
     }
 }
 
 /// A field holding one coded value, for builders of RXA/OBX in the store.
 pub fn coded_field(c: &crate::datatypes::Coded) -> Field {
-    Field { repetitions: vec![c.to_repetition()] }
+    Field {
+        repetitions: vec![c.to_repetition()],
+    }
 }
 
 /// A field of one repetition from component values.
 pub fn components(values: &[&str]) -> Field {
-    Field { repetitions: vec![Repetition::from_values(values)] }
+    Field {
+        repetitions: vec![Repetition::from_values(values)],
+    }
 }

@@ -6,11 +6,16 @@ use crate::datatypes::{Address, Coded, Hd, Identifier, Name, Phone};
 use crate::er7::{Message, Segment};
 
 fn all<T: for<'a> From<&'a crate::er7::Repetition>>(seg: &Segment, n: usize) -> Vec<T> {
-    seg.field(n).map(|f| f.present().map(T::from).collect()).unwrap_or_default()
+    seg.field(n)
+        .map(|f| f.present().map(T::from).collect())
+        .unwrap_or_default()
 }
 
 fn first<T: for<'a> From<&'a crate::er7::Repetition> + Default>(seg: &Segment, n: usize) -> T {
-    seg.field(n).and_then(|f| f.present().next()).map(T::from).unwrap_or_default()
+    seg.field(n)
+        .and_then(|f| f.present().next())
+        .map(T::from)
+        .unwrap_or_default()
 }
 
 macro_rules! view {
@@ -100,7 +105,10 @@ impl<'a> Msh<'a> {
     }
     /// MSH-21: the message profile identifiers (Z22, Z34, Z44).
     pub fn profiles(&self) -> Vec<&'a str> {
-        self.0.field(21).map(|f| f.present().map(|r| r.get(1)).collect()).unwrap_or_default()
+        self.0
+            .field(21)
+            .map(|f| f.present().map(|r| r.get(1)).collect())
+            .unwrap_or_default()
     }
     /// MSH-22 (sending responsible organization).
     pub fn sending_organization(&self) -> &'a str {
@@ -253,16 +261,28 @@ impl<'a> Rxa<'a> {
     /// RXA-10.
     pub fn administering_provider(&self) -> Name {
         let r = self.0.field(10).and_then(|f| f.present().next());
-        r.map(|r| Name { family: r.get(2).into(), given: r.get(3).into(), middle: r.get(4).into(), ..Name::default() })
-            .unwrap_or_default()
+        r.map(|r| Name {
+            family: r.get(2).into(),
+            given: r.get(3).into(),
+            middle: r.get(4).into(),
+            ..Name::default()
+        })
+        .unwrap_or_default()
     }
     /// RXA-11.4.1: the administering organization's facility id.
     pub fn administered_at_facility(&self) -> &'a str {
-        self.0.field(11).and_then(|f| f.first()).and_then(|r| r.component(4)).map_or("", |c| c.sub(1))
+        self.0
+            .field(11)
+            .and_then(|f| f.first())
+            .and_then(|r| r.component(4))
+            .map_or("", |c| c.sub(1))
     }
     /// RXA-15: lot numbers.
     pub fn lots(&self) -> Vec<&'a str> {
-        self.0.field(15).map(|f| f.present().map(|r| r.get(1)).collect()).unwrap_or_default()
+        self.0
+            .field(15)
+            .map(|f| f.present().map(|r| r.get(1)).collect())
+            .unwrap_or_default()
     }
     /// RXA-16: lot expiration date.
     pub fn expiration(&self) -> &'a str {
@@ -423,9 +443,20 @@ impl<'a> Vxu<'a> {
     /// Groups the segments of a parsed message; `skip` lists the segment indices validation
     /// ignored (see `Validation::ignored_segments`).
     pub fn read(msg: &'a Message, skip: &[usize]) -> Option<Self> {
-        let mut segs = msg.segments.iter().enumerate().filter(|(i, _)| !skip.contains(i)).map(|(_, s)| s);
+        let mut segs = msg
+            .segments
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| !skip.contains(i))
+            .map(|(_, s)| s);
         let msh = Msh::of(segs.next()?)?;
-        let mut v = Vxu { msh, pid: None, pd1: None, next_of_kin: Vec::new(), orders: Vec::new() };
+        let mut v = Vxu {
+            msh,
+            pid: None,
+            pd1: None,
+            next_of_kin: Vec::new(),
+            orders: Vec::new(),
+        };
         for s in segs {
             match s.name.as_str() {
                 "PID" if v.pid.is_none() && v.orders.is_empty() => v.pid = Some(Pid(s)),
@@ -433,7 +464,13 @@ impl<'a> Vxu<'a> {
                 "NK1" if v.orders.is_empty() => v.next_of_kin.push(Nk1(s)),
                 "ORC" => {
                     let number = v.orders.len() + 1;
-                    v.orders.push(Order { number, orc: Orc(s), rxa: None, rxr: None, observations: Vec::new() })
+                    v.orders.push(Order {
+                        number,
+                        orc: Orc(s),
+                        rxa: None,
+                        rxr: None,
+                        observations: Vec::new(),
+                    })
                 }
                 "RXA" => {
                     if let Some(o) = v.orders.last_mut().filter(|o| o.rxa.is_none()) {
@@ -441,7 +478,11 @@ impl<'a> Vxu<'a> {
                     }
                 }
                 "RXR" => {
-                    if let Some(o) = v.orders.last_mut().filter(|o| o.rxr.is_none() && o.rxa.is_some()) {
+                    if let Some(o) = v
+                        .orders
+                        .last_mut()
+                        .filter(|o| o.rxr.is_none() && o.rxa.is_some())
+                    {
                         o.rxr = Some(Rxr(s));
                     }
                 }

@@ -85,7 +85,12 @@ impl Validation {
                 format!("Segment {line} has no valid segment name"),
             ),
         };
-        Validation { profile: None, issues: vec![issue], rejected: true, ignored_segments: Vec::new() }
+        Validation {
+            profile: None,
+            issues: vec![issue],
+            rejected: true,
+            ignored_segments: Vec::new(),
+        }
     }
 }
 
@@ -94,30 +99,60 @@ impl Validation {
 fn profile_for(msg: &Message) -> Result<&'static Profile, Issue> {
     let msh = &msg.segments[0];
     let reject = |field, code: Code, text: &str| {
-        Err(Issue::new(Location::field("MSH", 1, field), code, Severity::Error, Some(App::InvalidValue), text))
+        Err(Issue::new(
+            Location::field("MSH", 1, field),
+            code,
+            Severity::Error,
+            Some(App::InvalidValue),
+            text,
+        ))
     };
     let version = msh.value(12);
     if version != "2.5.1" {
-        return reject(12, Code::UnsupportedVersionId, "Only HL7 version 2.5.1 is supported (MSH-12)");
+        return reject(
+            12,
+            Code::UnsupportedVersionId,
+            "Only HL7 version 2.5.1 is supported (MSH-12)",
+        );
     }
     let processing = msh.value(11);
     if !matches!(processing, "P" | "T" | "D") {
-        return reject(11, Code::UnsupportedProcessingId, "MSH-11 must be P, T or D");
+        return reject(
+            11,
+            Code::UnsupportedProcessingId,
+            "MSH-11 must be P, T or D",
+        );
     }
     let (kind, event) = (msh.get(9, 1), msh.get(9, 2));
     match (kind, event) {
         ("VXU", "V04") => Ok(Profile::z22()),
         ("QBP", "Q11") => {
-            let claimed = msh.field(21).into_iter().flat_map(|f| f.present()).map(|r| r.get(1));
+            let claimed = msh
+                .field(21)
+                .into_iter()
+                .flat_map(|f| f.present())
+                .map(|r| r.get(1));
             let qpd = msg.segment("QPD").map(|q| q.get(1, 1));
             match claimed.chain(qpd).find(|p| matches!(*p, "Z34" | "Z44")) {
                 Some("Z44") => Ok(Profile::z44()),
                 Some(_) => Ok(Profile::z34()),
-                None => reject(21, Code::UnknownKeyIdentifier, "The query profile (MSH-21, QPD-1) must be Z34 or Z44"),
+                None => reject(
+                    21,
+                    Code::UnknownKeyIdentifier,
+                    "The query profile (MSH-21, QPD-1) must be Z34 or Z44",
+                ),
             }
         }
-        ("VXU", _) | ("QBP", _) => reject(9, Code::UnsupportedEventCode, "Only VXU^V04 and QBP^Q11 are supported"),
-        _ => reject(9, Code::UnsupportedMessageType, "Only VXU^V04 and QBP^Q11 are supported"),
+        ("VXU", _) | ("QBP", _) => reject(
+            9,
+            Code::UnsupportedEventCode,
+            "Only VXU^V04 and QBP^Q11 are supported",
+        ),
+        _ => reject(
+            9,
+            Code::UnsupportedMessageType,
+            "Only VXU^V04 and QBP^Q11 are supported",
+        ),
     }
 }
 
@@ -126,18 +161,33 @@ pub fn validate(msg: &Message) -> Validation {
     let profile = match profile_for(msg) {
         Ok(p) => p,
         Err(issue) => {
-            return Validation { profile: None, issues: vec![issue], rejected: true, ignored_segments: Vec::new() }
+            return Validation {
+                profile: None,
+                issues: vec![issue],
+                rejected: true,
+                ignored_segments: Vec::new(),
+            }
         }
     };
     let occurrence = occurrences(&msg.segments);
     let (bound, mut issues, ignored) = match_structure(profile, &msg.segments, &occurrence);
     for (i, def) in bound.iter().enumerate() {
         if let Some(def_id) = def {
-            let v = SegmentValidator { profile, seg: &msg.segments[i], occ: occurrence[i], issues: &mut issues };
+            let v = SegmentValidator {
+                profile,
+                seg: &msg.segments[i],
+                occ: occurrence[i],
+                issues: &mut issues,
+            };
             v.run(def_id);
         }
     }
-    Validation { profile: Some(profile), issues, rejected: false, ignored_segments: ignored }
+    Validation {
+        profile: Some(profile),
+        issues,
+        rejected: false,
+        ignored_segments: ignored,
+    }
 }
 
 /// 1-based occurrence of each segment among segments of its name (ERL's segment sequence).
@@ -165,16 +215,24 @@ impl<'a> Matcher<'a> {
     fn run(&mut self, nodes: &'a [StructNode]) {
         for node in nodes {
             let (usage, min, max) = match node {
-                StructNode::Segment { usage, min, max, .. } | StructNode::Group { usage, min, max, .. } => {
-                    (*usage, *min, *max)
+                StructNode::Segment {
+                    usage, min, max, ..
                 }
+                | StructNode::Group {
+                    usage, min, max, ..
+                } => (*usage, *min, *max),
             };
             let mut count = 0;
             while max.is_none_or(|m| count < m)
-                && self.names.get(self.pos).is_some_and(|(_, n)| *n == node.anchor())
+                && self
+                    .names
+                    .get(self.pos)
+                    .is_some_and(|(_, n)| *n == node.anchor())
             {
                 match node {
-                    StructNode::Segment { reference, name, .. } => {
+                    StructNode::Segment {
+                        reference, name, ..
+                    } => {
                         let (idx, _) = self.names[self.pos];
                         self.bound[idx] = Some(reference.clone());
                         *self.seen.entry(name.as_str()).or_default() += 1;
@@ -188,7 +246,9 @@ impl<'a> Matcher<'a> {
                 let name = node.anchor();
                 let seq = self.seen.get(name).copied().unwrap_or(0) + 1;
                 let what = match node {
-                    StructNode::Group { name: g, .. } => format!("Required segment {name} (group {g}) is missing"),
+                    StructNode::Group { name: g, .. } => {
+                        format!("Required segment {name} (group {g}) is missing")
+                    }
                     StructNode::Segment { .. } => format!("Required segment {name} is missing"),
                 };
                 self.issues.push(Issue::new(
@@ -214,7 +274,12 @@ fn match_structure(
     let mut ignored: Vec<usize> = Vec::new();
     let mut ignored_issues = Vec::new();
     loop {
-        let names = segs.iter().enumerate().filter(|(i, _)| !ignored.contains(i)).map(|(i, s)| (i, s.name.as_str())).collect();
+        let names = segs
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| !ignored.contains(i))
+            .map(|(i, s)| (i, s.name.as_str()))
+            .collect();
         let mut m = Matcher {
             names,
             pos: 0,
@@ -232,16 +297,31 @@ fn match_structure(
             }
             Some(&(idx, name)) => {
                 ignored.push(idx);
+                // A segment of the profile out of place loses data the sender meant (a dose
+                // without its ORC): an error. A segment the profile does not know (Z segments):
+                // a warning.
+                let severity = if in_structure(&profile.structure, name) {
+                    Severity::Error
+                } else {
+                    Severity::Warning
+                };
                 ignored_issues.push(Issue::new(
                     Location::segment(name, m.occ[idx]),
                     Code::SegmentSequenceError,
-                    Severity::Warning,
+                    severity,
                     Some(App::DataIgnored),
                     format!("Segment {name} is not expected here and was ignored"),
                 ));
             }
         }
     }
+}
+
+fn in_structure(nodes: &[StructNode], name: &str) -> bool {
+    nodes.iter().any(|n| match n {
+        StructNode::Segment { name: s, .. } => s == name,
+        StructNode::Group { children, .. } => in_structure(children, name),
+    })
 }
 
 /// A place in a segment the constraint language can point at.
@@ -262,12 +342,22 @@ impl<'a> Ctx<'a> {
         match self {
             Ctx::Seg(s) => s
                 .field(pos)
-                .map(|f| f.repetitions.iter().enumerate().filter(|(k, _)| pick(*k)).map(|(_, r)| Ctx::Rep(r)).collect())
+                .map(|f| {
+                    f.repetitions
+                        .iter()
+                        .enumerate()
+                        .filter(|(k, _)| pick(*k))
+                        .map(|(_, r)| Ctx::Rep(r))
+                        .collect()
+                })
                 .unwrap_or_default(),
             Ctx::Rep(r) if pick(0) => r.component(pos).map(Ctx::Comp).into_iter().collect(),
-            Ctx::Comp(c) if pick(0) => {
-                pos.checked_sub(1).and_then(|i| c.subcomponents.get(i)).map(|s| Ctx::Text(s)).into_iter().collect()
-            }
+            Ctx::Comp(c) if pick(0) => pos
+                .checked_sub(1)
+                .and_then(|i| c.subcomponents.get(i))
+                .map(|s| Ctx::Text(s))
+                .into_iter()
+                .collect(),
             _ => Vec::new(),
         }
     }
@@ -276,11 +366,23 @@ impl<'a> Ctx<'a> {
         match self {
             Ctx::Seg(_) => String::new(),
             Ctx::Rep(r) => {
-                let n = r.components.iter().rposition(|c| !c.is_empty()).map_or(0, |i| i + 1);
-                r.components[..n].iter().map(|c| c.subcomponents.join("&")).collect::<Vec<_>>().join("^")
+                let n = r
+                    .components
+                    .iter()
+                    .rposition(|c| !c.is_empty())
+                    .map_or(0, |i| i + 1);
+                r.components[..n]
+                    .iter()
+                    .map(|c| c.subcomponents.join("&"))
+                    .collect::<Vec<_>>()
+                    .join("^")
             }
             Ctx::Comp(c) => {
-                let n = c.subcomponents.iter().rposition(|s| !s.is_empty()).map_or(0, |i| i + 1);
+                let n = c
+                    .subcomponents
+                    .iter()
+                    .rposition(|s| !s.is_empty())
+                    .map_or(0, |i| i + 1);
                 c.subcomponents[..n].join("&")
             }
             Ctx::Text(t) => t.to_owned(),
@@ -292,7 +394,10 @@ impl<'a> Ctx<'a> {
         for (pos, inst) in path {
             cur = cur.into_iter().flat_map(|c| c.child(*pos, *inst)).collect();
         }
-        cur.into_iter().map(Ctx::text).filter(|t| !t.is_empty()).collect()
+        cur.into_iter()
+            .map(Ctx::text)
+            .filter(|t| !t.is_empty())
+            .collect()
     }
 }
 
@@ -314,11 +419,29 @@ fn eval(e: &Expr, ctx: Ctx) -> Option<bool> {
     };
     match e {
         Expr::Presence(p) => Some(!ctx.values(p).is_empty()),
-        Expr::PlainText { path, text, ignore_case } => {
-            all(path, &|s| if *ignore_case { s.eq_ignore_ascii_case(text) } else { s == text })
-        }
-        Expr::StringList { path, values, ignore_case } => all(path, &|s| {
-            values.iter().any(|v| if *ignore_case { s.eq_ignore_ascii_case(v) } else { s == v })
+        Expr::PlainText {
+            path,
+            text,
+            ignore_case,
+        } => all(path, &|s| {
+            if *ignore_case {
+                s.eq_ignore_ascii_case(text)
+            } else {
+                s == text
+            }
+        }),
+        Expr::StringList {
+            path,
+            values,
+            ignore_case,
+        } => all(path, &|s| {
+            values.iter().any(|v| {
+                if *ignore_case {
+                    s.eq_ignore_ascii_case(v)
+                } else {
+                    s == v
+                }
+            })
         }),
         Expr::Format { path, regex } => all(path, &|s| regex.is_match(s)),
         Expr::Number { path, op, value } => all(path, &|s| {
@@ -417,11 +540,20 @@ impl SegmentValidator<'_, '_> {
     }
 
     /// The usage of a conditional element from the predicate on it (O when there is none).
-    fn resolve(&self, usage: Usage, preds: Option<&Vec<crate::profile::Predicate>>, pos: usize, ctx: Ctx) -> Usage {
+    fn resolve(
+        &self,
+        usage: Usage,
+        preds: Option<&Vec<crate::profile::Predicate>>,
+        pos: usize,
+        ctx: Ctx,
+    ) -> Usage {
         if usage != Usage::Conditional {
             return usage;
         }
-        let Some(p) = preds.and_then(|ps| ps.iter().find(|p| p.target.first().map(|t| t.0) == Some(pos))) else {
+        let Some(p) = preds.and_then(|ps| {
+            ps.iter()
+                .find(|p| p.target.first().map(|t| t.0) == Some(pos))
+        }) else {
             return Usage::Optional;
         };
         match eval(&p.condition, ctx) {
@@ -432,7 +564,9 @@ impl SegmentValidator<'_, '_> {
     }
 
     fn run(mut self, def_id: &str) {
-        let Some(def) = self.profile.segments.get(def_id) else { return };
+        let Some(def) = self.profile.segments.get(def_id) else {
+            return;
+        };
         let preds = self.profile.segment_predicates.get(def_id);
         let seg = self.seg;
         for (i, fdef) in def.fields.iter().enumerate() {
@@ -443,42 +577,96 @@ impl SegmentValidator<'_, '_> {
             let usage = self.resolve(fdef.usage, preds, pos, Ctx::Seg(seg));
             let present: Vec<(usize, &Repetition)> = seg
                 .field(pos)
-                .map(|f| f.repetitions.iter().enumerate().filter(|(_, r)| !r.is_empty()).collect())
+                .map(|f| {
+                    f.repetitions
+                        .iter()
+                        .enumerate()
+                        .filter(|(_, r)| !r.is_empty())
+                        .collect()
+                })
                 .unwrap_or_default();
-            let at = Pos { field: pos, rep: 1, comp: 0, sub: 0 };
+            let at = Pos {
+                field: pos,
+                rep: 1,
+                comp: 0,
+                sub: 0,
+            };
             let required = usage == Usage::Required;
             match usage {
                 Usage::Required if present.is_empty() => {
-                    let msg = format!("Required field {} ({}) is missing", self.label(at), fdef.name);
-                    self.push(at, Code::RequiredFieldMissing, Severity::Error, App::RequiredDataMissing, msg);
+                    let msg = format!(
+                        "Required field {} ({}) is missing",
+                        self.label(at),
+                        fdef.name
+                    );
+                    self.push(
+                        at,
+                        Code::RequiredFieldMissing,
+                        Severity::Error,
+                        App::RequiredDataMissing,
+                        msg,
+                    );
                     continue;
                 }
                 Usage::NotSupported if !present.is_empty() => {
-                    let msg = format!("Field {} ({}) is not supported and was ignored", self.label(at), fdef.name);
-                    self.push(at, Code::DataTypeError, Severity::Warning, App::DataIgnored, msg);
+                    let msg = format!(
+                        "Field {} ({}) is not supported and was ignored",
+                        self.label(at),
+                        fdef.name
+                    );
+                    self.push(
+                        at,
+                        Code::DataTypeError,
+                        Severity::Warning,
+                        App::DataIgnored,
+                        msg,
+                    );
                     continue;
                 }
                 _ => {}
             }
             if let Some(max) = fdef.max {
                 if present.len() > max as usize {
-                    let at = Pos { rep: max as usize + 1, ..at };
+                    let at = Pos {
+                        rep: max as usize + 1,
+                        ..at
+                    };
                     let msg = format!(
                         "Field {} ({}) repeats {} times, at most {max} allowed; the rest was ignored",
                         self.label(at),
                         fdef.name,
                         present.len()
                     );
-                    self.push(at, Code::DataTypeError, Severity::Warning, App::DataIgnored, msg);
+                    self.push(
+                        at,
+                        Code::DataTypeError,
+                        Severity::Warning,
+                        App::DataIgnored,
+                        msg,
+                    );
                 }
             }
-            for (k, rep) in present.iter().take(fdef.max.map_or(usize::MAX, |m| m as usize)) {
+            for (k, rep) in present
+                .iter()
+                .take(fdef.max.map_or(usize::MAX, |m| m as usize))
+            {
                 let at = Pos { rep: k + 1, ..at };
                 self.element(fdef, Ctx::Rep(rep), at, required, 0);
             }
         }
         if let Some(cs) = self.profile.segment_constraints.get(def_id) {
-            self.constraints(cs, Ctx::Seg(seg), Pos { field: 0, rep: 0, comp: 0, sub: 0 }, false, true);
+            self.constraints(
+                cs,
+                Ctx::Seg(seg),
+                Pos {
+                    field: 0,
+                    rep: 0,
+                    comp: 0,
+                    sub: 0,
+                },
+                false,
+                true,
+            );
         }
     }
 
@@ -486,7 +674,11 @@ impl SegmentValidator<'_, '_> {
     /// components of composite datatypes, lengths and formats of primitives, the value set, and
     /// the datatype's conformance statements. `depth` 0 = field, 1 = component.
     fn element(&mut self, el: &Element, ctx: Ctx, at: Pos, required: bool, depth: u8) {
-        let sev = if required { Severity::Error } else { Severity::Warning };
+        let sev = if required {
+            Severity::Error
+        } else {
+            Severity::Warning
+        };
         let dt = self.profile.datatypes.get(&el.datatype);
         let composite = dt.is_some_and(|d| !d.components.is_empty()) && depth < 2;
         if let (true, Some(dt)) = (composite, dt) {
@@ -495,16 +687,40 @@ impl SegmentValidator<'_, '_> {
                 let n = j + 1;
                 let child = ctx.child(n, Instance::Nth(1)).into_iter().next();
                 let child_text = child.map(Ctx::text).unwrap_or_default();
-                let cat = if depth == 0 { Pos { comp: n, ..at } } else { Pos { sub: n, ..at } };
+                let cat = if depth == 0 {
+                    Pos { comp: n, ..at }
+                } else {
+                    Pos { sub: n, ..at }
+                };
                 let usage = self.resolve(cdef.usage, preds, n, ctx);
                 match usage {
                     Usage::Required if child_text.is_empty() => {
-                        let msg = format!("Required component {} ({}) is missing", self.label(cat), cdef.name);
-                        self.push(cat, Code::RequiredFieldMissing, sev, App::RequiredDataMissing, msg);
+                        let msg = format!(
+                            "Required component {} ({}) is missing",
+                            self.label(cat),
+                            cdef.name
+                        );
+                        self.push(
+                            cat,
+                            Code::RequiredFieldMissing,
+                            sev,
+                            App::RequiredDataMissing,
+                            msg,
+                        );
                     }
                     Usage::NotSupported if !child_text.is_empty() => {
-                        let msg = format!("Component {} ({}) is not supported and was ignored", self.label(cat), cdef.name);
-                        self.push(cat, Code::DataTypeError, Severity::Warning, App::DataIgnored, msg);
+                        let msg = format!(
+                            "Component {} ({}) is not supported and was ignored",
+                            self.label(cat),
+                            cdef.name
+                        );
+                        self.push(
+                            cat,
+                            Code::DataTypeError,
+                            Severity::Warning,
+                            App::DataIgnored,
+                            msg,
+                        );
                     }
                     _ => {
                         if let Some(c) = child.filter(|_| !child_text.is_empty()) {
@@ -514,8 +730,22 @@ impl SegmentValidator<'_, '_> {
                 }
             }
             if !el.bindings.is_empty() {
-                let code = ctx.child(el.binding_location, Instance::Nth(1)).into_iter().next().map(Ctx::text);
-                let cat = if depth == 0 { Pos { comp: el.binding_location, ..at } } else { Pos { sub: el.binding_location, ..at } };
+                let code = ctx
+                    .child(el.binding_location, Instance::Nth(1))
+                    .into_iter()
+                    .next()
+                    .map(Ctx::text);
+                let cat = if depth == 0 {
+                    Pos {
+                        comp: el.binding_location,
+                        ..at
+                    }
+                } else {
+                    Pos {
+                        sub: el.binding_location,
+                        ..at
+                    }
+                };
                 self.binding(el, code.as_deref().unwrap_or(""), cat, sev);
             }
             if let Some(cs) = self.profile.datatype_constraints.get(&dt.id) {
@@ -540,7 +770,14 @@ impl SegmentValidator<'_, '_> {
                 el.min_length.unwrap_or(0),
                 el.max_length.map_or("*".to_owned(), |m| m.to_string())
             );
-            self.push(at, Code::DataTypeError, sev, App::InvalidValue, msg);
+            // Kept as sent (the store may truncate): a warning even in a required field.
+            self.push(
+                at,
+                Code::DataTypeError,
+                Severity::Warning,
+                App::InvalidValue,
+                msg,
+            );
         }
         let base = el.datatype.split('_').next().unwrap_or("");
         let (bad, app) = match base {
@@ -562,13 +799,31 @@ impl SegmentValidator<'_, '_> {
             return;
         }
         if self.profile.in_value_set(&el.bindings, code) == Some(false) {
-            let msg = format!("{} ({}): the code is not in value set {}", self.label(at), el.name, el.bindings.join(" or "));
-            self.push(at, Code::TableValueNotFound, sev, App::TableValueNotFound, msg);
+            let msg = format!(
+                "{} ({}): the code is not in value set {}",
+                self.label(at),
+                el.name,
+                el.bindings.join(" or ")
+            );
+            self.push(
+                at,
+                Code::TableValueNotFound,
+                sev,
+                App::TableValueNotFound,
+                msg,
+            );
         }
     }
 
     /// Conformance statements on a segment (`in_segment`) or on a datatype instance at `at`.
-    fn constraints(&mut self, cs: &[crate::profile::Constraint], ctx: Ctx, at: Pos, field_level: bool, in_segment: bool) {
+    fn constraints(
+        &mut self,
+        cs: &[crate::profile::Constraint],
+        ctx: Ctx,
+        at: Pos,
+        field_level: bool,
+        in_segment: bool,
+    ) {
         for c in cs {
             if ctx.values(&c.target).is_empty() && !has_presence(&c.assertion) {
                 continue;
@@ -576,14 +831,40 @@ impl SegmentValidator<'_, '_> {
             if eval(&c.assertion, ctx) == Some(false) {
                 let n = c.target.first().map_or(0, |t| t.0);
                 let cat = if in_segment {
-                    Pos { field: n, rep: 1, comp: 0, sub: 0 }
+                    Pos {
+                        field: n,
+                        rep: 1,
+                        comp: 0,
+                        sub: 0,
+                    }
                 } else if field_level {
                     Pos { comp: n, ..at }
                 } else {
                     Pos { sub: n, ..at }
                 };
+                // One ERR per problem: a value already reported here (format, length, code) is
+                // not reported again by the statement restating that rule.
+                let loc = self.loc(cat);
+                if self.issues.iter().any(|i| {
+                    let l = &i.location;
+                    (l.segment.as_str(), l.sequence, l.field, l.repetition)
+                        == (
+                            loc.segment.as_str(),
+                            loc.sequence,
+                            loc.field,
+                            loc.repetition,
+                        )
+                }) {
+                    continue;
+                }
                 let msg = format!("{} ({}): {}", self.label(cat), c.id, c.description);
-                self.push(cat, Code::DataTypeError, Severity::Warning, App::InvalidValue, msg);
+                self.push(
+                    cat,
+                    Code::DataTypeError,
+                    Severity::Warning,
+                    App::InvalidValue,
+                    msg,
+                );
             }
         }
     }
