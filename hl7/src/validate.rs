@@ -207,7 +207,6 @@ struct Matcher<'a> {
     pos: usize,
     bound: Vec<Option<String>>,
     issues: Vec<Issue>,
-    occ: &'a [usize],
     seen: std::collections::HashMap<&'a str, usize>,
 }
 
@@ -263,21 +262,51 @@ impl<'a> Matcher<'a> {
     }
 }
 
-/// Places every segment in the profile's structure. A segment that cannot stand where it is
-/// (unknown, out of order, or over its cardinality) is reported once and left out, and the rest
-/// is matched again without it.
+/// After this many misplaced segments the matcher stops re-matching and ignores every segment
+/// it cannot place from there on (each re-match is linear in the message, so a hostile message
+/// of misplaced segments would otherwise cost quadratic time).
+const MAX_REMATCHES: usize = 64;
+
+/// Places every segment in the profile's structure. A segment the profile does not know is
+/// reported and left out first; a known one that cannot stand where it is (out of order, over its
+/// cardinality) is reported and left out, and the rest is matched again without it.
 fn match_structure(
     profile: &Profile,
     segs: &[Segment],
     occ: &[usize],
 ) -> (Vec<Option<String>>, Vec<Issue>, Vec<usize>) {
-    let mut ignored: Vec<usize> = Vec::new();
+    let mut skip = vec![false; segs.len()];
+    let mut ignored = Vec::new();
     let mut ignored_issues = Vec::new();
+    let mut leave_out = |idx: usize, name: &str, skip: &mut Vec<bool>, known: bool| {
+        skip[idx] = true;
+        ignored.push(idx);
+        // A segment of the profile out of place loses data the sender meant (a dose without its
+        // ORC): an error. A segment the profile does not know (Z segments): a warning.
+        let severity = if known {
+            Severity::Error
+        } else {
+            Severity::Warning
+        };
+        ignored_issues.push(Issue::new(
+            Location::segment(name, occ[idx]),
+            Code::SegmentSequenceError,
+            severity,
+            Some(App::DataIgnored),
+            format!("Segment {name} is not expected here and was ignored"),
+        ));
+    };
+    for (i, s) in segs.iter().enumerate() {
+        if !in_structure(&profile.structure, &s.name) {
+            leave_out(i, &s.name, &mut skip, false);
+        }
+    }
+    let mut rematches = 0;
     loop {
         let names = segs
             .iter()
             .enumerate()
-            .filter(|(i, _)| !ignored.contains(i))
+            .filter(|(i, _)| !skip[*i])
             .map(|(i, s)| (i, s.name.as_str()))
             .collect();
         let mut m = Matcher {
@@ -285,34 +314,23 @@ fn match_structure(
             pos: 0,
             bound: vec![None; segs.len()],
             issues: Vec::new(),
-            occ,
             seen: Default::default(),
         };
         m.run(&profile.structure);
-        match m.names.get(m.pos) {
-            None => {
-                let mut issues = ignored_issues;
-                issues.extend(m.issues);
-                return (m.bound, issues, ignored);
-            }
-            Some(&(idx, name)) => {
-                ignored.push(idx);
-                // A segment of the profile out of place loses data the sender meant (a dose
-                // without its ORC): an error. A segment the profile does not know (Z segments):
-                // a warning.
-                let severity = if in_structure(&profile.structure, name) {
-                    Severity::Error
-                } else {
-                    Severity::Warning
-                };
-                ignored_issues.push(Issue::new(
-                    Location::segment(name, m.occ[idx]),
-                    Code::SegmentSequenceError,
-                    severity,
-                    Some(App::DataIgnored),
-                    format!("Segment {name} is not expected here and was ignored"),
-                ));
-            }
+        if m.pos >= m.names.len() {
+            let mut issues = ignored_issues;
+            issues.extend(m.issues);
+            ignored.sort_unstable();
+            return (m.bound, issues, ignored);
+        }
+        rematches += 1;
+        let rest: Vec<(usize, &str)> = if rematches > MAX_REMATCHES {
+            m.names[m.pos..].to_vec()
+        } else {
+            vec![m.names[m.pos]]
+        };
+        for (idx, name) in rest {
+            leave_out(idx, name, &mut skip, true);
         }
     }
 }

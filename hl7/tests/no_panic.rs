@@ -40,3 +40,20 @@ proptest! {
         let _ = acknowledge(&text, &header());
     }
 }
+
+#[test]
+fn thousands_of_misplaced_segments_are_answered_quickly() {
+    // Each misplaced RXA would cost a re-match of the whole message: bounded, so 20,000 of them
+    // are answered (AE, one ERR each) in a few seconds unoptimized (20 s without the bound).
+    let rxa = "RXA|0|1|20240301||08^HepB^CVX|0.5\r".repeat(20_000);
+    let text = format!("{CLEAN}{rxa}");
+    let started = std::time::Instant::now();
+    let (_, v) = check(&text);
+    assert_eq!(v.ack_code(), hl7::AckCode::Error);
+    assert_eq!(v.ignored_segments.len(), 20_000);
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(10),
+        "{:?}",
+        started.elapsed()
+    );
+}

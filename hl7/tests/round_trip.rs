@@ -26,7 +26,7 @@ fn examples_and_own_messages_round_trip() {
             }
         }
     }
-    assert_eq!(n, 5);
+    assert_eq!(n, 7);
 }
 
 #[test]
