@@ -192,6 +192,9 @@ pub struct Issue {
     /// ERR-8, for a person reading the ACK. Never echoes a value of the message (no PHI in
     /// acknowledgements or logs).
     pub message: String,
+    /// Index into `Message::segments` of the segment concerned, when it exists (a missing
+    /// segment has none): lets the store refuse just the ORDER group in error.
+    pub segment_index: Option<usize>,
 }
 
 impl Issue {
@@ -208,7 +211,14 @@ impl Issue {
             severity,
             app_code,
             message: message.into(),
+            segment_index: None,
         }
+    }
+
+    /// The same issue, tied to segment `index` of the message.
+    pub fn at_segment(mut self, index: usize) -> Self {
+        self.segment_index = Some(index);
+        self
     }
 
     /// The ERR segment (ERR-1 is X in the CDC profile and stays empty).

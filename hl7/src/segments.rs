@@ -423,6 +423,8 @@ impl<'a> Rcp<'a> {
 pub struct Order<'a> {
     /// 1-based position of the group among the message's ORDER groups.
     pub number: usize,
+    /// Indices into `Message::segments` of the group's segments (ORC first).
+    pub segments: Vec<usize>,
     pub orc: Orc<'a>,
     pub rxa: Option<Rxa<'a>>,
     pub rxr: Option<Rxr<'a>>,
@@ -447,9 +449,8 @@ impl<'a> Vxu<'a> {
             .segments
             .iter()
             .enumerate()
-            .filter(|(i, _)| !skip.contains(i))
-            .map(|(_, s)| s);
-        let msh = Msh::of(segs.next()?)?;
+            .filter(|(i, _)| !skip.contains(i));
+        let msh = Msh::of(segs.next()?.1)?;
         let mut v = Vxu {
             msh,
             pid: None,
@@ -457,7 +458,12 @@ impl<'a> Vxu<'a> {
             next_of_kin: Vec::new(),
             orders: Vec::new(),
         };
-        for s in segs {
+        for (i, s) in segs {
+            if s.name != "ORC" {
+                if let Some(o) = v.orders.last_mut() {
+                    o.segments.push(i);
+                }
+            }
             match s.name.as_str() {
                 "PID" if v.pid.is_none() && v.orders.is_empty() => v.pid = Some(Pid(s)),
                 "PD1" if v.pd1.is_none() && v.orders.is_empty() => v.pd1 = Some(Pd1(s)),
@@ -466,6 +472,7 @@ impl<'a> Vxu<'a> {
                     let number = v.orders.len() + 1;
                     v.orders.push(Order {
                         number,
+                        segments: vec![i],
                         orc: Orc(s),
                         rxa: None,
                         rxr: None,

@@ -176,6 +176,7 @@ pub fn validate(msg: &Message) -> Validation {
             let v = SegmentValidator {
                 profile,
                 seg: &msg.segments[i],
+                index: i,
                 occ: occurrence[i],
                 issues: &mut issues,
             };
@@ -288,13 +289,16 @@ fn match_structure(
         } else {
             Severity::Warning
         };
-        ignored_issues.push(Issue::new(
-            Location::segment(name, occ[idx]),
-            Code::SegmentSequenceError,
-            severity,
-            Some(App::DataIgnored),
-            format!("Segment {name} is not expected here and was ignored"),
-        ));
+        ignored_issues.push(
+            Issue::new(
+                Location::segment(name, occ[idx]),
+                Code::SegmentSequenceError,
+                severity,
+                Some(App::DataIgnored),
+                format!("Segment {name} is not expected here and was ignored"),
+            )
+            .at_segment(idx),
+        );
     };
     for (i, s) in segs.iter().enumerate() {
         if !in_structure(&profile.structure, &s.name) {
@@ -517,6 +521,7 @@ fn number_regex() -> &'static Regex {
 struct SegmentValidator<'a, 'i> {
     profile: &'static Profile,
     seg: &'a Segment,
+    index: usize,
     occ: usize,
     issues: &'i mut Vec<Issue>,
 }
@@ -554,7 +559,8 @@ impl SegmentValidator<'_, '_> {
 
     fn push(&mut self, p: Pos, code: Code, sev: Severity, app: App, msg: String) {
         let loc = self.loc(p);
-        self.issues.push(Issue::new(loc, code, sev, Some(app), msg));
+        self.issues
+            .push(Issue::new(loc, code, sev, Some(app), msg).at_segment(self.index));
     }
 
     /// The usage of a conditional element from the predicate on it (O when there is none).

@@ -265,3 +265,71 @@ fn lf_and_crlf_terminated_messages_validate_like_cr() {
         assert_answer(&text, "MSA|AA|CLEAN-0001", &[]);
     }
 }
+
+#[test]
+fn lot_number_is_required_for_an_administered_dose_only() {
+    // Predicate [RXA]15: R when RXA-9.1 is 00 and RXA-20 is CP or PA, else O.
+    let no_lot = CLEAN.replacen("|LOT123|", "||", 1);
+    assert_answer(
+        &no_lot,
+        "MSA|AE|CLEAN-0001",
+        &["ERR||RXA^1^15^1|101^Required field missing^HL70357|E|7^Required data missing^HL70533|||Required field RXA-15 (Substance Lot Number) is missing"],
+    );
+    let historical = no_lot.replacen(
+        "00^New immunization record^NIP001",
+        "01^Historical information - source unspecified^NIP001",
+        1,
+    );
+    assert_answer(&historical, "MSA|AA|CLEAN-0001", &[]);
+    // A refusal: amount 999, no units, no information source (IZ-47, IZ-48), the reason in RXA-18.
+    let refused = no_lot
+        .replacen(
+            "|0.5|mL^mL^UCUM||00^New immunization record^NIP001|",
+            "|999||||",
+            1,
+        )
+        .replacen("|||CP|A", "|00^Parental decision^NIP002||RE|A", 1);
+    assert_answer(&refused, "MSA|AA|CLEAN-0001", &[]);
+}
+
+#[test]
+fn units_are_not_supported_when_the_amount_is_unknown() {
+    // Predicate [RXA]7: R when RXA-6 is not 999, else X.
+    let text = CLEAN.replacen("|0.5|mL^mL^UCUM|", "|999|mL^mL^UCUM|", 1);
+    assert_answer(
+        &text,
+        "MSA|AA|CLEAN-0001",
+        &["ERR||RXA^1^7^1|102^Data type error^HL70357|W|8^Data was ignored^HL70533|||Field RXA-7 (Administered Units) is not supported and was ignored"],
+    );
+    let text = CLEAN.replacen("|0.5|mL^mL^UCUM|", "|0.5||", 1);
+    assert_answer(
+        &text,
+        "MSA|AE|CLEAN-0001",
+        &["ERR||RXA^1^7^1|101^Required field missing^HL70357|E|7^Required data missing^HL70533|||Required field RXA-7 (Administered Units) is missing"],
+    );
+}
+
+#[test]
+fn issues_name_the_segment_and_order_group_they_concern() {
+    // Two ORDER groups; the second has an unknown CVX: the store refuses that group only.
+    let second =
+        "ORC|RE||DOSE-2^X68\rRXA|0|1|20240301||999999^Unknown^CVX|999||01^Historical^NIP001|||||||||||||A\r";
+    let text = format!("{CLEAN}{second}");
+    let (msg, v) = check(&text);
+    let msg = msg.expect("parses");
+    let vxu = hl7::segments::Vxu::read(&msg, &v.ignored_segments).expect("VXU");
+    assert_eq!(vxu.orders.len(), 2);
+    let bad: Vec<usize> = v
+        .issues
+        .iter()
+        .filter(|i| i.severity == hl7::Severity::Error)
+        .filter_map(|i| i.segment_index)
+        .filter_map(|s| {
+            vxu.orders
+                .iter()
+                .find(|o| o.segments.contains(&s))
+                .map(|o| o.number)
+        })
+        .collect();
+    assert_eq!(bad, [2]);
+}
