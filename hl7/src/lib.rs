@@ -15,7 +15,7 @@ pub use er7::{Component, Field, Message, ParseError, Repetition, Segment, Separa
 pub use issue::{AppErrorCode, Hl7ErrorCode, Issue, Location, Severity};
 pub use profile::Profile;
 pub mod validate;
-pub use validate::{validate, AckCode, Validation};
+pub use validate::{validate, validate_with, AckCode, Validation};
 pub mod datatypes;
 pub mod response;
 pub mod segments;

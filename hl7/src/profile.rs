@@ -586,6 +586,20 @@ impl Profile {
         })
     }
 
+    /// ACK^V04, profile Z23: the structure of our own acknowledgements (NIST ships no
+    /// constraints or value sets for it), used to check what this crate builds.
+    pub fn z23() -> &'static Profile {
+        static P: OnceLock<Profile> = OnceLock::new();
+        P.get_or_init(|| {
+            Profile::from_xml(
+                include_str!("../profiles/ACK-Z23_Profile.xml"),
+                "<ConformanceContext/>",
+                "<ValueSetLibrary/>",
+            )
+            .expect("the shipped Z23 profile loads (tested)")
+        })
+    }
+
     /// QBP^Q11, profile Z44 (request evaluated history and forecast).
     pub fn z44() -> &'static Profile {
         static P: OnceLock<Profile> = OnceLock::new();

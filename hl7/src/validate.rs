@@ -169,6 +169,12 @@ pub fn validate(msg: &Message) -> Validation {
             }
         }
     };
+    validate_with(msg, profile)
+}
+
+/// Validates a message against a given profile, whatever its header claims (the header checks
+/// of [`validate`] are skipped).
+pub fn validate_with(msg: &Message, profile: &'static Profile) -> Validation {
     let occurrence = occurrences(&msg.segments);
     let (bound, mut issues, ignored) = match_structure(profile, &msg.segments, &occurrence);
     for (i, def) in bound.iter().enumerate() {

@@ -333,3 +333,36 @@ fn issues_name_the_segment_and_order_group_they_concern() {
         .collect();
     assert_eq!(bad, [2]);
 }
+
+#[test]
+fn our_acks_conform_to_the_z23_profile() {
+    let texts = [
+        CLEAN.to_owned(),
+        CLEAN.replacen("08^HepB pediatric^CVX", "999999^Unknown vaccine^CVX", 1),
+        CLEAN.replacen("|P|2.5.1|", "|P|2.3.1|", 1),
+        CLEAN.replacen("MSH|^~\\&|", "MSH|^^\\&|", 1),
+    ];
+    for text in texts {
+        let ack = acknowledge(&text, &header());
+        let v = hl7::validate_with(&ack, hl7::Profile::z23());
+        assert!(v.issues.is_empty(), "{}\n{:#?}", ack.encode(), v.issues);
+    }
+    // The check is not vacuous: an ACK without MSA, or with an ERR lacking its severity, fails.
+    let mut ack = acknowledge(&texts_with_error(), &header());
+    ack.segments.retain(|s| s.name != "MSA");
+    let v = hl7::validate_with(&ack, hl7::Profile::z23());
+    assert_eq!(v.issues[0].location.to_string(), "MSA^1");
+    let mut ack = acknowledge(&texts_with_error(), &header());
+    let err = ack
+        .segments
+        .iter_mut()
+        .find(|s| s.name == "ERR")
+        .expect("ERR");
+    err.set(4, hl7::Field::default());
+    let v = hl7::validate_with(&ack, hl7::Profile::z23());
+    assert_eq!(v.issues[0].location.to_string(), "ERR^1^4^1");
+}
+
+fn texts_with_error() -> String {
+    CLEAN.replacen("08^HepB pediatric^CVX", "999999^Unknown vaccine^CVX", 1)
+}
