@@ -199,10 +199,14 @@ impl Store {
 
     /// Sends scans to a read replica at `url` (PostgreSQL only), keeping each principal's
     /// reads after its own writes on the primary until the replica has them.
+    ///
+    /// Refused unless `url` is a streaming standby of this primary (see [`crate::replica`]);
+    /// the replica is left out of use while it is more than `max_lag` behind.
     pub async fn with_read_replica(
         mut self,
         url: &str,
         max_connections: u32,
+        max_lag: Duration,
     ) -> Result<Store, StoreError> {
         if self.backend() != Backend::Postgres || !url.starts_with("postgres") {
             return Err(StoreError::Invalid(
@@ -210,20 +214,52 @@ impl Store {
             ));
         }
         let db = Database::connect(pool_options(url, max_connections)).await?;
-        self.replica = Some(Arc::new(Replica::new(db)));
+        self.replica = Some(Replica::new(db, self.db.clone(), max_lag).await?);
         Ok(self)
     }
 
     /// The connection `access`'s scans run on: the replica unless its principal wrote
     /// something the replica has not replayed yet.
-    pub(crate) async fn reader(&self, access: &Access) -> &DatabaseConnection {
+    ///
+    /// A replica may lag, so what it answers is a list of candidates: the caller re-applies
+    /// the row scope on the primary ([`Store::admitted_on_primary`]) before serving or counting
+    /// anything when the target is [`ReadTarget::Replica`].
+    pub(crate) async fn reader(&self, access: &Access) -> (&DatabaseConnection, ReadTarget) {
         match &self.replica {
             Some(r) => match r.target(&access.principal, &self.cache).await {
-                ReadTarget::Replica => &r.db,
-                ReadTarget::Primary => &self.db,
+                ReadTarget::Replica => (&r.db, ReadTarget::Replica),
+                ReadTarget::Primary => (&self.db, ReadTarget::Primary),
             },
-            None => &self.db,
+            None => (&self.db, ReadTarget::Primary),
         }
+    }
+
+    /// Those of `ids` that `access`'s row scope admits (locked records left out) by the
+    /// primary's facts: consent, locks, participation, guardianship, enrollment and membership
+    /// are decided here, never on a replica that may not have replayed their last change.
+    /// One indexed statement per 1,000 ids.
+    pub(crate) async fn admitted_on_primary(
+        &self,
+        access: &Access,
+        ids: &[uuid::Uuid],
+    ) -> Result<std::collections::HashSet<uuid::Uuid>, StoreError> {
+        use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect};
+        let mut admitted = std::collections::HashSet::with_capacity(ids.len());
+        for chunk in ids.chunks(1000) {
+            let found: Vec<uuid::Uuid> = crate::model::person::Entity::find()
+                .select_only()
+                .column(crate::model::person::Column::Id)
+                .filter(crate::model::person::Column::Id.is_in(chunk.iter().copied()))
+                .filter(crate::scope_sql::person_condition(
+                    &access.scope,
+                    crate::scope_sql::Locks::Enforce,
+                ))
+                .into_tuple()
+                .all(&self.db)
+                .await?;
+            admitted.extend(found);
+        }
+        Ok(admitted)
     }
 
     /// Where `access`'s next scan would run (for tests and diagnostics).

@@ -1,6 +1,6 @@
 //! Building and running the server: what `izgraph serve` does and what tests spawn.
 
-use std::future::{Future, IntoFuture};
+use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -90,7 +90,11 @@ pub async fn open_store(settings: &Settings) -> Result<Store, StartError> {
     store.migrate().await?;
     if let Some(read) = &settings.database_read_url {
         store = store
-            .with_read_replica(read.expose(), settings.max_connections)
+            .with_read_replica(
+                read.expose(),
+                settings.max_connections,
+                settings.replica_max_lag,
+            )
             .await?;
     }
     Ok(store)
@@ -185,10 +189,16 @@ impl Application {
         let delay = self.state.settings.shutdown_delay;
         let timeout = self.state.settings.shutdown_timeout;
         let draining = Draining::default();
-        let router = crate::http::router(self.state).layer(axum::middleware::from_fn_with_state(
-            draining.clone(),
-            while_draining,
-        ));
+        let limits = self.state.settings.connections;
+        let router = crate::http::router(self.state)
+            .layer(axum::middleware::from_fn_with_state(
+                limits.body_timeout,
+                crate::serve::body_deadline,
+            ))
+            .layer(axum::middleware::from_fn_with_state(
+                draining.clone(),
+                while_draining,
+            ));
         let (closed_tx, closed_rx) = tokio::sync::oneshot::channel::<()>();
         let stop_accepting = async move {
             shutdown.await;
@@ -204,9 +214,7 @@ impl Application {
             );
             let _ = closed_tx.send(());
         };
-        let serve = axum::serve(self.listener, router)
-            .with_graceful_shutdown(stop_accepting)
-            .into_future();
+        let serve = crate::serve::serve(self.listener, router, limits, stop_accepting);
         let deadline = async move {
             match closed_rx.await {
                 Ok(()) => tokio::time::sleep(timeout).await,

@@ -40,6 +40,64 @@ pub struct ExternalIssuer {
     pub min_refresh_interval: Duration,
     /// RFC 7662 introspection of opaque (non-JWT) access tokens, when configured.
     pub introspection: Option<Introspection>,
+    /// The longest time between two scheduled JWKS fetches (`IZGRAPH_JWKS_REFRESH_SECONDS`):
+    /// the issuer's `Cache-Control: max-age` is honoured between `min_refresh_interval` and
+    /// this, so a key the issuer removed stops verifying within it.
+    pub refresh_interval: Duration,
+    /// The JWT `typ` headers that mark an access token (`IZGRAPH_JWT_TYPES`, compared without
+    /// case): RFC 9068's `at+jwt` by default, so an ID token is not taken for one.
+    pub token_types: Vec<String>,
+    /// For issuers that do not type their access tokens: a claim and the value that marks one
+    /// (`IZGRAPH_ACCESS_TOKEN_CLAIM=token_use=access`); a token carrying it is accepted
+    /// whatever its `typ`.
+    pub access_claim: Option<(String, String)>,
+}
+
+/// Default of [`ExternalIssuer::refresh_interval`].
+pub const DEFAULT_JWKS_REFRESH: Duration = Duration::from_secs(300);
+
+impl ExternalIssuer {
+    /// An issuer with the default refresh intervals and token types, without introspection.
+    pub fn new(
+        issuer: impl Into<String>,
+        audience: impl Into<String>,
+        jwks_url: impl Into<String>,
+    ) -> ExternalIssuer {
+        ExternalIssuer {
+            issuer: issuer.into(),
+            audience: audience.into(),
+            jwks_url: jwks_url.into(),
+            min_refresh_interval: DEFAULT_JWKS_MIN_REFRESH,
+            introspection: None,
+            refresh_interval: DEFAULT_JWKS_REFRESH,
+            token_types: vec!["at+jwt".into(), "application/at+jwt".into()],
+            access_claim: None,
+        }
+    }
+}
+
+/// Limits on what one connection may hold (slowloris): how long its request headers and
+/// body may take to arrive, and how many connections are served at once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConnectionLimits {
+    /// `IZGRAPH_HEADER_TIMEOUT_SECONDS`: from the first byte of a request (or the connection)
+    /// to the end of its headers.
+    pub header_timeout: Duration,
+    /// `IZGRAPH_BODY_TIMEOUT_SECONDS`: for the whole request body to arrive.
+    pub body_timeout: Duration,
+    /// `IZGRAPH_MAX_CONNECTIONS`: connections served at once; more wait in the kernel's
+    /// backlog until one closes.
+    pub max_connections: usize,
+}
+
+impl Default for ConnectionLimits {
+    fn default() -> Self {
+        ConnectionLimits {
+            header_timeout: Duration::from_secs(30),
+            body_timeout: Duration::from_secs(30),
+            max_connections: 4096,
+        }
+    }
 }
 
 /// The issuer's token introspection endpoint and the gateway's credentials for it.
@@ -89,6 +147,12 @@ pub struct Settings {
     /// Once the listener is closed, the most time in-flight requests get: a stalled client
     /// must not hold the process past the orchestrator's grace period.
     pub shutdown_timeout: Duration,
+    /// A read replica further behind than this is not used (`IZGRAPH_REPLICA_MAX_LAG_MS`).
+    pub replica_max_lag: Duration,
+    pub connections: ConnectionLimits,
+    /// Whether `GET /graphql` from a browser serves GraphiQL (`IZGRAPH_GRAPHIQL`); `None`:
+    /// on with the dev issuer, off with an external one. See [`Settings::graphiql`].
+    pub graphiql: Option<bool>,
 }
 
 /// Which record cache runs (`IZGRAPH_CACHE`).
@@ -181,7 +245,26 @@ impl Default for Settings {
             cache: CacheSettings::default(),
             shutdown_delay: Duration::ZERO,
             shutdown_timeout: Duration::from_secs(30),
+            replica_max_lag: Duration::from_secs(30),
+            connections: ConnectionLimits::default(),
+            graphiql: None,
         }
+    }
+}
+
+/// `true`/`false` (and `1`/`0`, `yes`/`no`) of variable `name`, whose value is `value`.
+fn boolean(name: &'static str, value: Option<String>) -> Result<Option<bool>, ConfigError> {
+    match value {
+        None => Ok(None),
+        Some(v) => match v.to_ascii_lowercase().as_str() {
+            "1" | "true" | "yes" => Ok(Some(true)),
+            "0" | "false" | "no" => Ok(Some(false)),
+            _ => Err(ConfigError::Invalid {
+                name,
+                value: v,
+                why: "expected true or false",
+            }),
+        },
     }
 }
 
@@ -355,13 +438,54 @@ impl Settings {
                             why: "expected 1 to 86400",
                         })?,
                 };
-                Some(ExternalIssuer {
-                    issuer,
-                    audience,
-                    jwks_url,
+                let mut external = ExternalIssuer {
                     min_refresh_interval,
-                    introspection: None,
-                })
+                    ..ExternalIssuer::new(issuer, audience, jwks_url)
+                };
+                if let Some(n) = number(
+                    &lookup,
+                    "IZGRAPH_JWKS_REFRESH_SECONDS",
+                    1..=86_400,
+                    "expected 1 to 86400",
+                )? {
+                    external.refresh_interval = Duration::from_secs(n);
+                }
+                if external.refresh_interval < external.min_refresh_interval {
+                    return Err(ConfigError::Invalid {
+                        name: "IZGRAPH_JWKS_REFRESH_SECONDS",
+                        value: external.refresh_interval.as_secs().to_string(),
+                        why: "must be at least IZGRAPH_JWKS_MIN_REFRESH_SECONDS",
+                    });
+                }
+                if let Some(v) = lookup("IZGRAPH_JWT_TYPES") {
+                    external.token_types = v
+                        .split(',')
+                        .map(|t| t.trim().to_ascii_lowercase())
+                        .filter(|t| !t.is_empty())
+                        .collect();
+                }
+                if let Some(v) = lookup("IZGRAPH_ACCESS_TOKEN_CLAIM") {
+                    external.access_claim = match v.split_once('=') {
+                        Some((name, value)) if !name.trim().is_empty() && !value.is_empty() => {
+                            Some((name.trim().to_owned(), value.to_owned()))
+                        }
+                        _ => {
+                            return Err(ConfigError::Invalid {
+                                name: "IZGRAPH_ACCESS_TOKEN_CLAIM",
+                                value: v,
+                                why: "expected claim=value, like token_use=access",
+                            })
+                        }
+                    };
+                }
+                if external.token_types.is_empty() && external.access_claim.is_none() {
+                    return Err(ConfigError::Invalid {
+                        name: "IZGRAPH_JWT_TYPES",
+                        value: String::new(),
+                        why: "no way left to tell an access token: set a type or IZGRAPH_ACCESS_TOKEN_CLAIM",
+                    });
+                }
+                Some(external)
             }
             _ => return Err(ConfigError::PartialIssuer),
         };
@@ -403,6 +527,39 @@ impl Settings {
         )? {
             s.shutdown_timeout = Duration::from_secs(n);
         }
+        if let Some(n) = number(
+            &lookup,
+            "IZGRAPH_REPLICA_MAX_LAG_MS",
+            100..=300_000,
+            "expected 100 to 300000 (the read-your-writes pins last 300 s)",
+        )? {
+            s.replica_max_lag = Duration::from_millis(n);
+        }
+        if let Some(n) = number(
+            &lookup,
+            "IZGRAPH_HEADER_TIMEOUT_SECONDS",
+            1..=600,
+            "expected 1 to 600",
+        )? {
+            s.connections.header_timeout = Duration::from_secs(n);
+        }
+        if let Some(n) = number(
+            &lookup,
+            "IZGRAPH_BODY_TIMEOUT_SECONDS",
+            1..=3600,
+            "expected 1 to 3600",
+        )? {
+            s.connections.body_timeout = Duration::from_secs(n);
+        }
+        if let Some(n) = number(
+            &lookup,
+            "IZGRAPH_MAX_CONNECTIONS",
+            1..=1_000_000,
+            "expected 1 to 1000000",
+        )? {
+            s.connections.max_connections = n as usize;
+        }
+        s.graphiql = boolean("IZGRAPH_GRAPHIQL", lookup("IZGRAPH_GRAPHIQL"))?;
         if let Some(v) = lookup("IZGRAPH_SEED_DEMO") {
             s.seed_demo = match v.to_ascii_lowercase().as_str() {
                 "1" | "true" | "yes" => true,
@@ -535,6 +692,12 @@ impl Settings {
         })
     }
 
+    /// Whether GraphiQL is served: as configured, else only with the dev issuer (a
+    /// production deployment with an external issuer does not serve a browser IDE unasked).
+    pub fn graphiql(&self) -> bool {
+        self.graphiql.unwrap_or(self.external_issuer.is_none())
+    }
+
     /// The registry's calendar date now.
     pub fn today(&self) -> chrono::NaiveDate {
         chrono::Utc::now()
@@ -662,5 +825,56 @@ mod tests {
     fn secrets_do_not_print() {
         let s = settings(&[("DATABASE_URL", "postgres://u:hunter2@h/db")]).expect("ok");
         assert!(!format!("{s:?}").contains("hunter2"));
+    }
+
+    #[test]
+    fn edge_settings_are_read_and_bounded() {
+        let s = settings(&[]).expect("defaults");
+        assert!(s.graphiql(), "GraphiQL on with the dev issuer");
+        assert_eq!(s.connections, ConnectionLimits::default());
+        let issuer = [
+            ("IZGRAPH_ISSUER", "https://id.example"),
+            ("IZGRAPH_AUDIENCE", "izgraph"),
+            ("IZGRAPH_JWKS_URL", "https://id.example/jwks"),
+        ];
+        let external = settings(&issuer).expect("issuer");
+        assert!(
+            !external.graphiql(),
+            "off by default with an external issuer"
+        );
+        let e = external.external_issuer.expect("issuer");
+        assert_eq!(e.token_types, ["at+jwt", "application/at+jwt"]);
+        assert_eq!(e.refresh_interval, DEFAULT_JWKS_REFRESH);
+        let mut vars = issuer.to_vec();
+        vars.extend([
+            ("IZGRAPH_JWKS_REFRESH_SECONDS", "60"),
+            ("IZGRAPH_ACCESS_TOKEN_CLAIM", "token_use=access"),
+            ("IZGRAPH_GRAPHIQL", "true"),
+            ("IZGRAPH_HEADER_TIMEOUT_SECONDS", "5"),
+            ("IZGRAPH_BODY_TIMEOUT_SECONDS", "6"),
+            ("IZGRAPH_MAX_CONNECTIONS", "100"),
+            ("IZGRAPH_REPLICA_MAX_LAG_MS", "2000"),
+        ]);
+        let s = settings(&vars).expect("all set");
+        assert!(s.graphiql());
+        assert_eq!(s.connections.header_timeout, Duration::from_secs(5));
+        assert_eq!(s.connections.body_timeout, Duration::from_secs(6));
+        assert_eq!(s.connections.max_connections, 100);
+        assert_eq!(s.replica_max_lag, Duration::from_millis(2000));
+        let e = s.external_issuer.expect("issuer");
+        assert_eq!(e.refresh_interval, Duration::from_secs(60));
+        assert_eq!(e.access_claim, Some(("token_use".into(), "access".into())));
+        for bad in [
+            ("IZGRAPH_JWKS_REFRESH_SECONDS", "10"),
+            ("IZGRAPH_ACCESS_TOKEN_CLAIM", "token_use"),
+            ("IZGRAPH_JWT_TYPES", ","),
+            ("IZGRAPH_MAX_CONNECTIONS", "0"),
+            ("IZGRAPH_REPLICA_MAX_LAG_MS", "600000"),
+            ("IZGRAPH_GRAPHIQL", "maybe"),
+        ] {
+            let mut vars = issuer.to_vec();
+            vars.push(bad);
+            assert!(settings(&vars).is_err(), "{bad:?}");
+        }
     }
 }

@@ -9,6 +9,7 @@ pub mod http;
 pub mod keys;
 pub mod metrics;
 pub mod school;
+mod serve;
 pub mod telemetry;
 
 pub use app::Application;

@@ -205,6 +205,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     let settings = Settings::from_env()?;
     match cli.command {
         Command::Serve => {
+            // Each connection is a descriptor: the soft limit (often 1,024) goes up to the
+            // hard one, so IZGRAPH_MAX_CONNECTIONS, not the default limit, caps them.
+            match rlimit::increase_nofile_limit(u64::MAX) {
+                Ok(n) => tracing::info!(limit = n, "open-file limit"),
+                Err(e) => tracing::warn!(error = %e, "open-file limit could not be raised"),
+            }
             let app = Application::build(settings).await?;
             let addr = app.address()?;
             println!("izgraph listening on http://{addr}/graphql");

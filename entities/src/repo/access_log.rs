@@ -318,7 +318,7 @@ impl Store {
         let mut rows = query
             .order_by_desc(access_log::Column::Seq)
             .limit(first + 1)
-            .all(self.reader(access).await)
+            .all(self.reader(access).await.0)
             .await?;
         let has_next_page = rows.len() as u64 > first;
         rows.truncate(first as usize);

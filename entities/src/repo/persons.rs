@@ -16,7 +16,7 @@ use crate::repo::records::RecordLookup;
 use crate::repo::write_guard::person_for_write;
 use crate::repo::{Cursor, Page};
 use crate::scope_sql::{person_condition, Locks};
-use crate::{Access, Store, StoreError};
+use crate::{Access, ReadTarget, Store, StoreError};
 
 /// Contact fields as given; blanks become `None`.
 #[derive(Debug, Clone, Default)]
@@ -241,15 +241,20 @@ impl Store {
                     ),
             );
         }
-        let mut rows = query
+        let rows = query
             .order_by_asc(person::Column::LastNameKey)
             .order_by_asc(person::Column::FirstNameKey)
             .order_by_asc(person::Column::Id)
-            .limit(first + 1)
-            .all(self.reader(access).await)
-            .await?;
+            .limit(first + 1);
+        let (db, target) = self.reader(access).await;
+        let mut rows = rows.all(db).await?;
         let has_next_page = rows.len() as u64 > first;
         rows.truncate(first as usize);
+        if target == ReadTarget::Replica {
+            let ids: Vec<Uuid> = rows.iter().map(|m| m.id).collect();
+            let admitted = self.admitted_on_primary(access, &ids).await?;
+            rows.retain(|m| admitted.contains(&m.id));
+        }
         Ok(Page {
             items: rows
                 .into_iter()
@@ -368,7 +373,8 @@ impl Store {
             .column(person::Column::Id)
             .filter(person_condition(&access.scope, Locks::Enforce))
             .into_tuple()
-            .all(self.reader(access).await)
+            // Which records are one's own is an authorization fact: decided on the primary.
+            .all(&self.db)
             .await?;
         if let Some(me) = access.principal.person {
             ids.push(me);

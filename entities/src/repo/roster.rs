@@ -14,7 +14,7 @@ use crate::model::{enrollment, person};
 use crate::repo::enrollments::{school_year, GRADES};
 use crate::repo::Cursor;
 use crate::scope_sql::{person_condition, Locks};
-use crate::{Access, Store, StoreError};
+use crate::{Access, ReadTarget, Store, StoreError};
 
 /// Which roster: an organization's enrollments in a school year, optionally of one grade.
 #[derive(Debug, Clone)]
@@ -125,8 +125,8 @@ impl Store {
         if let Some(g) = &grade {
             students = students.filter(enrollment::Column::Grade.eq(g.as_str()));
         }
-        let db = self.reader(access).await;
-        let entries = students
+        let (db, target) = self.reader(access).await;
+        let mut entries = students
             .column_as(enrollment::Column::Grade, GRADE_COLUMN)
             .into_model::<RosterEntry>()
             .all(db)
@@ -138,7 +138,16 @@ impl Store {
         if let Some(g) = grade {
             others = others.filter(enrollment::Column::Grade.eq(g));
         }
-        let hidden = others.count(db).await?;
+        let mut hidden = others.count(db).await?;
+        if target == ReadTarget::Replica {
+            // The replica's answer is candidates: a student its stale facts admit but the
+            // primary's do not is counted as hidden, not listed.
+            let ids: Vec<Uuid> = entries.iter().map(|e| e.person.id).collect();
+            let admitted = self.admitted_on_primary(access, &ids).await?;
+            let before = entries.len();
+            entries.retain(|e| admitted.contains(&e.person.id));
+            hidden += (before - entries.len()) as u64;
+        }
         Ok(Roster { entries, hidden })
     }
 }

@@ -3,13 +3,20 @@
 //! An answer is cached for a short while (at most [`MAX_CACHE`], never past the token's `exp`)
 //! under the SHA-256 of the token, so a client's burst of requests costs one call to the
 //! issuer; a revoked token therefore stays usable for up to that long. Refusals are cached
-//! briefly too, and calls run a few at a time, so made-up tokens cannot make the gateway hammer
-//! the issuer.
+//! briefly too ([`NEGATIVE_CACHE`]); the cache evicts the least recently used answers past
+//! [`MAX_ENTRIES`] (moka), instead of being wiped whole.
+//!
+//! Made-up tokens cannot make the gateway hammer the issuer or queue real users behind them:
+//! calls run a few at a time, a request waits at most [`MAX_WAIT`] for its turn (then 503),
+//! one source address has at most [`PER_SOURCE`] calls in flight (more are answered 503 at
+//! once), a token shaped like a JWT is never sent (it is verified, or refused, locally), and
+//! an answer larger than [`MAX_ANSWER_BYTES`] is refused as it streams in.
 
-use std::collections::HashMap;
-use std::sync::Mutex;
+use std::net::IpAddr;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use base64::Engine as _;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use tokio::sync::Semaphore;
@@ -21,10 +28,23 @@ use crate::config::{ExternalIssuer, Introspection};
 const MAX_CACHE: Duration = Duration::from_secs(60);
 /// How long an inactive answer is reused.
 const NEGATIVE_CACHE: Duration = Duration::from_secs(10);
-/// Entries kept at most; past this, expired ones are dropped, then everything.
-const MAX_ENTRIES: usize = 10_000;
-const CONCURRENT_CALLS: usize = 4;
+/// Answers kept at most; the least recently used go first.
+const MAX_ENTRIES: u64 = 100_000;
+/// Calls to the issuer in flight at once.
+const CONCURRENT_CALLS: usize = 8;
+/// Calls in flight at once for one source address.
+pub(crate) const PER_SOURCE: usize = 2;
+/// The longest a request waits for a free call before it is answered 503.
+pub(crate) const MAX_WAIT: Duration = Duration::from_secs(2);
 const CALL_TIMEOUT: Duration = Duration::from_secs(5);
+/// An introspection answer larger than this is refused (real ones are well under 4 KiB).
+const MAX_ANSWER_BYTES: usize = 256 * 1024;
+
+/// The issuer cannot be asked now: the request is answered 503, not 401 (the token may be
+/// fine).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("token introspection is busy; try again shortly")]
+pub struct Busy;
 
 #[derive(Debug, thiserror::Error)]
 pub enum IntrospectionError {
@@ -56,6 +76,18 @@ struct Answer {
     scope: Option<String>,
     #[serde(default)]
     purpose: Option<String>,
+    #[serde(default)]
+    token_type: Option<String>,
+}
+
+/// RFC 7662 `token_type` values that name an access token (RFC 6749 §7.1 types, RFC 8693's
+/// URI); anything else — `refresh_token`, Keycloak's `Refresh`, `id_token` — is refused.
+fn is_access_token_type(t: &str) -> bool {
+    let t = t.to_ascii_lowercase();
+    matches!(
+        t.as_str(),
+        "bearer" | "dpop" | "access_token" | "urn:ietf:params:oauth:token-type:access_token"
+    )
 }
 
 #[derive(Debug, Deserialize)]
@@ -87,8 +119,10 @@ pub struct Introspector {
     issuer: String,
     audience: String,
     http: reqwest::Client,
-    cache: Mutex<HashMap<[u8; 32], (Verdict, Instant)>>,
+    cache: moka::sync::Cache<[u8; 32], (Verdict, Instant)>,
     permits: Semaphore,
+    /// Calls in flight per source address.
+    sources: moka::sync::Cache<IpAddr, Arc<Semaphore>>,
 }
 
 impl std::fmt::Debug for Introspector {
@@ -99,9 +133,17 @@ impl std::fmt::Debug for Introspector {
     }
 }
 
-/// Whether `token` is opaque, i.e. not shaped like a JWT (which is verified locally).
+/// Whether `token` is opaque: not shaped like a JWT (or JWE) — dot-separated base64url parts
+/// whose first is a JSON object. A JWT-shaped token the gateway cannot verify (`alg: none`,
+/// an unknown algorithm, a bad header) is refused locally, never sent to the issuer.
 pub fn is_opaque(token: &str) -> bool {
-    jsonwebtoken::decode_header(token).is_err()
+    let parts: Vec<&str> = token.split('.').collect();
+    if !matches!(parts.len(), 3 | 5) {
+        return true;
+    }
+    let header =
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(parts[0].trim_end_matches('='));
+    !header.is_ok_and(|h| h.trim_ascii_start().first() == Some(&b'{'))
 }
 
 fn key(token: &str) -> [u8; 32] {
@@ -120,49 +162,50 @@ impl Introspector {
             issuer: issuer.issuer.clone(),
             audience: issuer.audience.clone(),
             http,
-            cache: Mutex::new(HashMap::new()),
+            cache: moka::sync::Cache::builder()
+                .max_capacity(MAX_ENTRIES)
+                .time_to_live(MAX_CACHE)
+                .build(),
             permits: Semaphore::new(CONCURRENT_CALLS),
+            sources: moka::sync::Cache::builder()
+                .max_capacity(100_000)
+                .time_to_idle(Duration::from_secs(60))
+                .build(),
         })
     }
 
     fn cached(&self, key: &[u8; 32]) -> Option<Verdict> {
-        let cache = match self.cache.lock() {
-            Ok(c) => c,
-            Err(poisoned) => poisoned.into_inner(),
-        };
-        cache
+        self.cache
             .get(key)
             .filter(|(_, until)| *until > Instant::now())
-            .map(|(v, _)| v.clone())
+            .map(|(v, _)| v)
     }
 
     fn remember(&self, key: [u8; 32], verdict: Verdict, ttl: Duration) {
-        let mut cache = match self.cache.lock() {
-            Ok(c) => c,
-            Err(poisoned) => poisoned.into_inner(),
-        };
-        if cache.len() >= MAX_ENTRIES {
-            let now = Instant::now();
-            cache.retain(|_, (_, until)| *until > now);
-            if cache.len() >= MAX_ENTRIES {
-                cache.clear();
-            }
-        }
-        cache.insert(key, (verdict, Instant::now() + ttl));
+        self.cache.insert(key, (verdict, Instant::now() + ttl));
     }
 
-    /// Introspects `token` unless a fresh answer is cached.
-    pub async fn ensure(&self, token: &str) {
+    /// Introspects `token` unless a fresh answer is cached. [`Busy`] when `source` already
+    /// has its share of calls in flight or no call is free within [`MAX_WAIT`].
+    pub async fn ensure(&self, token: &str, source: Option<IpAddr>) -> Result<(), Busy> {
         let key = key(token);
         if self.cached(&key).is_some() {
-            return;
+            return Ok(());
         }
-        let Ok(_permit) = self.permits.acquire().await else {
-            return;
+        let source = source.unwrap_or(IpAddr::from([0, 0, 0, 0]));
+        let own = self
+            .sources
+            .get_with(source, || Arc::new(Semaphore::new(PER_SOURCE)));
+        let Ok(_own) = own.try_acquire_owned() else {
+            return Err(Busy);
+        };
+        let _permit = match tokio::time::timeout(MAX_WAIT, self.permits.acquire()).await {
+            Ok(Ok(permit)) => permit,
+            _ => return Err(Busy),
         };
         // Another request may have asked while this one waited.
         if self.cached(&key).is_some() {
-            return;
+            return Ok(());
         }
         match self.call(token).await {
             Ok(answer) => {
@@ -172,6 +215,7 @@ impl Introspector {
             // Not cached: the next request asks again (a few at a time).
             Err(why) => tracing::warn!(error = %why, "token introspection failed"),
         }
+        Ok(())
     }
 
     /// The claims of an introspected, active `token`.
@@ -201,7 +245,25 @@ impl Introspector {
         if !resp.status().is_success() {
             return Err(format!("HTTP {}", resp.status()));
         }
-        resp.json::<Answer>().await.map_err(|e| e.to_string())
+        let mut resp = resp;
+        if resp
+            .content_length()
+            .is_some_and(|n| n > MAX_ANSWER_BYTES as u64)
+        {
+            return Err("the answer is too large".into());
+        }
+        let mut body = Vec::new();
+        while let Some(chunk) = resp
+            .chunk()
+            .await
+            .map_err(|e| e.without_url().to_string())?
+        {
+            if body.len() + chunk.len() > MAX_ANSWER_BYTES {
+                return Err("the answer is too large".into());
+            }
+            body.extend_from_slice(&chunk);
+        }
+        serde_json::from_slice::<Answer>(&body).map_err(|e| e.to_string())
     }
 
     /// Decides on an answer and for how long the decision holds.
@@ -210,6 +272,13 @@ impl Introspector {
         let now = chrono::Utc::now().timestamp();
         if !answer.active {
             return refused("the token is not active");
+        }
+        if answer
+            .token_type
+            .as_deref()
+            .is_some_and(|t| !is_access_token_type(t))
+        {
+            return refused("not an access token");
         }
         if answer.iss.as_deref().is_some_and(|i| i != self.issuer) {
             return refused("wrong issuer");
@@ -235,6 +304,9 @@ impl Introspector {
         };
         let ttl = Duration::from_secs(u64::try_from(exp - now).unwrap_or(0)).min(MAX_CACHE);
         let claims = PrincipalClaims {
+            iss: answer.iss,
+            iat: None,
+            other: serde_json::Map::new(),
             sub,
             role,
             org: answer.org,
@@ -252,13 +324,8 @@ mod tests {
     use crate::config::Secret;
 
     fn introspector() -> Introspector {
-        let issuer = ExternalIssuer {
-            issuer: "https://id.example".into(),
-            audience: "izgraph".into(),
-            jwks_url: "https://id.example/jwks".into(),
-            min_refresh_interval: Duration::from_secs(30),
-            introspection: None,
-        };
+        let issuer =
+            ExternalIssuer::new("https://id.example", "izgraph", "https://id.example/jwks");
         let config = Introspection {
             url: "https://id.example/introspect".into(),
             client_id: "gw".into(),
@@ -285,6 +352,7 @@ mod tests {
             ("aud", serde_json::json!("other")),
             ("exp", serde_json::json!(1)),
             ("nbf", serde_json::json!(exp)),
+            ("token_type", serde_json::json!("refresh_token")),
         ] {
             let mut bad = good.clone();
             bad[field] = value;
@@ -294,5 +362,8 @@ mod tests {
             );
         }
         assert!(is_opaque("2YotnFZFEjr1zCsicMWpAA"));
+        // `{"alg":"none"}` . `{}` . (empty): a JWT, if an unverifiable one.
+        assert!(!is_opaque("eyJhbGciOiJub25lIn0.e30."));
+        assert!(is_opaque("a.b.c"));
     }
 }

@@ -1,22 +1,28 @@
-//! An external issuer's signing keys, from its JWKS: fetched at start-up and again when a token
-//! names a key id the gateway does not know (key rotation), never more often than the
-//! configured interval, so a stream of tokens with made-up `kid`s cannot make the gateway
-//! hammer the issuer.
+//! An external issuer's signing keys, from its JWKS: fetched at start-up, on a schedule
+//! (the issuer's `Cache-Control: max-age` between the configured floor and ceiling; the new
+//! set replaces the old one, so a key the issuer removed stops verifying), and when a token
+//! names a key id the gateway does not know (key rotation) — never more often than the floor,
+//! so a stream of tokens with made-up `kid`s cannot make the gateway hammer the issuer.
+//! Redirects are not followed: the configured URL is https (or loopback), and a redirect could
+//! lead anywhere, plain HTTP included.
 //!
-//! Only RS256 and ES256 keys are taken, and each key verifies only its own algorithm: a token
+//! Only RS256 and ES256 keys meant for signatures are taken (`use` absent or `sig`, `key_ops`
+//! absent or containing `verify`), and each key verifies only its own algorithm: a token
 //! whose `alg` differs from its key's is refused, which shuts out `alg: none` and HMAC keyed
-//! with a public key.
+//! with a public key. Keys sharing a `kid` are all kept, each for its own algorithm.
 
 use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, RwLock, Weak};
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
-use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, Jwk, KeyAlgorithm, PublicKeyUse};
+use jsonwebtoken::jwk::{
+    AlgorithmParameters, EllipticCurve, Jwk, KeyAlgorithm, KeyOperations, PublicKeyUse,
+};
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde::Deserialize;
 
-use super::{describe, validation, AuthError, PrincipalClaims};
+use super::{describe, validation, AuthError, PrincipalClaims, TokenType};
 use crate::config::ExternalIssuer;
 use crate::keys::KeyError;
 
@@ -51,7 +57,9 @@ struct VerifyKey {
 /// The keys of one JWKS fetch.
 #[derive(Clone, Default)]
 struct KeySet {
-    by_kid: HashMap<String, VerifyKey>,
+    /// Every key published under a `kid` (an issuer may publish one id for an RSA and an EC
+    /// key; each verifies only its own algorithm).
+    by_kid: HashMap<String, Vec<VerifyKey>>,
     /// Keys published without a `kid`, tried for tokens without one.
     unnamed: Vec<VerifyKey>,
 }
@@ -62,7 +70,7 @@ impl KeySet {
     }
 
     fn len(&self) -> usize {
-        self.by_kid.len() + self.unnamed.len()
+        self.by_kid.values().map(Vec::len).sum::<usize>() + self.unnamed.len()
     }
 }
 
@@ -75,6 +83,7 @@ pub struct RemoteKeys {
     last_fetch: tokio::sync::Mutex<Instant>,
     rs256: Validation,
     es256: Validation,
+    token_type: TokenType,
 }
 
 impl std::fmt::Debug for RemoteKeys {
@@ -88,26 +97,57 @@ impl std::fmt::Debug for RemoteKeys {
 }
 
 impl RemoteKeys {
-    /// Fetches the JWKS once; fails when it cannot be had or holds no usable key.
-    pub async fn fetch(issuer: ExternalIssuer) -> Result<RemoteKeys, JwksError> {
+    /// Fetches the JWKS once, failing when it cannot be had or holds no usable key, and
+    /// schedules the refreshes (which end when the keys are dropped).
+    pub async fn fetch(issuer: ExternalIssuer) -> Result<Arc<RemoteKeys>, JwksError> {
         let http = reqwest::Client::builder()
             .timeout(FETCH_TIMEOUT)
-            .redirect(reqwest::redirect::Policy::limited(3))
+            .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|e| JwksError::Fetch {
                 url: issuer.jwks_url.clone(),
                 why: e.to_string(),
             })?;
-        let keys = load(&http, &issuer.jwks_url).await?;
+        let (keys, max_age) = load(&http, &issuer.jwks_url).await?;
         tracing::info!(issuer = %issuer.issuer, keys = keys.len(), "external issuer keys loaded");
-        Ok(RemoteKeys {
+        let remote = Arc::new(RemoteKeys {
             rs256: validation(Algorithm::RS256, &issuer.issuer, &issuer.audience),
             es256: validation(Algorithm::ES256, &issuer.issuer, &issuer.audience),
+            token_type: TokenType::of(&issuer),
             issuer,
             http,
             keys: RwLock::new(Arc::new(keys)),
             last_fetch: tokio::sync::Mutex::new(Instant::now()),
-        })
+        });
+        let first = remote.next_refresh(max_age);
+        tokio::spawn(refresh(Arc::downgrade(&remote), first));
+        Ok(remote)
+    }
+
+    /// When to fetch again: the issuer's `max-age` within the configured floor and ceiling.
+    fn next_refresh(&self, max_age: Option<Duration>) -> Duration {
+        max_age.unwrap_or(self.issuer.refresh_interval).clamp(
+            self.issuer.min_refresh_interval,
+            self.issuer.refresh_interval,
+        )
+    }
+
+    /// One scheduled fetch; the next one's delay. A failure keeps the current keys (an
+    /// issuer outage must not lock everyone out) and is retried at the floor.
+    async fn scheduled_fetch(&self) -> Duration {
+        let mut last = self.last_fetch.lock().await;
+        *last = Instant::now();
+        match load(&self.http, &self.issuer.jwks_url).await {
+            Ok((keys, max_age)) => {
+                tracing::debug!(issuer = %self.issuer.issuer, keys = keys.len(), "external issuer keys refreshed");
+                self.replace(keys);
+                self.next_refresh(max_age)
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "external issuer keys could not be refreshed; keeping the current ones");
+                self.issuer.min_refresh_interval
+            }
+        }
     }
 
     fn current(&self) -> Arc<KeySet> {
@@ -142,7 +182,7 @@ impl RemoteKeys {
         }
         *last = Instant::now();
         match load(&self.http, &self.issuer.jwks_url).await {
-            Ok(keys) => {
+            Ok((keys, _)) => {
                 tracing::info!(issuer = %self.issuer.issuer, keys = keys.len(), "external issuer keys re-fetched");
                 self.replace(keys);
             }
@@ -154,11 +194,17 @@ impl RemoteKeys {
     pub fn verify(&self, token: &str) -> Result<PrincipalClaims, AuthError> {
         let header = jsonwebtoken::decode_header(token)
             .map_err(|_| AuthError::Invalid("malformed token".into()))?;
+        // RFC 7515 §4.1.11: extensions marked critical must be understood; none are.
+        if header.crit.is_some() {
+            return Err(AuthError::Invalid(
+                "critical header extensions are not supported".into(),
+            ));
+        }
         let algorithm = accepted(header.alg)
             .ok_or_else(|| AuthError::Invalid("algorithm not accepted".into()))?;
         let keys = self.current();
         let candidates: Vec<&VerifyKey> = match &header.kid {
-            Some(kid) => keys.by_kid.get(kid).into_iter().collect(),
+            Some(kid) => keys.by_kid.get(kid).into_iter().flatten().collect(),
             None => keys.unnamed.iter().collect(),
         };
         if candidates.is_empty() {
@@ -171,7 +217,10 @@ impl RemoteKeys {
         let mut last_error = AuthError::Invalid("algorithm not accepted".into());
         for key in candidates.into_iter().filter(|k| k.algorithm == algorithm) {
             match jsonwebtoken::decode::<PrincipalClaims>(token, &key.key, validation) {
-                Ok(data) => return Ok(data.claims),
+                Ok(data) => {
+                    self.token_type.check(header.typ.as_deref(), &data.claims)?;
+                    return Ok(data.claims);
+                }
                 Err(e) => last_error = AuthError::Invalid(describe(&e)),
             }
         }
@@ -189,8 +238,33 @@ struct RawSet {
     keys: Vec<serde_json::Value>,
 }
 
-/// Fetches and parses the JWKS at `url`, keeping the usable keys.
-async fn load(http: &reqwest::Client, url: &str) -> Result<KeySet, JwksError> {
+/// Refreshes the keys on schedule while they are in use.
+async fn refresh(keys: Weak<RemoteKeys>, mut delay: Duration) {
+    loop {
+        tokio::time::sleep(delay).await;
+        let Some(keys) = keys.upgrade() else {
+            return;
+        };
+        delay = keys.scheduled_fetch().await;
+    }
+}
+
+/// The `max-age` of a `Cache-Control` value (`no-store`/`no-cache` count as 0).
+fn max_age(cache_control: &str) -> Option<Duration> {
+    cache_control.split(',').find_map(|directive| {
+        let directive = directive.trim().to_ascii_lowercase();
+        if directive == "no-store" || directive == "no-cache" {
+            return Some(Duration::ZERO);
+        }
+        directive
+            .strip_prefix("max-age=")
+            .and_then(|n| n.trim_matches('"').parse::<u64>().ok())
+            .map(Duration::from_secs)
+    })
+}
+
+/// Fetches and parses the JWKS at `url`, keeping the usable keys; with the answer's max-age.
+async fn load(http: &reqwest::Client, url: &str) -> Result<(KeySet, Option<Duration>), JwksError> {
     let fetch = |why: String| JwksError::Fetch {
         url: url.to_owned(),
         why,
@@ -201,9 +275,21 @@ async fn load(http: &reqwest::Client, url: &str) -> Result<KeySet, JwksError> {
         .send()
         .await
         .map_err(|e| fetch(e.to_string()))?;
+    if resp.status().is_redirection() {
+        return Err(fetch(format!(
+            "HTTP {}: redirects are not followed; configure the final URL",
+            resp.status()
+        )));
+    }
     if !resp.status().is_success() {
         return Err(fetch(format!("HTTP {}", resp.status())));
     }
+    let max_age = resp
+        .headers()
+        .get_all(reqwest::header::CACHE_CONTROL)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(max_age);
     if resp
         .content_length()
         .is_some_and(|n| n > MAX_JWKS_BYTES as u64)
@@ -231,16 +317,14 @@ async fn load(http: &reqwest::Client, url: &str) -> Result<KeySet, JwksError> {
             continue;
         };
         match jwk.common.key_id {
-            Some(kid) => {
-                set.by_kid.insert(kid, key);
-            }
+            Some(kid) => set.by_kid.entry(kid).or_default().push(key),
             None => set.unnamed.push(key),
         }
     }
     if set.len() == 0 {
         return Err(JwksError::NoUsableKey(url.to_owned()));
     }
-    Ok(set)
+    Ok((set, max_age))
 }
 
 /// The key and its one algorithm, if `jwk` is an RS256 or ES256 signing key.
@@ -250,6 +334,14 @@ fn verify_key(jwk: &Jwk) -> Option<VerifyKey> {
         .public_key_use
         .as_ref()
         .is_some_and(|u| *u != PublicKeyUse::Signature)
+    {
+        return None;
+    }
+    if jwk
+        .common
+        .key_operations
+        .as_ref()
+        .is_some_and(|ops| !ops.contains(&KeyOperations::Verify))
     {
         return None;
     }
@@ -306,5 +398,21 @@ mod tests {
         assert!(verify_key(&jwk(oct)).is_none());
         let short_rsa = serde_json::json!({ "kty": "RSA", "n": "AQAB", "e": "AQAB" });
         assert!(verify_key(&jwk(short_rsa)).is_none());
+        let mut encrypting = ec.clone();
+        encrypting["key_ops"] = serde_json::json!(["encrypt", "wrapKey"]);
+        assert!(verify_key(&jwk(encrypting)).is_none());
+        let mut verifying = ec.clone();
+        verifying["key_ops"] = serde_json::json!(["verify"]);
+        assert!(verify_key(&jwk(verifying)).is_some());
+    }
+
+    #[test]
+    fn cache_control_max_age_is_read() {
+        assert_eq!(
+            max_age("public, max-age=600"),
+            Some(Duration::from_secs(600))
+        );
+        assert_eq!(max_age("no-store"), Some(Duration::ZERO));
+        assert_eq!(max_age("public"), None);
     }
 }

@@ -19,6 +19,7 @@ use uuid::Uuid;
 use crate::config::ExternalIssuer;
 use crate::keys::{DevKeys, KeyError, DEV_AUDIENCE, DEV_ISSUER};
 use clients::ClientVerifier;
+pub use introspect::Busy;
 use introspect::{is_opaque, Introspector};
 use jwks::{JwksError, RemoteKeys};
 
@@ -47,9 +48,15 @@ pub struct Claims {
 }
 
 /// The claims a principal is made of, as received. `iss`, `aud`, `exp` and `nbf` are checked
-/// by the JWT validation itself (which also accepts an `aud` array, as external issuers send).
+/// by the JWT validation itself (which also accepts an `aud` array, as external issuers send);
+/// `iss` is also read here, as a string only, because the validation accepts an array of
+/// issuers that merely contains the right one.
 #[derive(Debug, Clone, Deserialize)]
 pub struct PrincipalClaims {
+    #[serde(default)]
+    pub iss: Option<String>,
+    #[serde(default)]
+    pub iat: Option<i64>,
     pub sub: String,
     pub role: String,
     #[serde(default)]
@@ -60,11 +67,17 @@ pub struct PrincipalClaims {
     pub scope: Option<String>,
     #[serde(default)]
     pub purpose: Option<String>,
+    /// Every other claim (for [`TokenType`]'s configured access-token claim).
+    #[serde(flatten, default)]
+    pub other: serde_json::Map<String, serde_json::Value>,
 }
 
 impl From<&Claims> for PrincipalClaims {
     fn from(c: &Claims) -> Self {
         PrincipalClaims {
+            iss: Some(c.iss.clone()),
+            iat: Some(c.iat),
+            other: serde_json::Map::new(),
             sub: c.sub.clone(),
             role: c.role.clone(),
             org: c.org.clone(),
@@ -86,6 +99,44 @@ pub enum AuthError {
     Invalid(String),
     #[error("the token's claims are invalid: {0}")]
     Claims(#[from] PrincipalError),
+}
+
+/// What marks an external issuer's JWT as an access token (RFC 9068 §2.1: `typ: at+jwt`),
+/// so that an ID token of the same issuer — signed by the same keys, often with the same
+/// audience — is not accepted as one.
+#[derive(Debug, Clone)]
+pub(crate) struct TokenType {
+    types: Vec<String>,
+    claim: Option<(String, String)>,
+}
+
+impl TokenType {
+    pub(crate) fn of(issuer: &ExternalIssuer) -> TokenType {
+        TokenType {
+            types: issuer
+                .token_types
+                .iter()
+                .map(|t| t.to_ascii_lowercase())
+                .collect(),
+            claim: issuer.access_claim.clone(),
+        }
+    }
+
+    pub(crate) fn check(
+        &self,
+        typ: Option<&str>,
+        claims: &PrincipalClaims,
+    ) -> Result<(), AuthError> {
+        if typ.is_some_and(|t| self.types.contains(&t.to_ascii_lowercase())) {
+            return Ok(());
+        }
+        if let Some((name, value)) = &self.claim {
+            if claims.other.get(name).and_then(|v| v.as_str()) == Some(value.as_str()) {
+                return Ok(());
+            }
+        }
+        Err(AuthError::Invalid("not an access token".into()))
+    }
 }
 
 /// What a minted dev token says.
@@ -219,7 +270,7 @@ impl Authenticator {
     /// Trusts `issuer`, fetching its JWKS now: a gateway that cannot verify any token should
     /// not report itself started.
     pub async fn external(issuer: &ExternalIssuer) -> Result<Self, JwksError> {
-        let remote = RemoteKeys::fetch(issuer.clone()).await?;
+        let keys = RemoteKeys::fetch(issuer.clone()).await?;
         let introspection = issuer
             .introspection
             .clone()
@@ -228,7 +279,7 @@ impl Authenticator {
         Ok(Authenticator {
             keys: DevKeys::ephemeral()?,
             mode: Mode::External {
-                keys: Arc::new(remote),
+                keys,
                 introspection,
             },
         })
@@ -256,7 +307,14 @@ impl Authenticator {
     /// [`authenticate`](Self::authenticate): with an external issuer, re-fetches its JWKS when
     /// a JWT names an unknown key (at most once per the configured interval), or introspects
     /// an opaque token. A no-op in dev mode.
-    pub async fn prepare(&self, header: Option<&str>) {
+    ///
+    /// [`Busy`] when an introspection could not be made now (the caller answers 503):
+    /// `source` (the peer address) has its share of calls in flight, or none was free soon.
+    pub async fn prepare(
+        &self,
+        header: Option<&str>,
+        source: Option<std::net::IpAddr>,
+    ) -> Result<(), Busy> {
         let (
             Mode::External {
                 keys,
@@ -265,11 +323,14 @@ impl Authenticator {
             Some(token),
         ) = (&self.mode, header.and_then(bearer))
         else {
-            return;
+            return Ok(());
         };
         match introspection {
-            Some(introspector) if is_opaque(token) => introspector.ensure(token).await,
-            _ => keys.ensure_key_for(token).await,
+            Some(introspector) if is_opaque(token) => introspector.ensure(token, source).await,
+            _ => {
+                keys.ensure_key_for(token).await;
+                Ok(())
+            }
         }
     }
 
@@ -328,7 +389,48 @@ pub fn principal_of(claims: &Claims) -> Result<Principal, AuthError> {
     principal_of_claims(&PrincipalClaims::from(claims))
 }
 
+/// Whether `c` is a control or format character (Unicode general category Cc or Cf: NUL,
+/// newlines, U+202E RIGHT-TO-LEFT OVERRIDE, zero-width joiners…): such characters let a
+/// claim display as something else in the access log, a review screen or a terminal.
+fn is_control_or_format(c: char) -> bool {
+    use unicode_properties::{GeneralCategory, UnicodeGeneralCategory};
+    matches!(
+        c.general_category(),
+        GeneralCategory::Control | GeneralCategory::Format
+    )
+}
+
+/// Refuses claims no issuer should send: control or format characters in any string claim,
+/// and an `iat` in the future (beyond the clock-skew leeway).
+fn check_claims(claims: &PrincipalClaims) -> Result<(), AuthError> {
+    let strings = [
+        ("iss", claims.iss.as_deref()),
+        ("sub", Some(claims.sub.as_str())),
+        ("role", Some(claims.role.as_str())),
+        ("org", claims.org.as_deref()),
+        ("person", claims.person.as_deref()),
+        ("scope", claims.scope.as_deref()),
+        ("purpose", claims.purpose.as_deref()),
+    ];
+    for (name, value) in strings {
+        if value.is_some_and(|v| v.chars().any(is_control_or_format)) {
+            return Err(AuthError::Invalid(format!(
+                "`{name}` contains a control or format character"
+            )));
+        }
+    }
+    let now = chrono::Utc::now().timestamp();
+    if claims
+        .iat
+        .is_some_and(|iat| iat > now.saturating_add(LEEWAY_SECONDS as i64))
+    {
+        return Err(AuthError::Invalid("it was issued in the future".into()));
+    }
+    Ok(())
+}
+
 fn principal_of_claims(claims: &PrincipalClaims) -> Result<Principal, AuthError> {
+    check_claims(claims)?;
     let role: Role = claims.role.parse()?;
     let purpose = claims
         .purpose

@@ -12,7 +12,7 @@ use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{RawQuery, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{IntoResponse, Response};
 use schema::ErrorCode;
 use tracing::{field::Empty, info_span, Instrument};
 
@@ -71,14 +71,8 @@ pub async fn get_graphql(
     RawQuery(query): RawQuery,
 ) -> Response {
     let query = query.unwrap_or_default();
-    if query.is_empty() && wants_html(&headers) {
-        return Html(
-            async_graphql::http::GraphiQLSource::build()
-                .endpoint("/graphql")
-                .title("izgraph")
-                .finish(),
-        )
-        .into_response();
+    if query.is_empty() && wants_html(&headers) && state.settings.graphiql() {
+        return super::graphiql::page();
     }
     if query.len() > state.settings.max_body_bytes {
         return too_large(&headers, state.settings.max_body_bytes);

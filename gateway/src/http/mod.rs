@@ -1,6 +1,7 @@
 //! The HTTP surface: GraphQL over HTTP, health probes, Prometheus metrics, and — for the dev issuer only — its JWKS
 //! and its OAuth2 token endpoint.
 
+mod graphiql;
 mod graphql;
 mod health;
 mod negotiate;
@@ -12,7 +13,7 @@ mod roster_csv;
 use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::{header, HeaderValue, Version};
 use axum::middleware::{self, Next};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
 
@@ -41,11 +42,35 @@ pub fn router(state: AppState) -> Router {
             .route("/.well-known/jwks.json", get(health::jwks))
             .route("/oauth/token", post(oauth::token));
     }
+    if state.settings.graphiql() {
+        router = router.route("/graphiql/{file}", get(graphiql::asset));
+    }
     let limit = DefaultBodyLimit::max(state.settings.max_body_bytes);
     router
         .layer(limit)
         .layer(middleware::from_fn(close_if_body_unread))
+        .layer(middleware::from_fn(browser_headers))
         .with_state(state)
+}
+
+/// Headers for browsers on every response: nothing is stored by a browser or a shared cache
+/// unless the handler says otherwise (`/graphql` answers and roster CSVs name persons), MIME
+/// types are not sniffed, and no page may frame a response (clickjacking).
+async fn browser_headers(request: Request, next: Next) -> Response {
+    let mut response = next.run(request).await;
+    let headers = response.headers_mut();
+    headers
+        .entry(header::CACHE_CONTROL)
+        .or_insert(HeaderValue::from_static("no-store"));
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    headers
+        .entry(header::CONTENT_SECURITY_POLICY)
+        .or_insert(HeaderValue::from_static("frame-ancestors 'none'"));
+    response
 }
 
 /// Answers with `Connection: close` when a request's body was not read to its end (refused
@@ -80,13 +105,34 @@ async fn close_if_body_unread(mut request: Request, next: Next) -> Response {
     response
 }
 
-/// Loads a rotated external-issuer key before the (synchronous) authentication sees the
-/// token; see [`Authenticator::prepare`](crate::auth::Authenticator::prepare).
+/// Loads a rotated external-issuer key, or introspects an opaque token, before the
+/// (synchronous) authentication sees the token; see
+/// [`Authenticator::prepare`](crate::auth::Authenticator::prepare). When introspection is
+/// busy the request is answered 503 `SERVICE_UNAVAILABLE` at once (with `Retry-After`)
+/// rather than queued.
 async fn fresh_keys(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let header = request
         .headers()
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok());
-    state.auth.prepare(header).await;
+    let source = request
+        .extensions()
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|c| c.0.ip());
+    if let Err(busy) = state.auth.prepare(header, source).await {
+        let body = serde_json::json!({ "errors": [{
+            "message": busy.to_string(),
+            "extensions": { "code": "SERVICE_UNAVAILABLE" },
+        }] });
+        let mut response = (
+            axum::http::StatusCode::SERVICE_UNAVAILABLE,
+            axum::Json(body),
+        )
+            .into_response();
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        return response;
+    }
     next.run(request).await
 }

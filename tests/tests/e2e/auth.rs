@@ -108,9 +108,17 @@ impl IssuerKey {
         self.sign_as(&self.kid, claims)
     }
 
+    /// An RFC 9068 access token (`typ: at+jwt`).
     fn sign_as(&self, kid: &str, claims: &Value) -> String {
+        self.sign_with(|h| h.kid = Some(kid.to_owned()), claims)
+    }
+
+    /// A token whose header `edit` changes (after `kid` and `typ: at+jwt` are set).
+    fn sign_with(&self, edit: impl FnOnce(&mut Header), claims: &Value) -> String {
         let mut header = Header::new(self.alg);
-        header.kid = Some(kid.to_owned());
+        header.kid = Some(self.kid.clone());
+        header.typ = Some("at+jwt".into());
+        edit(&mut header);
         jsonwebtoken::encode(&header, claims, &self.encoding).expect("sign")
     }
 }
@@ -432,6 +440,11 @@ struct JwksServer {
 
 impl JwksServer {
     async fn start(keys: Vec<Value>) -> JwksServer {
+        Self::start_with(keys, None).await
+    }
+
+    /// With `max_age`, answers carry `Cache-Control: max-age=N`.
+    async fn start_with(keys: Vec<Value>, max_age: Option<u64>) -> JwksServer {
         let keys = Arc::new(Mutex::new(keys));
         let fetches = Arc::new(AtomicUsize::new(0));
         let (k, f) = (keys.clone(), fetches.clone());
@@ -442,7 +455,12 @@ impl JwksServer {
                 async move {
                     f.fetch_add(1, Ordering::SeqCst);
                     let keys = k.lock().expect("keys").clone();
-                    axum::Json(json!({ "keys": keys }))
+                    let cache =
+                        max_age.map_or("no-transform".to_owned(), |n| format!("max-age={n}"));
+                    (
+                        [(axum::http::header::CACHE_CONTROL, cache)],
+                        axum::Json(json!({ "keys": keys })),
+                    )
                 }
             }),
         );
@@ -482,11 +500,8 @@ async fn external_app(jwks: &JwksServer, min_refresh: Duration) -> TestApp {
     let url = jwks.url.clone();
     TestApp::spawn_with(move |s| {
         s.external_issuer = Some(ExternalIssuer {
-            issuer: ISSUER.into(),
-            audience: AUDIENCE.into(),
-            jwks_url: url,
             min_refresh_interval: min_refresh,
-            introspection: None,
+            ..ExternalIssuer::new(ISSUER, AUDIENCE, url)
         });
     })
     .await
@@ -603,13 +618,11 @@ async fn a_gateway_whose_issuer_keys_cannot_be_fetched_does_not_start() {
     let dir = tempfile::tempdir().expect("dir");
     settings.data_dir = dir.path().to_owned();
     settings.database_url = None;
-    settings.external_issuer = Some(ExternalIssuer {
-        issuer: ISSUER.into(),
-        audience: AUDIENCE.into(),
-        jwks_url: format!("http://{closed}/jwks"),
-        min_refresh_interval: Duration::from_secs(30),
-        introspection: None,
-    });
+    settings.external_issuer = Some(ExternalIssuer::new(
+        ISSUER,
+        AUDIENCE,
+        format!("http://{closed}/jwks"),
+    ));
     let err = gateway::Application::build(settings)
         .await
         .err()
@@ -617,18 +630,26 @@ async fn a_gateway_whose_issuer_keys_cannot_be_fetched_does_not_start() {
     assert!(err.to_string().contains("JWKS"), "{err}");
 }
 
-/// An RFC 7662 introspection endpoint on loopback, counting calls. It knows two opaque
-/// tokens and requires the gateway's client credentials.
+/// An RFC 7662 introspection endpoint on loopback, counting calls. It knows a few opaque
+/// tokens and requires the gateway's client credentials; each answer takes `delay`.
+/// `opaque-huge` gets an endless stream of JSON whitespace; the bytes sent are counted.
 struct IntrospectionServer {
     url: String,
     calls: Arc<AtomicUsize>,
+    streamed: Arc<AtomicUsize>,
     _shutdown: tokio::sync::oneshot::Sender<()>,
 }
 
 impl IntrospectionServer {
     async fn start() -> IntrospectionServer {
+        Self::start_with(Duration::ZERO).await
+    }
+
+    async fn start_with(delay: Duration) -> IntrospectionServer {
+        use axum::response::IntoResponse;
         let calls = Arc::new(AtomicUsize::new(0));
-        let counter = calls.clone();
+        let streamed = Arc::new(AtomicUsize::new(0));
+        let (counter, sent) = (calls.clone(), streamed.clone());
         let expected = format!(
             "Basic {}",
             base64::engine::general_purpose::STANDARD.encode("gateway:gw-secret")
@@ -641,16 +662,19 @@ impl IntrospectionServer {
                           axum::Form(form): axum::Form<
                         std::collections::HashMap<String, String>,
                     >| {
-                        let (counter, expected) = (counter.clone(), expected.clone());
+                        let (counter, expected, sent) =
+                            (counter.clone(), expected.clone(), sent.clone());
                         async move {
                             counter.fetch_add(1, Ordering::SeqCst);
+                            tokio::time::sleep(delay).await;
                             if headers.get("authorization").and_then(|v| v.to_str().ok())
                                 != Some(expected.as_str())
                             {
                                 return (
                                     axum::http::StatusCode::UNAUTHORIZED,
                                     axum::Json(json!({})),
-                                );
+                                )
+                                    .into_response();
                             }
                             let active = |aud: &str| {
                                 json!({
@@ -662,9 +686,27 @@ impl IntrospectionServer {
                             let answer = match form.get("token").map(String::as_str) {
                                 Some("opaque-admin") => active(AUDIENCE),
                                 Some("opaque-other-audience") => active("another-api"),
+                                Some("opaque-refresh") => {
+                                    let mut a = active(AUDIENCE);
+                                    a["token_type"] = "refresh_token".into();
+                                    a
+                                }
+                                Some("opaque-huge") => {
+                                    // 64 MiB of whitespace before a JSON object that never comes.
+                                    let chunk = axum::body::Bytes::from(vec![b' '; 64 * 1024]);
+                                    use futures::StreamExt as _;
+                                    let body = futures::stream::iter(0..1024).map(move |_| {
+                                        sent.fetch_add(chunk.len(), Ordering::SeqCst);
+                                        Ok::<_, std::convert::Infallible>(chunk.clone())
+                                    });
+                                    return axum::response::Response::builder()
+                                        .header("content-type", "application/json")
+                                        .body(axum::body::Body::from_stream(body))
+                                        .expect("response");
+                                }
                                 _ => json!({ "active": false }),
                             };
-                            (axum::http::StatusCode::OK, axum::Json(answer))
+                            (axum::http::StatusCode::OK, axum::Json(answer)).into_response()
                         }
                     },
                 ),
@@ -684,9 +726,30 @@ impl IntrospectionServer {
         IntrospectionServer {
             url: format!("http://{addr}/introspect"),
             calls,
+            streamed,
             _shutdown: tx,
         }
     }
+
+    fn calls(&self) -> usize {
+        self.calls.load(Ordering::SeqCst)
+    }
+}
+
+/// A gateway trusting `jwks` and introspecting opaque tokens at `introspection`.
+async fn introspecting_app(jwks: &JwksServer, introspection: &IntrospectionServer) -> TestApp {
+    let (jwks_url, introspection_url) = (jwks.url.clone(), introspection.url.clone());
+    TestApp::spawn_with(move |s| {
+        s.external_issuer = Some(ExternalIssuer {
+            introspection: Some(gateway::config::Introspection {
+                url: introspection_url,
+                client_id: "gateway".into(),
+                client_secret: gateway::config::Secret::new("gw-secret"),
+            }),
+            ..ExternalIssuer::new(ISSUER, AUDIENCE, jwks_url)
+        });
+    })
+    .await
 }
 
 #[tokio::test]
@@ -697,15 +760,12 @@ async fn opaque_tokens_are_introspected_at_the_issuer_and_cached() {
     let (jwks_url, introspection_url) = (jwks.url.clone(), introspection.url.clone());
     let app = TestApp::spawn_with(move |s| {
         s.external_issuer = Some(ExternalIssuer {
-            issuer: ISSUER.into(),
-            audience: AUDIENCE.into(),
-            jwks_url,
-            min_refresh_interval: Duration::from_secs(30),
             introspection: Some(gateway::config::Introspection {
                 url: introspection_url,
                 client_id: "gateway".into(),
                 client_secret: gateway::config::Secret::new("gw-secret"),
             }),
+            ..ExternalIssuer::new(ISSUER, AUDIENCE, jwks_url)
         });
     })
     .await;
@@ -814,4 +874,307 @@ async fn subjects_up_to_oidcs_255_characters_are_served_and_logged_and_longer_on
         c["sub"] = sub.into();
         assert_refused(&app, &keys.sign(&c).expect("sign"), what).await;
     }
+}
+
+/// Starts a loopback server for `router`; its base URL and the handle that stops it.
+async fn serve_router(router: axum::Router) -> (String, tokio::sync::oneshot::Sender<()>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, router)
+            .with_graceful_shutdown(async {
+                let _ = rx.await;
+            })
+            .await;
+    });
+    (format!("http://{addr}"), tx)
+}
+
+/// The JWKS URL answering a redirect to another set of keys is not followed: the gateway
+/// does not start on the redirected keys (which would then sign an accepted admin token).
+#[tokio::test]
+async fn jwks_redirects_are_not_followed() {
+    let evil = IssuerKey::ec("evil");
+    let keys = json!({ "keys": [evil.jwk.clone()] });
+    let router = axum::Router::new()
+        .route(
+            "/jwks",
+            axum::routing::get(|| async { axum::response::Redirect::temporary("/elsewhere") }),
+        )
+        .route(
+            "/elsewhere",
+            axum::routing::get(move || {
+                let keys = keys.clone();
+                async move { axum::Json(keys) }
+            }),
+        );
+    let (base, _stop) = serve_router(router).await;
+    let dir = tempfile::tempdir().expect("dir");
+    let settings = gateway::Settings {
+        listen: "127.0.0.1:0".parse().expect("addr"),
+        seed_demo: false,
+        data_dir: dir.path().to_owned(),
+        database_url: None,
+        external_issuer: Some(ExternalIssuer::new(
+            ISSUER,
+            AUDIENCE,
+            format!("{base}/jwks"),
+        )),
+        ..gateway::Settings::default()
+    };
+    match gateway::Application::build(settings).await {
+        Err(e) => assert!(e.to_string().contains("redirect"), "{e}"),
+        Ok(app) => {
+            let addr = app.address().expect("addr");
+            let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+            tokio::spawn(app.run_until(async {
+                let _ = rx.await;
+            }));
+            let token = evil.sign(&claims(ISSUER, json!(AUDIENCE), "registry_admin"));
+            let status = reqwest::Client::new()
+                .post(format!("http://{addr}/graphql"))
+                .bearer_auth(token)
+                .json(&json!({ "query": ME }))
+                .send()
+                .await
+                .expect("send")
+                .status();
+            drop(tx);
+            panic!(
+                "the gateway started on redirected keys (an admin token signed by them: {status})"
+            );
+        }
+    }
+}
+
+/// Keys are refreshed on the schedule the issuer's `Cache-Control: max-age` sets (within the
+/// floor and ceiling): a key the issuer removed stops verifying although its `kid` is known.
+#[tokio::test]
+async fn a_key_removed_from_the_jwks_stops_verifying_on_the_next_scheduled_refresh() {
+    let (old, new) = (IssuerKey::ec("old"), IssuerKey::ec("new"));
+    let jwks = JwksServer::start_with(vec![old.jwk.clone(), new.jwk.clone()], Some(1)).await;
+    let url = jwks.url.clone();
+    let app = TestApp::spawn_with(move |s| {
+        s.external_issuer = Some(ExternalIssuer {
+            min_refresh_interval: Duration::from_millis(500),
+            refresh_interval: Duration::from_secs(600),
+            ..ExternalIssuer::new(ISSUER, AUDIENCE, url)
+        });
+    })
+    .await;
+    let admin = claims(ISSUER, json!(AUDIENCE), "registry_admin");
+    assert_eq!(me(&app, &old.sign(&admin)).await.0, 200);
+    jwks.publish(vec![new.jwk.clone()]);
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    assert!(
+        jwks.fetches() >= 2,
+        "refreshed on schedule: {}",
+        jwks.fetches()
+    );
+    assert_refused(&app, &old.sign(&admin), "a key the issuer removed").await;
+    assert_eq!(me(&app, &new.sign(&admin)).await.0, 200);
+}
+
+/// RFC 7515 `crit`, the `iss` type, a future `iat`, the access-token type (RFC 9068), keys
+/// not meant for verification, duplicate `kid`s, and control or format characters in claims.
+#[tokio::test]
+async fn external_tokens_are_checked_as_the_rfcs_require() {
+    let key = IssuerKey::ec("k1");
+    // A key published for encryption only, and two keys sharing one `kid`.
+    let enc = IssuerKey::ec("enc-only");
+    let mut enc_jwk = enc.jwk.clone();
+    enc_jwk.as_object_mut().expect("jwk").remove("use");
+    enc_jwk["key_ops"] = json!(["encrypt", "wrapKey"]);
+    let dup_ec = IssuerKey::ec("dup");
+    let dup_rsa = IssuerKey::rsa("dup");
+    let jwks = JwksServer::start(vec![
+        key.jwk.clone(),
+        enc_jwk,
+        dup_ec.jwk.clone(),
+        dup_rsa.jwk.clone(),
+    ])
+    .await;
+    let app = external_app(&jwks, Duration::from_secs(30)).await;
+    let admin = claims(ISSUER, json!(AUDIENCE), "registry_admin");
+    let (status, body) = me(&app, &key.sign(&admin)).await;
+    assert_eq!(status, 200, "the control token works: {body}");
+    let typed = key.sign_with(|h| h.typ = Some("application/at+jwt".into()), &admin);
+    assert_eq!(
+        me(&app, &typed).await.0,
+        200,
+        "the media-type form of at+jwt"
+    );
+
+    let crit = key.sign_with(|h| h.crit = Some(vec!["urn:example:ext".into()]), &admin);
+    assert_refused(&app, &crit, "an unknown critical header").await;
+    let mut iss_array = admin.clone();
+    iss_array["iss"] = json!([ISSUER, "https://evil.example"]);
+    assert_refused(&app, &key.sign(&iss_array), "an iss array").await;
+    let mut future = admin.clone();
+    future["iat"] = (now() + 10 * 365 * 86_400).into();
+    future["exp"] = (now() + 10 * 365 * 86_400 + 600).into();
+    assert_refused(&app, &key.sign(&future), "iat ten years ahead").await;
+    let id_token = key.sign_with(|h| h.typ = Some("JWT".into()), &admin);
+    assert_refused(&app, &id_token, "typ JWT (an ID token)").await;
+    let untyped = key.sign_with(|h| h.typ = None, &admin);
+    assert_refused(&app, &untyped, "no typ").await;
+    assert_refused(
+        &app,
+        &enc.sign(&admin),
+        "a key with key_ops encrypt, wrapKey",
+    )
+    .await;
+    assert_eq!(
+        me(&app, &dup_ec.sign(&admin)).await.0,
+        200,
+        "ES256 under kid dup"
+    );
+    assert_eq!(
+        me(&app, &dup_rsa.sign(&admin)).await.0,
+        200,
+        "RS256 under kid dup"
+    );
+    for (claim, value) in [
+        ("sub", "admin\u{202E}nimda"),
+        ("sub", "zero\u{200B}width"),
+        ("scope", "person:read\u{2066}"),
+        ("sub", "bell\u{7}"),
+    ] {
+        let mut c = admin.clone();
+        c[claim] = value.into();
+        assert_refused(&app, &key.sign(&c), &format!("{claim} {value:?}")).await;
+    }
+}
+
+/// Issuers that do not type their access tokens: a configured claim marks them instead.
+#[tokio::test]
+async fn a_configured_claim_can_mark_access_tokens_of_issuers_without_typ() {
+    let key = IssuerKey::ec("k1");
+    let jwks = JwksServer::start(vec![key.jwk.clone()]).await;
+    let url = jwks.url.clone();
+    let app = TestApp::spawn_with(move |s| {
+        s.external_issuer = Some(ExternalIssuer {
+            access_claim: Some(("token_use".into(), "access".into())),
+            ..ExternalIssuer::new(ISSUER, AUDIENCE, url)
+        });
+    })
+    .await;
+    let mut access = claims(ISSUER, json!(AUDIENCE), "auditor");
+    access["token_use"] = "access".into();
+    let jwt = |c: &Value| key.sign_with(|h| h.typ = Some("JWT".into()), c);
+    assert_eq!(me(&app, &jwt(&access)).await.0, 200);
+    let mut id = access.clone();
+    id["token_use"] = "id".into();
+    assert_refused(&app, &jwt(&id), "token_use id").await;
+}
+
+/// Token `sub` and other claims with Unicode control or format characters are refused on the
+/// dev issuer too (issue 14).
+#[tokio::test]
+async fn dev_tokens_with_format_characters_in_claims_are_refused() {
+    let (app, keys) = dev_app().await;
+    let good = claims("urn:izgraph:dev", json!("izgraph"), "registry_admin");
+    assert_eq!(me(&app, &keys.sign(&good).expect("sign")).await.0, 200);
+    for sub in [
+        "evil\u{202E}gpj.exe",
+        "a\u{FEFF}b",
+        "a\u{200D}b",
+        "a\u{85}b",
+    ] {
+        let mut c = good.clone();
+        c["sub"] = sub.into();
+        assert_refused(&app, &keys.sign(&c).expect("sign"), &format!("{sub:?}")).await;
+    }
+}
+
+#[tokio::test]
+async fn introspection_refuses_refresh_tokens_and_never_sees_malformed_jwts() {
+    let key = IssuerKey::ec("k1");
+    let jwks = JwksServer::start(vec![key.jwk.clone()]).await;
+    let introspection = IntrospectionServer::start().await;
+    let app = introspecting_app(&jwks, &introspection).await;
+    assert_eq!(me(&app, "opaque-admin").await.0, 200);
+    assert_refused(&app, "opaque-refresh", "token_type refresh_token").await;
+    let calls = introspection.calls();
+    let admin = claims(ISSUER, json!(AUDIENCE), "registry_admin");
+    assert_refused(&app, &unsigned("k1", &admin), "alg: none").await;
+    let bad_header = format!("{}.{}.", b64(b"{\"alg\":\"XX256\"}"), b64(b"{}"));
+    assert_refused(&app, &bad_header, "an unknown alg").await;
+    assert_eq!(
+        introspection.calls(),
+        calls,
+        "JWT-shaped tokens are refused locally, never sent to the issuer"
+    );
+}
+
+/// 60 made-up opaque tokens against a slow issuer do not make a real user (from another
+/// address) wait for them: the flood's calls are capped per source, the rest answered at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_junk_token_flood_does_not_make_a_real_user_wait() {
+    let key = IssuerKey::ec("k1");
+    let jwks = JwksServer::start(vec![key.jwk.clone()]).await;
+    let introspection = IntrospectionServer::start_with(Duration::from_secs(2)).await;
+    let app = introspecting_app(&jwks, &introspection).await;
+    let flood = (0..60).map(|i| {
+        let app = &app;
+        async move {
+            let started = std::time::Instant::now();
+            let (status, _, _) = me_with_header(app, Some(&format!("Bearer junk-token-{i}"))).await;
+            (status, started.elapsed())
+        }
+    });
+    let user = async {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        // Another source address on loopback.
+        let client = reqwest::Client::builder()
+            .local_address(std::net::IpAddr::from([127, 0, 0, 2]))
+            .build()
+            .expect("client");
+        let started = std::time::Instant::now();
+        let resp = client
+            .post(format!("{}/graphql", app.base))
+            .bearer_auth("opaque-admin")
+            .json(&json!({ "query": ME }))
+            .send()
+            .await
+            .expect("send");
+        (resp.status().as_u16(), started.elapsed())
+    };
+    let (flood, (status, waited)) = tokio::join!(futures::future::join_all(flood), user);
+    assert_eq!(status, 200);
+    assert!(
+        waited < Duration::from_secs(5),
+        "the real user waited {waited:?} (one call takes 2 s)"
+    );
+    assert!(
+        flood.iter().all(|(s, _)| *s == 401 || *s == 503),
+        "{flood:?}"
+    );
+    let slowest = flood.iter().map(|(_, d)| *d).max().unwrap_or_default();
+    assert!(slowest < Duration::from_secs(8), "junk waited {slowest:?}");
+    assert!(
+        introspection.calls() <= 10,
+        "the flood's calls are capped: {}",
+        introspection.calls()
+    );
+}
+
+/// An endless introspection answer is cut off at 256 KiB, not read into memory.
+#[tokio::test]
+async fn a_huge_introspection_answer_is_refused_without_reading_it_all() {
+    let key = IssuerKey::ec("k1");
+    let jwks = JwksServer::start(vec![key.jwk.clone()]).await;
+    let introspection = IntrospectionServer::start().await;
+    let app = introspecting_app(&jwks, &introspection).await;
+    assert_refused(&app, "opaque-huge", "a 64 MiB answer").await;
+    let sent = introspection.streamed.load(Ordering::SeqCst);
+    assert!(
+        sent < 16 << 20,
+        "the gateway stopped reading early: {} MiB were sent",
+        sent >> 20
+    );
+    assert_eq!(me(&app, "opaque-admin").await.0, 200);
 }

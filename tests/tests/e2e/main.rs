@@ -13,6 +13,7 @@ mod consent;
 mod contract;
 mod db_restart;
 mod doses;
+mod edge;
 mod federation;
 mod forecasts;
 mod graphql_http;

@@ -152,3 +152,185 @@ async fn scans_are_served_by_the_replica_and_writers_read_their_writes() {
         .is_empty());
     standby.close().await.ok();
 }
+
+const CONSENT: &str =
+    "mutation($p: ID!, $i: ConsentInput!) { setConsent(personId: $p, input: $i) { reminders } }";
+
+/// Names a principal's search finds.
+async fn names(app: &TestApp, token: &str, last: &str) -> Vec<String> {
+    let data = app
+        .ok(
+            token,
+            "query($f: PersonFilter!) { persons(filter: $f) { edges { node { id firstName } } } }",
+            json!({ "f": { "lastName": last } }),
+        )
+        .await;
+    data["persons"]["edges"]
+        .as_array()
+        .expect("edges")
+        .iter()
+        .map(|e| e["node"]["firstName"].as_str().unwrap_or("?").to_owned())
+        .collect()
+}
+
+/// Authorization facts are never decided on a lagging replica: with replay paused, a lock,
+/// an opt-out and a removed guardian link made on the primary hold for scans at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scans_never_decide_access_on_a_lagging_replica() {
+    let primary = tokio::task::spawn_blocking(PgCluster::start)
+        .await
+        .expect("primary");
+    primary.create_database("izgraph").await;
+    let (primary, replica) = tokio::task::spawn_blocking(move || {
+        let r = primary.replica();
+        (primary, r)
+    })
+    .await
+    .expect("replica");
+    let (write_url, read_url) = (primary.url("izgraph"), replica.url("izgraph"));
+    let a = TestApp::spawn_with(|s| {
+        s.database_url = Some(Secret::new(write_url.clone()));
+        s.database_read_url = Some(Secret::new(read_url.clone()));
+        s.replica_max_lag = Duration::from_secs(5);
+    })
+    .await;
+    let clinic_a = a.create_org("Clinic A", "CLINIC").await;
+    let clinic_b = a.create_org("Clinic B", "CLINIC").await;
+    let (pa, pb) = (a.provider(&clinic_a), a.provider(&clinic_b));
+    let locked = a
+        .create_person(&pa, "Locked", "Lagging", "2018-04-04")
+        .await;
+    let opted = a.create_person(&pa, "Opted", "Lagging", "2018-04-04").await;
+    let ward = a.create_person(&pa, "Ward", "Lagging", "2018-04-04").await;
+    let parent = a.create_person(&pa, "Parent", "Elder", "1985-01-01").await;
+    let primary_db = sea_orm::Database::connect(&write_url)
+        .await
+        .expect("connect to the primary");
+    primary_db
+        .execute_unprepared(&format!(
+            "INSERT INTO guardian_links (id, person_id, guardian_id, relationship, created_at) \
+             VALUES ('{}', '{ward}', '{parent}', 'mother', now())",
+            uuid::Uuid::new_v4()
+        ))
+        .await
+        .expect("link the guardian");
+    let guardian = a.token(TokenRequest::new(Role::Guardian).person(parent.parse().expect("id")));
+    eventually(
+        Duration::from_secs(20),
+        "the replica catches up",
+        || async {
+            names(&a, &pb, "Lagging").await == ["Locked", "Opted", "Ward"]
+                && names(&a, &guardian, "Lagging").await == ["Ward"]
+        },
+    )
+    .await;
+
+    let standby = sea_orm::Database::connect(&read_url)
+        .await
+        .expect("connect to the replica");
+    standby
+        .execute_unprepared("SELECT pg_wal_replay_pause()")
+        .await
+        .expect("pause replay");
+    let paused = Instant::now();
+    a.ok(
+        &pa,
+        CONSENT,
+        json!({ "p": locked, "i": { "lockedToId": clinic_a, "channel": "PROVIDER" } }),
+    )
+    .await;
+    a.ok(
+        &pa,
+        CONSENT,
+        json!({ "p": opted, "i": { "participation": "OPTED_OUT", "channel": "FORM" } }),
+    )
+    .await;
+    primary_db
+        .execute_unprepared(&format!(
+            "DELETE FROM guardian_links WHERE person_id = '{ward}'"
+        ))
+        .await
+        .expect("unlink the guardian");
+    // The replica still has the old facts...
+    let stale: i64 = standby
+        .query_one_raw(sea_orm::Statement::from_string(
+            sea_orm::DbBackend::Postgres,
+            format!("SELECT count(*) AS n FROM guardian_links WHERE person_id = '{ward}'"),
+        ))
+        .await
+        .expect("query the replica")
+        .expect("row")
+        .try_get("", "n")
+        .expect("count");
+    assert_eq!(stale, 1, "replay is paused");
+    // ...and none of them is served.
+    assert_eq!(
+        names(&a, &pb, "Lagging").await,
+        ["Ward"],
+        "provider B finds neither the child locked to A nor the opted-out person"
+    );
+    assert!(
+        names(&a, &guardian, "Lagging").await.is_empty(),
+        "a guardian link present only on the replica gives nothing"
+    );
+    assert!(
+        paused.elapsed() < Duration::from_secs(4),
+        "the scans above ran while the replica was within its lag bound (in use)"
+    );
+    // Past the lag bound the replica is left out: a new record is found (on the primary)
+    // although replay is still paused.
+    a.create_person(&pa, "Fresh", "Lagging", "2019-01-01").await;
+    eventually(
+        Duration::from_secs(20),
+        "scans leave a replica past its lag bound",
+        || async {
+            names(&a, &pb, "Lagging")
+                .await
+                .contains(&"Fresh".to_owned())
+        },
+    )
+    .await;
+    standby
+        .execute_unprepared("SELECT pg_wal_replay_resume()")
+        .await
+        .expect("resume replay");
+    standby.close().await.ok();
+    primary_db.close().await.ok();
+}
+
+/// A read URL that is not a streaming standby of the primary (here a second database on the
+/// primary's own cluster) is refused at start-up.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_read_url_that_is_not_a_standby_of_the_primary_is_refused() {
+    let primary = tokio::task::spawn_blocking(PgCluster::start)
+        .await
+        .expect("primary");
+    primary.create_database("izgraph").await;
+    primary.create_database("copy").await;
+    let other = tokio::task::spawn_blocking(PgCluster::start)
+        .await
+        .expect("another cluster");
+    other.create_database("izgraph").await;
+    for (what, read) in [
+        ("a database on the primary itself", primary.url("copy")),
+        ("an unrelated cluster", other.url("izgraph")),
+    ] {
+        let data_dir = tempfile::tempdir().expect("temp dir");
+        let settings = gateway::Settings {
+            listen: "127.0.0.1:0".parse().expect("addr"),
+            data_dir: data_dir.path().to_owned(),
+            seed_demo: false,
+            max_connections: 2,
+            database_url: Some(Secret::new(primary.url("izgraph"))),
+            database_read_url: Some(Secret::new(read)),
+            ..gateway::Settings::default()
+        };
+        match gateway::Application::build(settings).await {
+            Ok(_) => panic!("{what} was accepted as a read replica"),
+            Err(e) => assert!(
+                e.to_string().contains("standby"),
+                "{what}: the refusal says why: {e}"
+            ),
+        }
+    }
+}
