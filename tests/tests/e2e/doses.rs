@@ -47,10 +47,14 @@ async fn a_duplicate_dose_is_merged_not_stored_twice() {
     let kid = app.create_person(&token, "Ava", "Lee", "2022-01-01").await;
     let first = app.record_dose(&token, &kid, "03", "2023-01-05").await;
     let first_id = first["data"]["recordDose"]["dose"]["id"].clone();
-    // MMRV shares the MMR group with MMR: same day, same group, a duplicate.
-    let second = app.record_dose(&token, &kid, "94", "2023-01-05").await;
+    // The same vaccine on the same day: a duplicate.
+    let second = app.record_dose(&token, &kid, "03", "2023-01-05").await;
     assert_eq!(second["data"]["recordDose"]["stored"], false);
     assert_eq!(second["data"]["recordDose"]["duplicateOf"], first_id);
+    // MMRV shares only the MMR group with MMR: a second dose (its varicella antigen must not
+    // be lost), flagged for data quality.
+    let mmrv = app.record_dose(&token, &kid, "94", "2023-01-05").await;
+    assert_eq!(mmrv["data"]["recordDose"]["stored"], true);
     // Another group on the same day is not a duplicate.
     let other = app.record_dose(&token, &kid, "83", "2023-01-05").await;
     assert_eq!(other["data"]["recordDose"]["stored"], true);
@@ -61,7 +65,7 @@ async fn a_duplicate_dose_is_merged_not_stored_twice() {
             json!({ "id": kid }),
         )
         .await;
-    assert_eq!(data["person"]["doses"].as_array().map(Vec::len), Some(2));
+    assert_eq!(data["person"]["doses"].as_array().map(Vec::len), Some(3));
 }
 
 #[tokio::test]
