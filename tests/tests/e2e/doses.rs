@@ -84,15 +84,29 @@ async fn bad_doses_are_refused_and_nothing_is_written() {
         let body = app.record_dose(&token, person, cvx, date).await;
         assert_eq!(error_code(&body), Some("BAD_USER_INPUT"), "{why}: {body}");
     }
+    // Only registry staff name another administering organization; an unknown one is then
+    // bad input. For anyone else any other organization is refused as a matter of authority.
+    let unknown_org = json!({ "i": { "personId": kid, "cvx": "20", "dateGiven": "2023-07-01", "administeredById": uuid::Uuid::new_v4() } });
     let body = app
-        .gql(&token, "mutation($i: DoseInput!) { recordDose(input: $i) { stored } }",
-             json!({ "i": { "personId": kid, "cvx": "20", "dateGiven": "2023-07-01", "administeredById": uuid::Uuid::new_v4() } }))
+        .gql(
+            &app.admin(),
+            "mutation($i: DoseInput!) { recordDose(input: $i) { stored } }",
+            unknown_org.clone(),
+        )
         .await;
     assert_eq!(
         error_code(&body),
         Some("BAD_USER_INPUT"),
         "unknown administering org"
     );
+    let body = app
+        .gql(
+            &token,
+            "mutation($i: DoseInput!) { recordDose(input: $i) { stored } }",
+            unknown_org,
+        )
+        .await;
+    assert_eq!(error_code(&body), Some("FORBIDDEN"), "another organization");
     let body = app
         .record_dose(
             &token,
