@@ -13,6 +13,24 @@ pub struct Vaccine {
     pub cvx: String,
     pub name: String,
     pub vaccine_groups: Vec<String>,
+    /// An "unspecified formulation" code: what a report says when it does not know which
+    /// product of its group was given.
+    pub unspecified: bool,
+}
+
+/// How a dose submitted for a date relates to one already recorded on that date
+/// (`shared/spec/access-policy.md`, Writes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SameDay {
+    /// The same vaccine: the same CVX, or an unspecified code of a group against a specific
+    /// code covering that group. `keep_new`: the new code is the specific one and replaces
+    /// the recorded one.
+    Duplicate {
+        keep_new: bool,
+    },
+    /// Some antigens shared, not all: both doses are kept and flagged for data quality.
+    SharesAntigens,
+    Unrelated,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -70,10 +88,15 @@ impl CodeSet {
             if by_cvx.insert(cvx.to_owned(), vaccines.len()).is_some() {
                 return Err(malformed("duplicate CVX"));
             }
+            // CDC names these "…, unspecified formulation" (or "…, unspecified"); "Lf
+            // unspecified" is a specific Td product whose flocculation units are not stated.
+            let lower = name.to_lowercase();
+            let unspecified = lower.contains("unspecified") && !lower.contains("lf unspecified");
             vaccines.push(Vaccine {
                 cvx: cvx.to_owned(),
                 name: name.to_owned(),
                 vaccine_groups: groups,
+                unspecified,
             });
         }
         Ok(CodeSet { vaccines, by_cvx })
@@ -95,7 +118,7 @@ impl CodeSet {
         self.vaccines.is_empty()
     }
 
-    /// Whether two CVX codes share a vaccine group: doses of both on one day are duplicates.
+    /// Whether two CVX codes share a vaccine group.
     pub fn share_a_group(&self, a: &str, b: &str) -> bool {
         match (self.get(a), self.get(b)) {
             (Some(a), Some(b)) => a
@@ -103,6 +126,34 @@ impl CodeSet {
                 .iter()
                 .any(|g| b.vaccine_groups.contains(g)),
             _ => a == b,
+        }
+    }
+
+    /// How a dose of `new` relates to a dose of `existing` given on the same date. Sharing a
+    /// group is not enough to be a duplicate: DTaP-HepB-IPV and HepB on one day are two doses,
+    /// and merging them would lose the DTaP and polio antigens. An unspecified code is a
+    /// duplicate of a specific one only when the specific one covers every group it names, so
+    /// keeping the specific one loses nothing.
+    pub fn same_day(&self, existing: &str, new: &str) -> SameDay {
+        if existing == new {
+            return SameDay::Duplicate { keep_new: false };
+        }
+        let (Some(e), Some(n)) = (self.get(existing), self.get(new)) else {
+            return SameDay::Unrelated;
+        };
+        let covers = |a: &Vaccine, b: &Vaccine| {
+            b.vaccine_groups
+                .iter()
+                .all(|g| a.vaccine_groups.contains(g))
+        };
+        if !self.share_a_group(existing, new) {
+            SameDay::Unrelated
+        } else if e.unspecified && !n.unspecified && covers(n, e) {
+            SameDay::Duplicate { keep_new: true }
+        } else if n.unspecified && covers(e, n) {
+            SameDay::Duplicate { keep_new: false }
+        } else {
+            SameDay::SharesAntigens
         }
     }
 
@@ -149,6 +200,47 @@ mod tests {
         let codes = CodeSet::embedded().expect("code set");
         assert!(codes.share_a_group("94", "21"));
         assert!(!codes.share_a_group("03", "20"));
+    }
+
+    /// Hole 4 of issue 14: HepB then DTaP-HepB-IPV on one day lost DTaP and polio.
+    #[test]
+    fn a_combination_and_a_single_antigen_vaccine_are_two_doses() {
+        let codes = CodeSet::embedded().expect("code set");
+        assert_eq!(codes.same_day("08", "110"), SameDay::SharesAntigens);
+        assert_eq!(codes.same_day("110", "08"), SameDay::SharesAntigens);
+        assert_eq!(codes.same_day("03", "94"), SameDay::SharesAntigens);
+        assert_eq!(codes.same_day("20", "106"), SameDay::SharesAntigens);
+        assert_eq!(codes.same_day("20", "10"), SameDay::Unrelated);
+    }
+
+    #[test]
+    fn the_same_vaccine_is_a_duplicate_and_the_specific_code_is_kept() {
+        let codes = CodeSet::embedded().expect("code set");
+        assert_eq!(
+            codes.same_day("20", "20"),
+            SameDay::Duplicate { keep_new: false }
+        );
+        // DTaP unspecified against DTaP, either way round: DTaP stays.
+        assert_eq!(
+            codes.same_day("107", "20"),
+            SameDay::Duplicate { keep_new: true }
+        );
+        assert_eq!(
+            codes.same_day("20", "107"),
+            SameDay::Duplicate { keep_new: false }
+        );
+        // HepB unspecified against DTaP-HepB-IPV: the combination covers it.
+        assert_eq!(
+            codes.same_day("45", "110"),
+            SameDay::Duplicate { keep_new: true }
+        );
+        // A combination is never reduced to an unspecified single antigen.
+        assert_eq!(
+            codes.same_day("110", "45"),
+            SameDay::Duplicate { keep_new: false }
+        );
+        assert!(codes.get("107").is_some_and(|v| v.unspecified));
+        assert!(codes.get("196").is_some_and(|v| !v.unspecified));
     }
 
     #[test]

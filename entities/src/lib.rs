@@ -22,7 +22,7 @@ mod seed_copy;
 
 pub use access::Access;
 pub use cache::{CacheBackend, CacheConfig, CacheStatus, PersonRecord, RecordCache};
-pub use code_set::{CodeSet, CodeSetError, Vaccine};
+pub use code_set::{CodeSet, CodeSetError, SameDay, Vaccine};
 pub use db::{Backend, PoolStats, Store};
 pub use error::StoreError;
 pub use replica::ReadTarget;

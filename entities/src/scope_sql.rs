@@ -78,6 +78,8 @@ pub(crate) fn person_condition(scope: &RowScope, locks: Locks) -> Condition {
                             .equals((person::Entity, person::Column::Id)),
                     )
                     .and_where(guardian_link::Column::GuardianId.eq(*guardian))
+                    // Reported links are data, never a grant.
+                    .and_where(guardian_link::Column::VerifiedAt.is_not_null())
                     .to_owned(),
             )),
         RowScope::Own {

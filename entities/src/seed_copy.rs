@@ -190,8 +190,10 @@ impl CopyRow for guardian_link::Model {
         "guardian_id",
         "relationship",
         "created_at",
+        "verified_at",
+        "verified_by",
     ];
-    const BYTES: usize = 90;
+    const BYTES: usize = 120;
 
     fn write(&self, out: &mut CopyStream) {
         out.row(fields::<Self>());
@@ -200,6 +202,11 @@ impl CopyRow for guardian_link::Model {
         out.uuid(self.guardian_id);
         out.text(&self.relationship);
         out.timestamptz(self.created_at);
+        match self.verified_at {
+            Some(at) => out.timestamptz(at),
+            None => out.null(),
+        }
+        out.opt_text(self.verified_by.as_deref());
     }
 }
 

@@ -172,6 +172,7 @@ async fn content(db: &DatabaseConnection) -> BTreeMap<&'static str, (usize, Stri
                         l.id,
                         guardian_link::Model {
                             created_at: at,
+                            verified_at: l.verified_at.map(|_| at),
                             ..l
                         },
                     )

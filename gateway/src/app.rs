@@ -19,6 +19,7 @@ use tokio::net::TcpListener;
 
 use crate::auth::jwks::JwksError;
 use crate::auth::Authenticator;
+use crate::checkpoints::Publisher;
 use crate::config::{PersistedDocuments, Settings};
 use crate::http::persisted::{BoundedDocuments, ManifestError, Persisted, TrustedDocuments};
 use crate::keys::{DevKeys, KeyError};
@@ -55,6 +56,8 @@ pub enum StartError {
     TrustedDocuments(#[from] ManifestError),
     #[error(transparent)]
     Config(#[from] crate::config::ConfigError),
+    #[error("access log checkpoints: {0}")]
+    Checkpoints(#[from] crate::checkpoints::CheckpointError),
 }
 
 /// Shared by every request handler.
@@ -72,6 +75,7 @@ pub struct AppState {
 pub struct Application {
     listener: TcpListener,
     state: AppState,
+    checkpoints: Publisher,
 }
 
 /// Connects to the configured database and applies migrations.
@@ -142,6 +146,11 @@ impl Application {
             }
             PersistedDocuments::Off => Persisted::Off,
         };
+        let checkpoints = Publisher::new(
+            store.clone(),
+            &settings.checkpoint_key(),
+            settings.checkpoint_file(),
+        )?;
         // Spans first, so a limit's refusal shows inside the phase that made it.
         let schema = schema::build()
             .extension(schema::Spans)
@@ -159,6 +168,7 @@ impl Application {
                 metrics: Arc::new(Metrics::new()),
                 persisted: Arc::new(persisted),
             },
+            checkpoints,
         })
     }
 
@@ -188,56 +198,83 @@ impl Application {
     ) -> std::io::Result<()> {
         let delay = self.state.settings.shutdown_delay;
         let timeout = self.state.settings.shutdown_timeout;
-        let draining = Draining::default();
-        let limits = self.state.settings.connections;
-        let router = crate::http::router(self.state)
-            .layer(axum::middleware::from_fn_with_state(
-                limits.body_timeout,
-                crate::serve::body_deadline,
-            ))
-            .layer(axum::middleware::from_fn_with_state(
-                draining.clone(),
-                while_draining,
-            ));
-        let (closed_tx, closed_rx) = tokio::sync::oneshot::channel::<()>();
-        let stop_accepting = async move {
-            shutdown.await;
-            draining.start();
-            tracing::info!(
-                delay_seconds = delay.as_secs(),
-                "shutting down: /readyz reports draining, requests still served"
-            );
-            tokio::time::sleep(delay).await;
-            tracing::info!(
+        let Application {
+            listener,
+            state,
+            checkpoints: publisher,
+        } = self;
+        let periodic = tokio::spawn(
+            publisher
+                .clone()
+                .run_every(state.settings.checkpoints.interval),
+        );
+        let served = serve(listener, state, shutdown, delay, timeout).await;
+        periodic.abort();
+        // The head as the drained gateway leaves it: the last entries are covered too.
+        if let Err(e) = publisher.publish().await {
+            tracing::error!(error = %e, "access log checkpoint not published at shutdown");
+        }
+        served
+    }
+}
+
+/// Serves until `shutdown`, then drains (see [`Application::run_until`]).
+async fn serve(
+    listener: TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+    delay: std::time::Duration,
+    timeout: std::time::Duration,
+) -> std::io::Result<()> {
+    let draining = Draining::default();
+    let limits = state.settings.connections;
+    let router = crate::http::router(state)
+        .layer(axum::middleware::from_fn_with_state(
+            limits.body_timeout,
+            crate::serve::body_deadline,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            draining.clone(),
+            while_draining,
+        ));
+    let (closed_tx, closed_rx) = tokio::sync::oneshot::channel::<()>();
+    let stop_accepting = async move {
+        shutdown.await;
+        draining.start();
+        tracing::info!(
+            delay_seconds = delay.as_secs(),
+            "shutting down: /readyz reports draining, requests still served"
+        );
+        tokio::time::sleep(delay).await;
+        tracing::info!(
+            timeout_seconds = timeout.as_secs(),
+            "listener closed: waiting for in-flight requests"
+        );
+        let _ = closed_tx.send(());
+    };
+    let serve = crate::serve::serve(listener, router, limits, stop_accepting);
+    let deadline = async move {
+        match closed_rx.await {
+            Ok(()) => tokio::time::sleep(timeout).await,
+            // The server ended without being told to stop: it has its own answer.
+            Err(_) => std::future::pending().await,
+        }
+    };
+    tokio::select! {
+        served = serve => served,
+        () = deadline => {
+            tracing::warn!(
                 timeout_seconds = timeout.as_secs(),
-                "listener closed: waiting for in-flight requests"
+                "drain deadline passed with requests still in flight: closing them"
             );
-            let _ = closed_tx.send(());
-        };
-        let serve = crate::serve::serve(self.listener, router, limits, stop_accepting);
-        let deadline = async move {
-            match closed_rx.await {
-                Ok(()) => tokio::time::sleep(timeout).await,
-                // The server ended without being told to stop: it has its own answer.
-                Err(_) => std::future::pending().await,
-            }
-        };
-        tokio::select! {
-            served = serve => served,
-            () = deadline => {
-                tracing::warn!(
-                    timeout_seconds = timeout.as_secs(),
-                    "drain deadline passed with requests still in flight: closing them"
-                );
-                Err(std::io::Error::new(
-                    std::io::ErrorKind::TimedOut,
-                    format!(
-                        "requests still in flight {}s after the listener closed \
-                         (IZGRAPH_SHUTDOWN_TIMEOUT_SECONDS)",
-                        timeout.as_secs()
-                    ),
-                ))
-            }
+            Err(std::io::Error::new(
+                std::io::ErrorKind::TimedOut,
+                format!(
+                    "requests still in flight {}s after the listener closed \
+                     (IZGRAPH_SHUTDOWN_TIMEOUT_SECONDS)",
+                    timeout.as_secs()
+                ),
+            ))
         }
     }
 }

@@ -153,6 +153,27 @@ pub struct Settings {
     /// Whether `GET /graphql` from a browser serves GraphiQL (`IZGRAPH_GRAPHIQL`); `None`:
     /// on with the dev issuer, off with an external one. See [`Settings::graphiql`].
     pub graphiql: Option<bool>,
+    /// Signed checkpoints of the access log's head (`IZGRAPH_CHECKPOINT_*`).
+    pub checkpoints: CheckpointSettings,
+}
+
+/// Where and how often the access log's head is signed and published (see
+/// [`crate::checkpoints`]); the paths default to the data directory.
+#[derive(Debug, Clone)]
+pub struct CheckpointSettings {
+    pub file: Option<PathBuf>,
+    pub key: Option<PathBuf>,
+    pub interval: Duration,
+}
+
+impl Default for CheckpointSettings {
+    fn default() -> Self {
+        CheckpointSettings {
+            file: None,
+            key: None,
+            interval: Duration::from_secs(60),
+        }
+    }
 }
 
 /// Which record cache runs (`IZGRAPH_CACHE`).
@@ -248,6 +269,7 @@ impl Default for Settings {
             replica_max_lag: Duration::from_secs(30),
             connections: ConnectionLimits::default(),
             graphiql: None,
+            checkpoints: CheckpointSettings::default(),
         }
     }
 }
@@ -560,6 +582,16 @@ impl Settings {
             s.connections.max_connections = n as usize;
         }
         s.graphiql = boolean("IZGRAPH_GRAPHIQL", lookup("IZGRAPH_GRAPHIQL"))?;
+        s.checkpoints.file = lookup("IZGRAPH_CHECKPOINT_FILE").map(PathBuf::from);
+        s.checkpoints.key = lookup("IZGRAPH_CHECKPOINT_KEY").map(PathBuf::from);
+        if let Some(n) = number(
+            &lookup,
+            "IZGRAPH_CHECKPOINT_INTERVAL_SECONDS",
+            1..=86_400,
+            "expected 1 to 86400",
+        )? {
+            s.checkpoints.interval = Duration::from_secs(n);
+        }
         if let Some(v) = lookup("IZGRAPH_SEED_DEMO") {
             s.seed_demo = match v.to_ascii_lowercase().as_str() {
                 "1" | "true" | "yes" => true,
@@ -653,6 +685,24 @@ impl Settings {
                 self.data_dir.join("izgraph.db").display()
             ))
         })
+    }
+
+    /// Where access-log checkpoints are appended: `IZGRAPH_CHECKPOINT_FILE`, or
+    /// `access-log-checkpoints.jsonl` in the data directory.
+    pub fn checkpoint_file(&self) -> PathBuf {
+        self.checkpoints
+            .file
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("access-log-checkpoints.jsonl"))
+    }
+
+    /// The key that signs checkpoints: `IZGRAPH_CHECKPOINT_KEY`, or
+    /// `checkpoint-signing-key.pem` in the data directory (created on first use).
+    pub fn checkpoint_key(&self) -> PathBuf {
+        self.checkpoints
+            .key
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("checkpoint-signing-key.pem"))
     }
 
     /// The record cache this configuration asks for. `IZGRAPH_CACHE=redis` without

@@ -62,7 +62,13 @@ pub struct PublicJwk {
 impl DevKeys {
     /// Loads `data_dir/dev-signing-key.pem`, creating it (mode 0600) if it does not exist.
     pub fn load_or_create(data_dir: &Path) -> Result<DevKeys, KeyError> {
-        let path = data_dir.join("dev-signing-key.pem");
+        Self::load_or_create_file(&data_dir.join("dev-signing-key.pem"))
+    }
+
+    /// Loads the P-256 key at `path` (PKCS#8 PEM), creating it (mode 0600) if it does not
+    /// exist: the dev issuer's key, and the key that signs access-log checkpoints.
+    pub fn load_or_create_file(path: &Path) -> Result<DevKeys, KeyError> {
+        let path = path.to_owned();
         let io = |source| KeyError::Io {
             path: path.clone(),
             source,
@@ -71,7 +77,9 @@ impl DevKeys {
             let pem = std::fs::read_to_string(&path).map_err(io)?;
             SecretKey::from_pkcs8_pem(&pem).map_err(|_| KeyError::Malformed(path.clone()))?
         } else {
-            std::fs::create_dir_all(data_dir).map_err(io)?;
+            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                std::fs::create_dir_all(dir).map_err(io)?;
+            }
             let secret = SecretKey::random(&mut rand::rngs::OsRng);
             let pem = secret
                 .to_pkcs8_pem(LineEnding::LF)

@@ -4,6 +4,7 @@
 
 pub mod app;
 pub mod auth;
+pub mod checkpoints;
 pub mod config;
 pub mod http;
 pub mod keys;

@@ -103,8 +103,14 @@ enum ClientCommand {
 
 #[derive(Subcommand)]
 enum AuditCommand {
-    /// Walk the hash chain and report the first broken link.
-    Verify,
+    /// Walk the hash chain and report the first broken link, proving that it still contains
+    /// every signed checkpoint of its head (truncation and rewriting are found too).
+    Verify {
+        /// Signed checkpoints to check the chain against; default: the configured file
+        /// (IZGRAPH_CHECKPOINT_FILE, or access-log-checkpoints.jsonl in the data directory).
+        #[arg(long, value_name = "FILE")]
+        checkpoints: Option<std::path::PathBuf>,
+    },
 }
 
 /// A `--scope` list; unlike a token's claim, a registration names no unknown scope.
@@ -324,10 +330,31 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::CdsiCheck { files } => cdsi_check(&files)?,
         Command::Healthcheck { url } => healthcheck(url.as_deref()).await?,
         Command::Audit {
-            command: AuditCommand::Verify,
+            command: AuditCommand::Verify { checkpoints },
         } => {
+            // An explicit file must exist; the configured default may not yet (a gateway that
+            // never ran), and then only the chain itself is checked, which is said.
+            let (path, explicit) = match checkpoints {
+                Some(path) => (path, true),
+                None => (settings.checkpoint_file(), false),
+            };
+            let signed = if explicit || path.exists() {
+                let signed = gateway::checkpoints::read(&path, &settings.checkpoint_key())?;
+                println!(
+                    "{} signed checkpoints read from {}",
+                    signed.len(),
+                    path.display()
+                );
+                signed
+            } else {
+                println!(
+                    "no checkpoint file at {}: truncation or a rewrite of the whole log cannot be detected",
+                    path.display()
+                );
+                Vec::new()
+            };
             let store = open_store(&settings).await?;
-            match store.verify_access_log().await? {
+            match store.verify_access_log_against(&signed).await? {
                 entities::repo::access_log::ChainReport::Intact { entries } => {
                     println!("access log intact: {entries} entries");
                 }

@@ -21,7 +21,7 @@ pub struct RecordFacts {
     pub enrollments: Vec<(Uuid, String)>,
     /// Health-plan organizations the person is a member of.
     pub memberships: Vec<Uuid>,
-    /// Person ids of the person's guardians.
+    /// Person ids of the person's *verified* guardians (a reported link grants nothing).
     pub guardians: Vec<Uuid>,
 }
 

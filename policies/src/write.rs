@@ -12,6 +12,8 @@ pub enum WriteAction {
     CreatePerson,
     UpdatePerson,
     AddGuardian,
+    /// Turning a reported guardian link into a verified one, which grants access.
+    VerifyGuardian,
     RecordDose,
     RecordContraindication,
     SetConsent,
@@ -35,6 +37,8 @@ impl WriteAction {
     /// - `demographic_write`: persons and guardian links need `person:write`.
     /// - `consent_write`: consent changes need `consent:write` (providers on the person's
     ///   request, guardians, individuals).
+    /// - `registry_verifies_guardians`: only registry staff verify a guardian relationship
+    ///   (a verified link grants a guardian access; a provider's link is only reported).
     pub fn required_scope(self) -> (Scope, &'static str) {
         match self {
             WriteAction::CreateOrganization | WriteAction::Enroll | WriteAction::AddMembership => {
@@ -47,6 +51,7 @@ impl WriteAction {
                 (Scope::PersonWrite, "demographic_write")
             }
             WriteAction::SetConsent => (Scope::ConsentWrite, "consent_write"),
+            WriteAction::VerifyGuardian => (Scope::Admin, "registry_verifies_guardians"),
         }
     }
 }
@@ -94,6 +99,20 @@ mod tests {
         let g = principal(Role::Guardian);
         assert!(authorize_write(&g, WriteAction::SetConsent).is_ok());
         assert!(authorize_write(&g, WriteAction::RecordDose).is_err());
+    }
+
+    #[test]
+    fn only_registry_staff_verify_guardians() {
+        for role in [
+            Role::Provider,
+            Role::PublicHealth,
+            Role::School,
+            Role::Guardian,
+        ] {
+            assert!(authorize_write(&principal(role), WriteAction::VerifyGuardian).is_err());
+        }
+        let admin = principal(Role::RegistryAdmin);
+        assert!(authorize_write(&admin, WriteAction::VerifyGuardian).is_ok());
     }
 
     #[test]

@@ -51,7 +51,13 @@ impl PersonRecord {
                 .map(|e| (e.organization_id, e.school_year.clone()))
                 .collect(),
             memberships: self.memberships.iter().map(|m| m.organization_id).collect(),
-            guardians: self.guardian_links.iter().map(|g| g.guardian_id).collect(),
+            // Reported links are data, never a grant: only verified ones admit a guardian.
+            guardians: self
+                .guardian_links
+                .iter()
+                .filter(|g| g.grants_access())
+                .map(|g| g.guardian_id)
+                .collect(),
         }
     }
 }

@@ -3,9 +3,11 @@
 pub mod access_log;
 pub mod access_log_head;
 pub mod access_log_person;
+pub mod birth_date_change;
 pub mod consent_event;
 pub mod contraindication;
 pub mod dose;
+pub mod dose_report;
 pub mod enrollment;
 pub mod guardian_link;
 pub mod membership;

@@ -4,11 +4,13 @@
 //! any row breaks every later link. Appends lock the single `access_log_head` row, which
 //! serializes the chain across all gateway instances sharing the database.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, SubsecRound, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait, Query};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DbBackend, EntityName, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set, Statement,
+    AccessMode, ColumnTrait, ConnectionTrait, DbBackend, EntityName, EntityTrait, IsolationLevel,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set, Statement, TransactionTrait,
 };
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
@@ -62,14 +64,41 @@ pub struct LogFilter {
     pub to: Option<DateTime<Utc>>,
 }
 
-/// The first broken link found by [`verify`], if any.
+/// The first broken link found by [`Store::verify_access_log`], if any.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ChainReport {
     Intact { entries: u64 },
     Broken { seq: i64, problem: String },
 }
 
-/// The canonical bytes an entry's hash covers.
+/// A chain head as a signed checkpoint vouches for it: entry `seq` had hash `hash`. The
+/// gateway publishes these outside the database (see `gateway::checkpoints`); the chain must
+/// still contain every one, so a truncated or rewritten log is found even when the rewrite is
+/// internally consistent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Checkpoint {
+    pub seq: i64,
+    pub hash: String,
+}
+
+/// The hash of an entry: SHA-256 over its canonical encoding, hex.
+///
+/// The canonical encoding is every field of the entry, in this order, each as its UTF-8 bytes
+/// preceded by their length as a big-endian u64: `seq` (decimal), `id` (hyphenated UUID), `at`
+/// (RFC 3339, microseconds, `Z`), `subject`, `role`, `organization_id` (UUID or empty),
+/// `purpose` (or empty), `action`, `person_ids` (the stored JSON array, which names every
+/// person the entry is about, and from which `access_log_persons` is checked), `fields` (the
+/// stored JSON), `request_id`, `outcome`, `reason` (or empty), `previous_hash`.
+///
+/// A field added to the entry later joins the encoding after `previous_hash`, as its column
+/// name and then its value (each length-prefixed the same way), in the order the fields were
+/// added, and only when it is set: an entry written before the field existed keeps its hash,
+/// and no field of a new entry is outside it.
+pub fn entry_hash(m: &access_log::Model) -> String {
+    digest(m)
+}
+
+/// The canonical bytes an entry's hash covers (see [`entry_hash`]).
 fn digest(m: &access_log::Model) -> String {
     let mut h = Sha256::new();
     for part in [
@@ -331,60 +360,174 @@ impl Store {
         })
     }
 
-    /// Walks the whole chain in order and reports the first broken link.
-    pub async fn verify_access_log(&self) -> Result<ChainReport, StoreError> {
-        const BATCH: u64 = 5_000;
-        let mut previous = crate::migration::GENESIS_HASH.to_owned();
-        let mut expected_seq = 1i64;
-        loop {
-            let rows = access_log::Entity::find()
-                .filter(access_log::Column::Seq.gte(expected_seq))
-                .order_by_asc(access_log::Column::Seq)
-                .limit(BATCH)
-                .all(&self.db)
-                .await?;
-            if rows.is_empty() {
-                break;
-            }
-            for row in rows {
-                if row.seq != expected_seq {
-                    return Ok(ChainReport::Broken {
-                        seq: expected_seq,
-                        problem: format!("entry {expected_seq} is missing"),
-                    });
-                }
-                if row.previous_hash != previous {
-                    return Ok(ChainReport::Broken {
-                        seq: row.seq,
-                        problem: "previous_hash does not match the preceding entry".into(),
-                    });
-                }
-                if digest(&row) != row.hash {
-                    return Ok(ChainReport::Broken {
-                        seq: row.seq,
-                        problem: "content does not match its hash".into(),
-                    });
-                }
-                previous = row.hash;
-                expected_seq += 1;
-            }
-        }
+    /// The chain head: the last entry's sequence number and hash (`0` and the genesis hash
+    /// for an empty log). What a checkpoint signs.
+    pub async fn access_log_head(&self) -> Result<Checkpoint, StoreError> {
         let head = access_log_head::Entity::find_by_id(1)
             .one(&self.db)
             .await?
             .ok_or_else(|| StoreError::Corrupt("access log head row is missing".into()))?;
-        if head.seq != expected_seq - 1 || head.hash != previous {
-            return Ok(ChainReport::Broken {
-                seq: expected_seq,
-                problem: format!(
-                    "the chain ends at {} but its head says {}",
-                    expected_seq - 1,
-                    head.seq
-                ),
-            });
-        }
-        Ok(ChainReport::Intact {
-            entries: u64::try_from(expected_seq - 1).unwrap_or(0),
+        Ok(Checkpoint {
+            seq: head.seq,
+            hash: head.hash,
         })
     }
+
+    /// Walks the whole chain in order and reports the first broken link.
+    pub async fn verify_access_log(&self) -> Result<ChainReport, StoreError> {
+        self.verify_access_log_against(&[]).await
+    }
+
+    /// Walks the whole chain in order and reports the first broken link: an entry whose
+    /// content does not match its hash, a link to the previous entry that does not hold, a
+    /// gap, an entry whose person index (`access_log_persons`) differs from the persons it
+    /// names, a head that is not the chain's end, or a signed `checkpoint` the chain no longer
+    /// contains (the log was truncated or rewritten).
+    ///
+    /// Everything is read in one snapshot (a repeatable-read, read-only transaction on
+    /// PostgreSQL, a read transaction on SQLite), so appends running meanwhile are neither
+    /// half-seen nor mistaken for tampering.
+    pub async fn verify_access_log_against(
+        &self,
+        checkpoints: &[Checkpoint],
+    ) -> Result<ChainReport, StoreError> {
+        let txn = match self.db.get_database_backend() {
+            DbBackend::Postgres => {
+                self.db
+                    .begin_with_config(
+                        Some(IsolationLevel::RepeatableRead),
+                        Some(AccessMode::ReadOnly),
+                    )
+                    .await?
+            }
+            _ => self.db.begin().await?,
+        };
+        // The head first: on SQLite the first read fixes the transaction's snapshot.
+        let head = access_log_head::Entity::find_by_id(1)
+            .one(&txn)
+            .await?
+            .ok_or_else(|| StoreError::Corrupt("access log head row is missing".into()))?;
+        let report = walk(&txn, &head, checkpoints).await;
+        txn.rollback().await.ok();
+        report
+    }
+}
+
+/// The walk of [`Store::verify_access_log_against`], inside its snapshot.
+async fn walk<C: ConnectionTrait>(
+    db: &C,
+    head: &access_log_head::Model,
+    checkpoints: &[Checkpoint],
+) -> Result<ChainReport, StoreError> {
+    const BATCH: u64 = 5_000;
+    let mut previous = crate::migration::GENESIS_HASH.to_owned();
+    let mut expected_seq = 1i64;
+    let signed: HashMap<i64, &str> = checkpoints
+        .iter()
+        .map(|c| (c.seq, c.hash.as_str()))
+        .collect();
+    let broken = |seq: i64, problem: String| -> Result<ChainReport, StoreError> {
+        Ok(ChainReport::Broken { seq, problem })
+    };
+    loop {
+        let rows = access_log::Entity::find()
+            .filter(access_log::Column::Seq.gte(expected_seq))
+            .order_by_asc(access_log::Column::Seq)
+            .limit(BATCH)
+            .all(db)
+            .await?;
+        let Some(last) = rows.last().map(|r| r.seq) else {
+            break;
+        };
+        let mut index: HashMap<i64, Vec<Uuid>> = HashMap::new();
+        let pairs: Vec<(Uuid, i64)> = access_log_person::Entity::find()
+            .select_only()
+            .column(access_log_person::Column::PersonId)
+            .column(access_log_person::Column::Seq)
+            .filter(access_log_person::Column::Seq.between(expected_seq, last))
+            .into_tuple()
+            .all(db)
+            .await?;
+        for (person, seq) in pairs {
+            index.entry(seq).or_default().push(person);
+        }
+        for row in rows {
+            if row.seq != expected_seq {
+                return broken(expected_seq, format!("entry {expected_seq} is missing"));
+            }
+            if row.previous_hash != previous {
+                return broken(
+                    row.seq,
+                    "previous_hash does not match the preceding entry".into(),
+                );
+            }
+            if digest(&row) != row.hash {
+                return broken(row.seq, "content does not match its hash".into());
+            }
+            let mut named: Vec<Uuid> = serde_json::from_str(&row.person_ids).map_err(|_| {
+                StoreError::Corrupt(format!("entry {}: person_ids is not a list", row.seq))
+            })?;
+            named.sort_unstable();
+            named.dedup();
+            let mut indexed = index.remove(&row.seq).unwrap_or_default();
+            indexed.sort_unstable();
+            if named != indexed {
+                return broken(
+                    row.seq,
+                    format!(
+                        "its person index lists {} person(s) but the entry names {}",
+                        indexed.len(),
+                        named.len()
+                    ),
+                );
+            }
+            if let Some(hash) = signed.get(&row.seq) {
+                if *hash != row.hash {
+                    return broken(
+                        row.seq,
+                        "a signed checkpoint of this entry has another hash: the log was rewritten"
+                            .into(),
+                    );
+                }
+            }
+            previous = row.hash;
+            expected_seq += 1;
+        }
+        if let Some(seq) = index.keys().min() {
+            return broken(*seq, "the person index names an entry that does not".into());
+        }
+    }
+    let end = expected_seq - 1;
+    let orphans = access_log_person::Entity::find()
+        .filter(access_log_person::Column::Seq.gt(end))
+        .count(db)
+        .await?;
+    if orphans > 0 {
+        return broken(
+            end + 1,
+            format!("the person index names {orphans} entries past the chain's end"),
+        );
+    }
+    if head.seq != end || head.hash != previous {
+        return broken(
+            expected_seq,
+            format!("the chain ends at {end} but its head says {}", head.seq),
+        );
+    }
+    if let Some(c) = checkpoints
+        .iter()
+        .filter(|c| c.seq > end)
+        .max_by_key(|c| c.seq)
+    {
+        return broken(
+            end + 1,
+            format!(
+                "a signed checkpoint vouches for entry {} but the chain ends at {end}: the log was truncated",
+                c.seq
+            ),
+        );
+    }
+    Ok(ChainReport::Intact {
+        entries: u64::try_from(end).unwrap_or(0),
+    })
 }

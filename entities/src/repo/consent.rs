@@ -1,11 +1,15 @@
 //! Consent: participation, a lock to one provider, reminders, and the history of changes.
 
 use chrono::Utc;
+use sea_orm::sea_query::Condition;
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
 use uuid::Uuid;
 
 use crate::codes::{AccessAction, ConsentChannel, OrganizationKind, Participation};
-use crate::model::{consent_event, contraindication, dose, organization, person};
+use crate::model::{
+    consent_event, contraindication, dose, dose_report, enrollment, guardian_link, membership,
+    organization, person,
+};
 use crate::repo::access_log::{append, NewEntry};
 use crate::repo::write_guard::person_for_write;
 use crate::{Access, Store, StoreError};
@@ -49,8 +53,17 @@ impl Store {
     }
 
     /// Changes consent and appends the change to its history. Opting out keeps only the
-    /// minimal demographics needed to honour it: contact data, doses and contraindications
-    /// are removed.
+    /// minimal demographics needed to honour it (name, birth date, gender, the opt-out and its
+    /// history): contact data, doses (with their reports), contraindications, enrollments,
+    /// memberships and reported guardian links — those of the person's guardians and those
+    /// naming the person as someone's guardian — are removed in the same transaction.
+    ///
+    /// Verified links stay, in both directions: the policy lets the person's own guardian see
+    /// the opted-out record and opt them back in, which needs the link that makes them that
+    /// guardian; and a parent opting out of the registry does not give up their child's
+    /// record. A verified link grants; it is not hearsay about the person, and the guardian
+    /// side of it shows only to callers who may see the guardian's record, which an opted-out
+    /// guardian's is not.
     pub async fn set_consent(
         &self,
         access: &Access,
@@ -95,8 +108,39 @@ impl Store {
             model.postal_code = Set(None);
             model.phone = Set(None);
             model.email = Set(None);
+            dose_report::Entity::delete_many()
+                .filter(dose_report::Column::PersonId.eq(person_id))
+                .exec(&*txn)
+                .await?;
             dose::Entity::delete_many()
                 .filter(dose::Column::PersonId.eq(person_id))
+                .exec(&*txn)
+                .await?;
+            enrollment::Entity::delete_many()
+                .filter(enrollment::Column::PersonId.eq(person_id))
+                .exec(&*txn)
+                .await?;
+            membership::Entity::delete_many()
+                .filter(membership::Column::PersonId.eq(person_id))
+                .exec(&*txn)
+                .await?;
+            let links = guardian_link::Entity::find()
+                .filter(
+                    Condition::any()
+                        .add(guardian_link::Column::PersonId.eq(person_id))
+                        .add(guardian_link::Column::GuardianId.eq(person_id)),
+                )
+                .filter(guardian_link::Column::VerifiedAt.is_null())
+                .all(&*txn)
+                .await?;
+            for link in &links {
+                // The other end's record lists (or is listed by) this person: its cached copy
+                // changes too.
+                txn.touch(link.person_id);
+                txn.touch(link.guardian_id);
+            }
+            guardian_link::Entity::delete_many()
+                .filter(guardian_link::Column::Id.is_in(links.iter().map(|l| l.id)))
                 .exec(&*txn)
                 .await?;
             contraindication::Entity::delete_many()

@@ -6,14 +6,16 @@ use chrono::{NaiveDate, Utc};
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set};
 use uuid::Uuid;
 
-use crate::codes::{AccessAction, Participation};
-use crate::model::{dose, organization, person};
+use crate::code_set::SameDay;
+use crate::codes::AccessAction;
+use crate::model::{dose, dose_report, organization};
 use crate::repo::access_log::{append, NewEntry};
 use crate::repo::persons::Lookup;
 use crate::repo::records::CHUNK;
 use crate::repo::visible::scoped_person_ids;
-use crate::repo::write_guard::person_for_write;
+use crate::repo::write_guard::{person_or_opt_out, WriteTarget};
 use crate::{Access, Store, StoreError};
+use policies::RowScope;
 
 /// A dose as submitted.
 #[derive(Debug, Clone)]
@@ -32,7 +34,7 @@ pub struct NewDose {
 #[derive(Debug, Clone)]
 pub enum RecordOutcome {
     Stored(dose::Model),
-    /// Same person, a shared vaccine group, same date: the existing dose.
+    /// The same vaccine for the same person on the same date: the dose it was merged into.
     Duplicate(dose::Model),
     /// The person opted out: acknowledged, nothing stored.
     NotStored,
@@ -114,7 +116,9 @@ impl Store {
     }
 
     /// Records a dose. Validation failures write nothing; an opted-out person's dose is
-    /// acknowledged and dropped; a duplicate returns the dose it duplicates.
+    /// acknowledged and dropped (to a writer who could write to them otherwise; to anyone
+    /// else the person does not exist); a duplicate is merged into the dose it duplicates,
+    /// keeping the report's provenance.
     pub async fn record_dose(
         &self,
         access: &Access,
@@ -134,26 +138,34 @@ impl Store {
         let lot = short("lotNumber", input.lot_number.as_deref(), 60)?;
         let site = short("site", input.site.as_deref(), 60)?;
         let route = short("route", input.route.as_deref(), 60)?;
+        // A dose is the writer's own organization's unless registry staff record it for
+        // another: a clinic cannot attribute its report to a school or another clinic.
+        let staff = access.scope == RowScope::All;
+        if let Some(org) = input.administered_by {
+            if !staff && Some(org) != access.principal.org {
+                return Err(StoreError::Forbidden(
+                    "record a dose as administered by another organization (administeredById)",
+                ));
+            }
+        }
 
         let txn = self.begin_write_for(access).await?;
-        let participation = person::Entity::find_by_id(input.person_id)
-            .one(&*txn)
-            .await?
-            .map(|p| p.participation);
-        if participation == Some(Participation::OptedOut) {
-            append(
-                &*txn,
-                access,
-                NewEntry {
-                    reason: Some("person opted out: dose acknowledged, not stored".into()),
-                    ..NewEntry::allowed(AccessAction::Write, vec![input.person_id], vec![])
-                },
-            )
-            .await?;
-            txn.commit().await?;
-            return Ok(RecordOutcome::NotStored);
-        }
-        let person = person_for_write(&txn, access, input.person_id).await?;
+        let person = match person_or_opt_out(&txn, access, input.person_id).await? {
+            WriteTarget::Writable(person) => *person,
+            WriteTarget::OptedOut => {
+                append(
+                    &*txn,
+                    access,
+                    NewEntry {
+                        reason: Some("person opted out: dose acknowledged, not stored".into()),
+                        ..NewEntry::allowed(AccessAction::Write, vec![input.person_id], vec![])
+                    },
+                )
+                .await?;
+                txn.commit().await?;
+                return Ok(RecordOutcome::NotStored);
+            }
+        };
         if input.date_given < person.date_of_birth {
             return Err(StoreError::Invalid(
                 "dateGiven is before the person's date of birth".into(),
@@ -179,12 +191,51 @@ impl Store {
             .order_by_asc(dose::Column::RecordedAt)
             .all(&*txn)
             .await?;
-        if let Some(existing) = same_day
-            .into_iter()
-            .find(|d| self.codes.share_a_group(&d.cvx, &vaccine.cvx))
-        {
-            txn.commit().await?;
-            return Ok(RecordOutcome::Duplicate(existing));
+        let report = |dose_id: Uuid, kind: &str, related: Option<Uuid>| dose_report::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            dose_id: Set(dose_id),
+            person_id: Set(person.id),
+            kind: Set(kind.to_owned()),
+            cvx: Set(vaccine.cvx.clone()),
+            related_dose_id: Set(related),
+            reported_by_org_id: Set(access.principal.org),
+            administered_by_org_id: Set(administered_by),
+            recorded_by: Set(access.principal.subject.clone()),
+            recorded_at: Set(Utc::now()),
+            request_id: Set(access.request_id.clone()),
+        };
+        let mut shares_antigens = Vec::new();
+        for existing in same_day {
+            match self.codes.same_day(&existing.cvx, &vaccine.cvx) {
+                SameDay::Duplicate { keep_new } => {
+                    // Merged, not stored twice: the report's provenance (and, when it names
+                    // the specific vaccine of an unspecified one, its code) joins the dose.
+                    report(existing.id, dose_report::MERGED, None)
+                        .insert(&*txn)
+                        .await?;
+                    let merged = if keep_new {
+                        let mut m: dose::ActiveModel = existing.into();
+                        m.cvx = Set(vaccine.cvx.clone());
+                        m.update(&*txn).await?
+                    } else {
+                        existing
+                    };
+                    append(
+                        &*txn,
+                        access,
+                        NewEntry::allowed(
+                            AccessAction::Write,
+                            vec![person.id],
+                            vec!["Dose.merge".into()],
+                        ),
+                    )
+                    .await?;
+                    txn.commit().await?;
+                    return Ok(RecordOutcome::Duplicate(merged));
+                }
+                SameDay::SharesAntigens => shares_antigens.push(existing.id),
+                SameDay::Unrelated => {}
+            }
         }
         let row = dose::ActiveModel {
             id: Set(Uuid::now_v7()),
@@ -202,6 +253,13 @@ impl Store {
         }
         .insert(&*txn)
         .await?;
+        // Both doses are kept (no reported antigen is lost) and each is flagged for data
+        // quality, naming the other.
+        for other in shares_antigens {
+            report(row.id, dose_report::SHARES_ANTIGENS, Some(other))
+                .insert(&*txn)
+                .await?;
+        }
         append(
             &*txn,
             access,

@@ -9,7 +9,7 @@ use crate::model::{guardian_link, person};
 use crate::repo::access_log::{append, NewEntry};
 use crate::repo::write_guard::person_for_write;
 use crate::{Access, Store, StoreError};
-use policies::Visibility;
+use policies::{RowScope, Visibility};
 
 /// A visible person's guardian.
 #[derive(Debug, Clone)]
@@ -52,6 +52,10 @@ impl Store {
     }
 
     /// Links `guardian_id` as a guardian of `person_id`; re-linking updates the relationship.
+    ///
+    /// A provider's link is *reported*: data about the family, not a grant of access. Registry
+    /// staff's link is *verified* (staff verify against a birth record or court order before
+    /// they record it). Re-reporting a verified link keeps it verified.
     pub async fn add_guardian(
         &self,
         access: &Access,
@@ -83,19 +87,37 @@ impl Store {
             .filter(guardian_link::Column::GuardianId.eq(guardian_id))
             .one(&*txn)
             .await?;
+        let staff = access.scope == RowScope::All;
+        let verification = || {
+            (
+                Set(Some(Utc::now())),
+                Set(Some(access.principal.subject.clone())),
+            )
+        };
         match existing {
             Some(link) => {
+                let was_verified = link.grants_access();
                 let mut link: guardian_link::ActiveModel = link.into();
                 link.relationship = Set(relationship.to_owned());
+                if staff && !was_verified {
+                    (link.verified_at, link.verified_by) = verification();
+                }
                 link.update(&*txn).await?;
             }
             None => {
+                let (verified_at, verified_by) = if staff {
+                    verification()
+                } else {
+                    (Set(None), Set(None))
+                };
                 guardian_link::ActiveModel {
                     id: Set(Uuid::now_v7()),
                     person_id: Set(person_id),
                     guardian_id: Set(guardian_id),
                     relationship: Set(relationship.to_owned()),
                     created_at: Set(Utc::now()),
+                    verified_at,
+                    verified_by,
                 }
                 .insert(&*txn)
                 .await?;
@@ -108,6 +130,47 @@ impl Store {
                 AccessAction::Write,
                 vec![person_id, guardian_id],
                 vec!["Person.guardians".into()],
+            ),
+        )
+        .await?;
+        txn.commit().await?;
+        Ok(ward)
+    }
+
+    /// Marks the reported link `guardian_id` → `person_id` verified: registry staff only (the
+    /// write right `verify_guardian` needs `admin`), after checking a birth record or court
+    /// order. From then on the guardian may read the person's record while they are a minor.
+    pub async fn verify_guardian(
+        &self,
+        access: &Access,
+        person_id: Uuid,
+        guardian_id: Uuid,
+    ) -> Result<person::Model, StoreError> {
+        if access.scope != RowScope::All {
+            return Err(StoreError::Forbidden("verify a guardian relationship"));
+        }
+        let txn = self.begin_write_for(access).await?;
+        let ward = person_for_write(&txn, access, person_id).await?;
+        txn.touch(guardian_id);
+        let link = guardian_link::Entity::find()
+            .filter(guardian_link::Column::PersonId.eq(person_id))
+            .filter(guardian_link::Column::GuardianId.eq(guardian_id))
+            .one(&*txn)
+            .await?
+            .ok_or_else(|| StoreError::not_found("guardian link", guardian_id))?;
+        if !link.grants_access() {
+            let mut link: guardian_link::ActiveModel = link.into();
+            link.verified_at = Set(Some(Utc::now()));
+            link.verified_by = Set(Some(access.principal.subject.clone()));
+            link.update(&*txn).await?;
+        }
+        append(
+            &*txn,
+            access,
+            NewEntry::allowed(
+                AccessAction::Write,
+                vec![person_id, guardian_id],
+                vec!["Person.guardians.verified".into()],
             ),
         )
         .await?;

@@ -10,13 +10,15 @@ use sea_orm::{
 use uuid::Uuid;
 
 use crate::codes::{AccessAction, Gender, Participation};
-use crate::model::person;
+use crate::db::WriteTxn;
+use crate::model::{birth_date_change, guardian_link, person};
 use crate::repo::access_log::{append, NewEntry};
 use crate::repo::records::RecordLookup;
 use crate::repo::write_guard::person_for_write;
 use crate::repo::{Cursor, Page};
 use crate::scope_sql::{person_condition, Locks};
 use crate::{Access, ReadTarget, Store, StoreError};
+use policies::{age_in_years, RowScope, ADULT_AGE};
 
 /// Contact fields as given; blanks become `None`.
 #[derive(Debug, Clone, Default)]
@@ -317,6 +319,7 @@ impl Store {
     ) -> Result<person::Model, StoreError> {
         let txn = self.begin_write_for(access).await?;
         let current = person_for_write(&txn, access, id).await?;
+        let old_dob = current.date_of_birth;
         let mut model: person::ActiveModel = current.into();
         let mut fields = Vec::new();
         if let Some(v) = &patch.first_name {
@@ -335,8 +338,15 @@ impl Store {
             model.middle_name = Set(optional("middleName", Some(v), 100)?);
             fields.push("Person.middleName");
         }
+        let mut birth_date_change = None;
         if let Some(v) = patch.date_of_birth {
-            model.date_of_birth = Set(date_of_birth(access, v)?);
+            let new = date_of_birth(access, v)?;
+            if new != old_dob {
+                self.check_birth_date_change(&txn, access, id, old_dob, new)
+                    .await?;
+                birth_date_change = Some(new);
+            }
+            model.date_of_birth = Set(new);
             fields.push("Person.dateOfBirth");
         }
         if let Some(v) = patch.gender {
@@ -349,6 +359,19 @@ impl Store {
         }
         model.updated_at = Set(Utc::now());
         let row = model.update(&*txn).await?;
+        if let Some(new) = birth_date_change {
+            birth_date_change::ActiveModel {
+                id: Set(Uuid::now_v7()),
+                person_id: Set(id),
+                at: Set(Utc::now()),
+                changed_by: Set(access.principal.subject.clone()),
+                request_id: Set(access.request_id.clone()),
+                old_date: Set(old_dob),
+                new_date: Set(new),
+            }
+            .insert(&*txn)
+            .await?;
+        }
         append(
             &*txn,
             access,
@@ -365,6 +388,36 @@ impl Store {
 }
 
 impl Store {
+    /// Refuses, unless the writer is registry staff, a birth-date change that makes an adult
+    /// with a verified guardian a minor again: it would open (or re-open) that guardian's
+    /// access to the record (`shared/spec/access-policy.md`, Guardian relationships).
+    async fn check_birth_date_change(
+        &self,
+        txn: &WriteTxn,
+        access: &Access,
+        id: Uuid,
+        old: NaiveDate,
+        new: NaiveDate,
+    ) -> Result<(), StoreError> {
+        if access.scope == RowScope::All {
+            return Ok(());
+        }
+        let minor = |dob| age_in_years(dob, access.today) < ADULT_AGE as i32;
+        if minor(old) || !minor(new) {
+            return Ok(());
+        }
+        let links = guardian_link::Entity::find()
+            .filter(guardian_link::Column::PersonId.eq(id))
+            .all(&**txn)
+            .await?;
+        if links.iter().any(guardian_link::Model::grants_access) {
+            return Err(StoreError::Forbidden(
+                "change a birth date so that an adult's guardian may read their record",
+            ));
+        }
+        Ok(())
+    }
+
     /// The records a guardian or individual answers for: their own and those in their row
     /// scope (a guardian's minor wards). Used to restrict their view of the access log.
     pub async fn own_record_ids(&self, access: &Access) -> Result<Vec<Uuid>, StoreError> {

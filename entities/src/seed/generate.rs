@@ -107,9 +107,11 @@ struct Orgs {
 
 /// The random stream and the id sequence of one seed.
 ///
-/// Ids are a per-seed random prefix followed by a counter, so one seed always makes the same
-/// ids, two seeds never collide, and each seed's rows arrive in primary-key order (index
-/// appends rather than random B-tree inserts, which is what keeps large loads fast).
+/// Ids are UUIDv7 in form: 48 ordering bits (a per-seed random start plus a counter, where v7
+/// has its timestamp) and 74 bits from the seed's random stream. One seed always makes the
+/// same ids, each seed's rows arrive in primary-key order (index appends rather than random
+/// B-tree inserts, which is what keeps large loads fast), and no id can be guessed from
+/// another: a person id is not a lookup key anyone can count through.
 #[derive(Debug, Clone)]
 struct Gen {
     rng: ChaCha8Rng,
@@ -130,10 +132,10 @@ impl Gen {
 
     fn id(&mut self) -> Uuid {
         self.next += 1;
-        let mut bytes = [0u8; 16];
-        bytes[..8].copy_from_slice(&self.prefix.to_be_bytes());
-        bytes[8..].copy_from_slice(&self.next.to_be_bytes());
-        uuid::Builder::from_custom_bytes(bytes).into_uuid()
+        // 47 bits of start leave the 48-bit field room for 2^47 ids before it could wrap.
+        let order = (self.prefix >> 17).wrapping_add(self.next) & ((1 << 48) - 1);
+        let random: [u8; 10] = self.rng.gen();
+        uuid::Builder::from_unix_timestamp_millis(order, &random).into_uuid()
     }
 }
 
@@ -265,6 +267,10 @@ impl Families {
             }
             .to_owned(),
             created_at: now,
+            // The demo's guardians stand for the mothers and fathers named on birth records
+            // received from vital records: verified links.
+            verified_at: Some(now),
+            verified_by: Some("birth-record".to_owned()),
         });
         if !opted_out {
             let punctual = g.rng.gen_bool(0.7);
@@ -373,4 +379,39 @@ fn organizations(g: &mut Gen, now: DateTime<Utc>) -> (Vec<organization::Model>, 
         });
     }
     (rows, orgs)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Hole 5 of issue 14: sequential ids let anyone enumerate persons. Knowing one id must
+    /// tell nothing about the next.
+    #[test]
+    fn seeded_ids_cannot_be_guessed_from_a_neighbour() {
+        let now = DateTime::<Utc>::from_timestamp(0, 0).expect("epoch");
+        let today = NaiveDate::from_ymd_opt(2026, 11, 25).expect("date");
+        let (_, mut families) = Families::new(1, 50, today, now);
+        let batch = families.next_batch(50).expect("families");
+        let mut ids: Vec<u128> = batch.persons.iter().map(|p| p.id.as_u128()).collect();
+        ids.sort_unstable();
+        assert!(batch.persons.iter().all(|p| p.id.get_version_num() == 7));
+        for pair in ids.windows(2) {
+            let low = |v: u128| v & ((1u128 << 62) - 1);
+            let gap = low(pair[1]).abs_diff(low(pair[0]));
+            assert!(
+                gap > 1 << 20,
+                "neighbouring ids {:032x} and {:032x} differ by {gap} in their low bits",
+                pair[0],
+                pair[1]
+            );
+        }
+        let (_, mut again) = Families::new(1, 50, today, now);
+        let same = again.next_batch(50).expect("families");
+        assert_eq!(
+            batch.persons.iter().map(|p| p.id).collect::<Vec<_>>(),
+            same.persons.iter().map(|p| p.id).collect::<Vec<_>>(),
+            "one seed, one set of ids"
+        );
+    }
 }

@@ -88,6 +88,7 @@ mod tests {
             "createPerson" => WriteAction::CreatePerson,
             "updatePerson" => WriteAction::UpdatePerson,
             "addGuardian" => WriteAction::AddGuardian,
+            "verifyGuardian" => WriteAction::VerifyGuardian,
             "recordDose" => WriteAction::RecordDose,
             "recordContraindication" => WriteAction::RecordContraindication,
             "setConsent" => WriteAction::SetConsent,

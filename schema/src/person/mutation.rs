@@ -81,6 +81,27 @@ impl PersonMutation {
         Ok(PersonNode::new(row))
     }
 
+    /// Registry staff: mark the reported guardian link `guardianId` → `personId` verified
+    /// (after checking a birth record or court order). Only a verified link gives the guardian
+    /// access to the person's record.
+    #[graphql(requires_scopes = "admin")]
+    async fn verify_guardian(
+        &self,
+        ctx: &Context<'_>,
+        person_id: ID,
+        guardian_id: ID,
+    ) -> Result<PersonNode> {
+        guard::write(ctx, WriteAction::VerifyGuardian)?;
+        let (rc, store) = request(ctx)?;
+        let person_id = ids::parse(&person_id, "personId")?;
+        let guardian_id = ids::parse(&guardian_id, "guardianId")?;
+        let row = store
+            .verify_guardian(&rc.access, person_id, guardian_id)
+            .await
+            .map_err(store_err(rc))?;
+        Ok(PersonNode::new(row))
+    }
+
     /// Enroll a person at a school or child-care organization for a school year.
     #[graphql(requires_scopes = "admin")]
     async fn enroll(

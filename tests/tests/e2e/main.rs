@@ -28,3 +28,4 @@ mod policy_matrix;
 mod policy_property;
 mod replica;
 mod roster;
+mod write_path;
