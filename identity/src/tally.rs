@@ -153,21 +153,27 @@ impl Tally {
 }
 
 impl fmt::Display for Tally {
+    /// One line per scenario (its confusion matrix as expected→decided counts, `M`/`P`/`N` for
+    /// `Match`/`Possible Match`/`Not a Match`), then the overall matrix and figures.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(
             f,
-            "{:<34} {:>6} {:>10} {:>13} {:>13}",
-            "scenario", "pairs", "agreement", "false merges", "Match recall"
+            "{:<32} {:>5} {:>9} {:>6} {:>8}  confusion (expected→decided M/P/N)",
+            "scenario", "pairs", "agreement", "merges", "recall"
         )?;
         for (scenario, c) in &self.by_scenario {
+            let row = |r: [u64; 3]| format!("{}/{}/{}", r[0], r[1], r[2]);
             writeln!(
                 f,
-                "{:<34} {:>6} {:>9.2}% {:>13} {:>12.2}%",
+                "{:<32} {:>5} {:>8.2}% {:>6} {:>7.2}%  M→{} P→{} N→{}",
                 scenario,
                 c.total(),
                 c.agreement() * 100.0,
                 c.false_merges(),
-                c.match_recall() * 100.0
+                c.match_recall() * 100.0,
+                row(c.0[0]),
+                row(c.0[1]),
+                row(c.0[2])
             )?;
         }
         writeln!(
