@@ -11,6 +11,8 @@ use gateway::keys::DevKeys;
 use gateway::Settings;
 use policies::{Purpose, Role, ScopeSet};
 
+mod match_check;
+
 #[derive(Parser)]
 #[command(
     name = "izgraph",
@@ -65,6 +67,16 @@ enum Command {
     /// engine: one line per failing case, then the pass rate per vaccine group and
     /// `N passed, M failed`. Exits 0 when cases fail: it measures, tests judge.
     CdsiCheck {
+        #[arg(required = true)]
+        files: Vec<std::path::PathBuf>,
+    },
+    /// Run labelled record pairs (the format of shared/matching/*.txt) through the patient
+    /// matching engine: the confusion matrix, exact agreement, false merges and Match recall per
+    /// scenario and overall, then `N passed, M failed`. Exits 0: it measures, tests judge.
+    MatchCheck {
+        /// Also print one line per pair: its TEST text, a tab and the decision.
+        #[arg(long)]
+        decisions: bool,
         #[arg(required = true)]
         files: Vec<std::path::PathBuf>,
     },
@@ -328,6 +340,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             eprintln!("store the secret now: only its hash is kept, it cannot be shown again");
         }
         Command::CdsiCheck { files } => cdsi_check(&files)?,
+        Command::MatchCheck { files, decisions } => match_check::run(&files, decisions)?,
         Command::Healthcheck { url } => healthcheck(url.as_deref()).await?,
         Command::Audit {
             command: AuditCommand::Verify { checkpoints },

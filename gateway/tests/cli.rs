@@ -461,3 +461,66 @@ fn cdsi_check_reports_failing_cases_and_a_tally() {
     assert!(out.lines().last() == Some("0 passed, 1 failed"), "{out}");
     assert!(out.contains(cases[0]["id"].as_str().expect("id")));
 }
+
+#[test]
+fn match_check_prints_a_decision_per_pair_and_a_tally() {
+    let dir = tempfile::tempdir().expect("dir");
+    // Latin-1 on purpose (0xE9 is é), as the test tool writes its files.
+    let child = b"nameFirst=Ren\xe9e,nameLast=Dubois,birthDate=20110604,gender=F,addressStreet1=12 Main St,addressZip=48901,phone=(517)555-0142,motherMaidenName=Lind,";
+    let twin = b"nameFirst=Claire,nameLast=Dubois,birthDate=20110604,gender=F,birthStatus=Y,birthType=2,birthOrder=2,addressStreet1=12 Main St,addressZip=48901,";
+    let mut file = Vec::new();
+    for (test, expect, b) in [
+        ("S-1:SAME:IDEAL-IDEAL", "Match", &child[..]),
+        ("D-1:TWIN:IDEAL-IDEAL", "Match", &twin[..]),
+        ("D-2:TWIN:IDEAL-IDEAL", "Not Sure", &twin[..]),
+    ] {
+        file.extend_from_slice(format!("TEST: {test}\nEXPECT: {expect}\nPATIENT A: ").as_bytes());
+        file.extend_from_slice(child);
+        file.extend_from_slice(b"\nPATIENT B: ");
+        file.extend_from_slice(b);
+        file.push(b'\n');
+    }
+    let pairs = dir.path().join("pairs.txt");
+    std::fs::write(&pairs, &file).expect("write");
+    let (ok, out, err) = run(Command::new(BIN)
+        .arg("match-check")
+        .arg("--decisions")
+        .arg(&pairs));
+    assert!(ok, "{err}");
+    let decisions: Vec<&str> = out.lines().filter(|l| l.contains('\t')).collect();
+    assert_eq!(
+        decisions,
+        [
+            "S-1:SAME:IDEAL-IDEAL\tMatch",
+            "D-1:TWIN:IDEAL-IDEAL\tNot a Match",
+            "D-2:TWIN:IDEAL-IDEAL\tNot a Match"
+        ],
+        "{out}"
+    );
+    assert!(out.contains("TWIN"), "per-scenario line: {out}");
+    assert!(out.contains("agreement 50.00% (1/2)"), "{out}");
+    // Not Sure is not scored; the twin pair labelled Match counts as failed.
+    assert_eq!(out.lines().last(), Some("1 passed, 1 failed"), "{out}");
+
+    // The shared files: one decision per pair, a tally over all of them.
+    let shared =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/matching/MIIS-D.txt");
+    let (ok, out, err) = run(Command::new(BIN)
+        .arg("match-check")
+        .arg("--decisions")
+        .arg(&shared));
+    assert!(ok, "{err}");
+    // 2,841 TEST lines and one pair whose TEST line is blank.
+    assert_eq!(out.lines().filter(|l| l.contains('\t')).count(), 2842);
+    let last = out.lines().last().unwrap_or_default();
+    assert!(
+        last.ends_with(" failed") && last.contains(" passed, "),
+        "{last}"
+    );
+
+    // A file that is not one is refused with its line.
+    let bad = dir.path().join("bad.txt");
+    std::fs::write(&bad, "TEST: x\nPATIENT B: a=b\n").expect("write");
+    let (ok, _, err) = run(Command::new(BIN).arg("match-check").arg(&bad));
+    assert!(!ok && err.contains("line 2"), "{err}");
+}
