@@ -6,7 +6,10 @@ use std::sync::Arc;
 use chrono::NaiveDate;
 use entities::codes::ContraindicationKind;
 use entities::model::{contraindication, person};
-use school::{Compliance, EvaluatedDose, Exemption, ExemptionKind, Requirements, Student};
+use school::{
+    Compliance, Documenter, EvaluatedDose, Exemption, ExemptionKind, ImmunityEvidence,
+    Requirements, Student,
+};
 use uuid::Uuid;
 
 use crate::context::RequestContext;
@@ -42,11 +45,32 @@ fn exemptions(findings: &[contraindication::Model]) -> Vec<Exemption> {
         .collect()
 }
 
+/// Immunity among a person's recorded findings, in force on `on`. The registry records
+/// immunity only from writers with `dose:write` (providers and registry staff), so a recorded
+/// finding is a provider-documented history; when the disease occurred is not recorded.
+fn immunity(findings: &[contraindication::Model], on: NaiveDate) -> Vec<ImmunityEvidence> {
+    findings
+        .iter()
+        .filter(|f| f.kind == ContraindicationKind::Immunity)
+        .filter(|f| f.expires_on.is_none_or(|e| e >= on))
+        .filter_map(|f| {
+            let name = f.vaccine_group.as_deref()?;
+            Some(ImmunityEvidence {
+                group: forecast::VaccineGroup::from_name(name)?,
+                documented_by: Documenter::Provider,
+                disease_on: None,
+            })
+        })
+        .collect()
+}
+
+/// A student on a roster: the person, their grade, and their first enrollment's date there.
+pub(crate) type Enrolled = (person::Model, String, Option<NaiveDate>);
+
 /// One student's compliance on `on`, from the doses and findings the forecast was computed on.
 pub(crate) fn evaluate(
     requirements: &Requirements,
-    person: &person::Model,
-    grade: &str,
+    (person, grade, enrolled_on): (&person::Model, &str, Option<NaiveDate>),
     forecast: &PersonForecast,
     on: NaiveDate,
 ) -> Compliance {
@@ -65,6 +89,8 @@ pub(crate) fn evaluate(
         grade,
         doses: evaluated,
         exemptions: exemptions(&forecast.findings),
+        immunity: immunity(&forecast.findings, on),
+        enrolled_on,
     };
     requirements.evaluate(&student, &forecast.forecast, on)
 }
@@ -75,21 +101,26 @@ pub(crate) fn evaluate(
 pub(crate) async fn evaluate_many(
     rc: &RequestContext,
     requirements: &Requirements,
-    persons: &[(person::Model, String)],
+    persons: &[Enrolled],
 ) -> Result<Vec<Option<Compliance>>, ApiError> {
     let on = rc.access.today;
-    let ids = || persons.iter().map(|(p, _)| p.id);
+    let ids = || persons.iter().map(|(p, _, _)| p.id);
     let forecasts = rc
         .load_many(ids().map(|person| ForecastOf { person, as_of: on }))
         .await?;
     Ok(persons
         .iter()
-        .map(|(p, grade)| {
+        .map(|(p, grade, enrolled_on)| {
             let forecast = forecasts.get(&ForecastOf {
                 person: p.id,
                 as_of: on,
             })?;
-            Some(evaluate(requirements, p, grade, forecast, on))
+            Some(evaluate(
+                requirements,
+                (p, grade, *enrolled_on),
+                forecast,
+                on,
+            ))
         })
         .collect())
 }
@@ -104,13 +135,22 @@ pub(crate) async fn compliance_at(
 ) -> Result<Option<Compliance>, ApiError> {
     let year = policies::school_year_of(rc.access.today);
     let enrollments = rc.load(EnrollmentsOf(person.id)).await?.unwrap_or_default();
+    let first = enrollments
+        .iter()
+        .filter(|e| e.organization_id == org)
+        .map(|e| e.created_at.date_naive())
+        .min();
     let Some(enrollment) = enrollments
         .into_iter()
         .find(|e| e.organization_id == org && e.school_year == year)
     else {
         return Ok(None);
     };
-    let mut evaluated =
-        evaluate_many(rc, requirements, &[(person.clone(), enrollment.grade)]).await?;
+    let mut evaluated = evaluate_many(
+        rc,
+        requirements,
+        &[(person.clone(), enrollment.grade, first)],
+    )
+    .await?;
     Ok(evaluated.pop().flatten())
 }
