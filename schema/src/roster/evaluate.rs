@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use chrono::NaiveDate;
-use entities::codes::ContraindicationKind;
+use entities::codes::{ContraindicationKind, ImmunityDocumenter};
 use entities::model::{contraindication, person};
 use school::{
     Compliance, Documenter, EvaluatedDose, Exemption, ExemptionKind, ImmunityEvidence,
@@ -45,9 +45,9 @@ fn exemptions(findings: &[contraindication::Model]) -> Vec<Exemption> {
         .collect()
 }
 
-/// Immunity among a person's recorded findings, in force on `on`. The registry records
-/// immunity only from writers with `dose:write` (providers and registry staff), so a recorded
-/// finding is a provider-documented history; when the disease occurred is not recorded.
+/// Immunity among a person's recorded findings, in force on `on`, with who documented it
+/// and when the disease occurred. A finding recorded before the registry asked who documented
+/// it counts as a provider's: only `dose:write` callers (providers, registry staff) record one.
 fn immunity(findings: &[contraindication::Model], on: NaiveDate) -> Vec<ImmunityEvidence> {
     findings
         .iter()
@@ -57,8 +57,12 @@ fn immunity(findings: &[contraindication::Model], on: NaiveDate) -> Vec<Immunity
             let name = f.vaccine_group.as_deref()?;
             Some(ImmunityEvidence {
                 group: forecast::VaccineGroup::from_name(name)?,
-                documented_by: Documenter::Provider,
-                disease_on: None,
+                documented_by: match f.documented_by {
+                    None | Some(ImmunityDocumenter::Provider) => Documenter::Provider,
+                    Some(ImmunityDocumenter::Parent) => Documenter::Parent,
+                    Some(ImmunityDocumenter::Laboratory) => Documenter::Laboratory,
+                },
+                disease_on: f.disease_on,
             })
         })
         .collect()

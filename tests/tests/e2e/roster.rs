@@ -539,6 +539,79 @@ async fn the_departments_chart_corrections_show_through_graphql() {
     );
 }
 
+/// Issue 22 item 6: who documented a varicella history, and when the disease occurred, are
+/// recorded with the immunity; a parent's history counts only for disease before 2010-09-01.
+#[tokio::test]
+async fn a_parents_varicella_history_counts_only_for_disease_before_september_2010() {
+    let mut f = Fixture::new().await;
+    const RECORD: &str = "mutation($i: ContraindicationInput!) { recordContraindication(input: $i) { kind documentedBy diseaseOn } }";
+    let history = |first: &'static str, by: Option<&'static str>, on: &'static str| (first, by, on);
+    let cases = [
+        history("ParentEarly", Some("PARENT"), "2010-03-01"),
+        history("ParentLate", Some("PARENT"), "2012-05-01"),
+        history("ProviderLate", Some("PROVIDER"), "2012-05-01"),
+        history("LabUndated", Some("LABORATORY"), ""),
+        history("ParentUndated", Some("PARENT"), ""),
+    ];
+    // Seniors born in mid-2009 (17½): the MenACWY and Tdap rows do not matter here.
+    for (first, by, on) in cases {
+        let id = f.student(first, 210, "12", &[]).await;
+        let mut input = json!({ "personId": id, "kind": "IMMUNITY", "vaccineGroup": "Varicella", "documentedBy": by });
+        if !on.is_empty() {
+            input["diseaseOn"] = json!(on);
+        }
+        let data = f.app.ok(&f.admin, RECORD, json!({ "i": input })).await;
+        assert_eq!(data["recordContraindication"]["documentedBy"], json!(by));
+    }
+    let token = f.school_token(&f.school);
+    let roster = f.roster(&token, json!({})).await;
+    let s = by_name(&roster);
+    for (first, expected) in [
+        ("ParentEarly", "COMPLIANT"),
+        ("ParentLate", "NOT_COMPLIANT"),
+        ("ProviderLate", "COMPLIANT"),
+        ("LabUndated", "COMPLIANT"),
+        ("ParentUndated", "NOT_COMPLIANT"),
+    ] {
+        let varicella = requirement(&s[first], "Varicella");
+        assert_eq!(varicella["status"], expected, "{first}: {varicella}");
+    }
+
+    // Refused: documenting anything but immunity, a disease in the future or before birth.
+    let kid = f.students["ParentEarly"].clone();
+    for (input, why) in [
+        (
+            json!({ "personId": kid, "kind": "MEDICAL_EXEMPTION", "vaccineGroup": "MMR", "documentedBy": "PARENT" }),
+            "IMMUNITY only",
+        ),
+        (
+            json!({ "personId": kid, "kind": "IMMUNITY", "vaccineGroup": "Varicella", "diseaseOn": (f.today + chrono::Days::new(2)).to_string() }),
+            "future",
+        ),
+        (
+            json!({ "personId": kid, "kind": "IMMUNITY", "vaccineGroup": "Varicella", "diseaseOn": "2001-01-01" }),
+            "before the date of birth",
+        ),
+    ] {
+        let body = f.app.gql(&f.admin, RECORD, json!({ "i": input })).await;
+        assert_eq!(error_code(&body), Some("BAD_USER_INPUT"), "{why}: {body}");
+        assert!(body.to_string().contains(why), "{why}: {body}");
+    }
+    let data = f
+        .app
+        .ok(
+            &f.admin,
+            "query($id: ID!) { person(id: $id) { contraindications { kind documentedBy diseaseOn } } }",
+            json!({ "id": kid }),
+        )
+        .await;
+    assert_eq!(
+        data["person"]["contraindications"],
+        json!([{ "kind": "IMMUNITY", "documentedBy": "PARENT", "diseaseOn": "2010-03-01" }]),
+        "the refused writes left nothing behind"
+    );
+}
+
 #[tokio::test]
 async fn locked_and_opted_out_students_are_counted_but_not_listed_and_totals_cover_the_whole_roster(
 ) {
