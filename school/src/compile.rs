@@ -147,11 +147,10 @@ pub(crate) fn compile(
                     || !r.also.is_empty()
                     || !r.fewer.is_empty()
                     || r.count_from_birthday.is_some()
-                    || !r.immunity.is_empty()
                 {
                     return Err(malformed(
                         id,
-                        "an `up_to_date` check takes only `vaccines` (the forecast decides the doses)"
+                        "an `up_to_date` check takes only `vaccines` and `immunity` (the forecast decides the doses)"
                             .into(),
                     ));
                 }
@@ -165,12 +164,13 @@ pub(crate) fn compile(
                         .iter()
                         .map(|n| vaccine_index(id, n))
                         .collect::<Result<_, _>>()?,
+                    immunity: immunity_rules(r, id, &malformed, &mut sources)?,
                 }
             }
         };
         let covered: Vec<usize> = match &check {
             Check::Doses { vaccine, .. } => vec![*vaccine],
-            Check::UpToDate { vaccines } => vaccines.clone(),
+            Check::UpToDate { vaccines, .. } => vaccines.clone(),
         };
         for v in covered {
             for g in &r.grades {
@@ -302,6 +302,22 @@ fn doses_check(
             }
         }
     }
+    let immunity = immunity_rules(r, id, malformed, sources)?;
+    Ok(Check::Doses {
+        vaccine,
+        options,
+        count_from_birthday: r.count_from_birthday,
+        immunity,
+    })
+}
+
+/// The rule's `immunity` entries: who may document immunity, and before when the disease.
+fn immunity_rules(
+    r: &RuleData,
+    id: &str,
+    malformed: &impl Fn(&str, String) -> RequirementsError,
+    sources: &mut Vec<String>,
+) -> Result<Vec<ImmunityRule>, RequirementsError> {
     let mut immunity = Vec::with_capacity(r.immunity.len());
     for i in &r.immunity {
         if i.documented_by.is_empty() {
@@ -327,12 +343,7 @@ fn doses_check(
             disease_before: i.disease_before,
         });
     }
-    Ok(Check::Doses {
-        vaccine,
-        options,
-        count_from_birthday: r.count_from_birthday,
-        immunity,
-    })
+    Ok(immunity)
 }
 
 /// `{ from, before }` with at least one bound, each like `"2 months"`, `from` below `before`.

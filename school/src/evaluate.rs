@@ -109,14 +109,17 @@ impl Requirements {
                         on,
                     ));
                 }
-                Check::UpToDate { vaccines } => {
+                Check::UpToDate { vaccines, immunity } => {
                     for v in vaccines.iter().map(|i| &self.vaccines[*i]) {
                         let n = count(counted(v, student, None).len());
                         let group = forecast.group(v.group);
+                        let documented = !immunity.is_empty()
+                            && documented_immunity(immunity, v.group, &student.immunity);
                         let (met, required) = match group {
+                            _ if documented => (true, n),
                             Some(g) => match g.status {
+                                SeriesStatus::Immune => (immunity.is_empty(), n + 1),
                                 SeriesStatus::Complete
-                                | SeriesStatus::Immune
                                 | SeriesStatus::AgedOut
                                 | SeriesStatus::NotRecommended => (true, n),
                                 SeriesStatus::NotComplete => {

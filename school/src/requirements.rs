@@ -147,6 +147,9 @@ pub(crate) enum Check {
     },
     UpToDate {
         vaccines: Vec<usize>,
+        /// When not empty: the engine's "immune" counts only with documented immunity these
+        /// accept (the engine cannot tell a parent's history from a provider's).
+        immunity: Vec<ImmunityRule>,
     },
 }
 

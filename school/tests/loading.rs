@@ -25,7 +25,7 @@ fn minnesotas_file_loads_with_every_rule() {
     let mn = Requirements::embedded("mn", schedule()).expect("valid");
     assert_eq!(mn.jurisdiction(), "MN");
     assert_eq!(mn.name(), "Minnesota");
-    assert_eq!(mn.rule_count(), 14);
+    assert_eq!(mn.rule_count(), 15);
 }
 
 #[test]

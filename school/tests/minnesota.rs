@@ -764,3 +764,30 @@ fn child_care_checks_each_vaccine_from_its_threshold_age() {
         "{c:#?}"
     );
 }
+
+/// Item 6 in child care: the engine closes the varicella group on any recorded immunity, but
+/// only a history the rule accepts meets the requirement.
+#[test]
+fn in_child_care_a_parents_varicella_history_after_2010_does_not_meet_the_requirement() {
+    let judged = |documented_by| {
+        let mut child = infant_series(Child::new(&born_months_before_check(20), "CC"));
+        child.immunity.push(ImmunityEvidence {
+            group: VaccineGroup::Varicella,
+            documented_by,
+            disease_on: Some(d("2026-01-10")),
+        });
+        let on = d(CHECK);
+        // As the gateway does for a recorded IMMUNITY finding.
+        let mut forecast = child.forecast(on);
+        for g in forecast.vaccine_groups.iter_mut() {
+            if g.vaccine_group == VaccineGroup::Varicella {
+                g.status = SeriesStatus::Immune;
+                g.past_due_date = None;
+                g.recommended_date = None;
+            }
+        }
+        req(&child.evaluate_with(&forecast, on), "Varicella").status
+    };
+    assert_eq!(judged(Documenter::Provider), ComplianceStatus::Compliant);
+    assert_eq!(judged(Documenter::Parent), ComplianceStatus::NotCompliant);
+}

@@ -563,10 +563,19 @@ async fn a_parents_varicella_history_counts_only_for_disease_before_september_20
         let data = f.app.ok(&f.admin, RECORD, json!({ "i": input })).await;
         assert_eq!(data["recordContraindication"]["documentedBy"], json!(by));
     }
+    // In child care too (20 months old; the gateway closes the group on any immunity).
+    for (first, by) in [("CcParent", "PARENT"), ("CcProvider", "PROVIDER")] {
+        let id = f.student(first, 20, "CC", &INFANT_SERIES).await;
+        let disease_on = (f.today - chrono::Days::new(90)).to_string();
+        let input = json!({ "personId": id, "kind": "IMMUNITY", "vaccineGroup": "Varicella", "documentedBy": by, "diseaseOn": disease_on });
+        f.app.ok(&f.admin, RECORD, json!({ "i": input })).await;
+    }
     let token = f.school_token(&f.school);
     let roster = f.roster(&token, json!({})).await;
     let s = by_name(&roster);
     for (first, expected) in [
+        ("CcParent", "NOT_COMPLIANT"),
+        ("CcProvider", "COMPLIANT"),
         ("ParentEarly", "COMPLIANT"),
         ("ParentLate", "NOT_COMPLIANT"),
         ("ProviderLate", "COMPLIANT"),
