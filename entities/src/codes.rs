@@ -72,6 +72,15 @@ stored_enum!(
 );
 
 stored_enum!(
+    /// Who documented a recorded immunity (a history of disease or laboratory evidence).
+    ImmunityDocumenter {
+        Provider = "PROVIDER",
+        Parent = "PARENT",
+        Laboratory = "LABORATORY",
+    }
+);
+
+stored_enum!(
     AccessAction {
         Read = "READ",
         Search = "SEARCH",

@@ -280,6 +280,8 @@ mod tests {
             recorded_at: Utc::now(),
             expires_on: None,
             recorded_by: "test".into(),
+            documented_by: None,
+            disease_on: None,
         };
         let findings = vec![finding.clone()];
         let kept = compute(schedule, &p, &doses, &findings, date(2026, 12, 1));

@@ -7,10 +7,12 @@ use std::sync::Arc;
 
 use forecast::{Antigen, Schedule, VaccineGroup};
 
-use crate::file::{CheckData, ConditionData, RequirementsFile, RuleData};
+use crate::evidence::Documenter;
+use crate::file::{AgesData, CheckData, ConditionData, DocumenterData, RequirementsFile, RuleData};
 use crate::grades::GRADES;
 use crate::requirements::{
-    Check, Condition, DoseOption, Requirements, RequirementsError, Rule, VaccineDef,
+    Age, AgeRange, Check, Condition, DoseOption, ImmunityRule, Requirements, RequirementsError,
+    Rule, VaccineDef,
 };
 
 pub(crate) fn compile(
@@ -30,6 +32,29 @@ pub(crate) fn compile(
             format!("jurisdiction `{code}` is not a two-letter upper-case code"),
         ));
     }
+    let completion = match &file.completion {
+        None => None,
+        Some(c) => {
+            let window = Age::parse(&c.window)
+                .filter(|a| a.months > 0)
+                .ok_or_else(|| {
+                    malformed(
+                        "completion",
+                        format!(
+                            "window `{}` is not like \"18 months\" or \"2 years\"",
+                            c.window
+                        ),
+                    )
+                })?;
+            if c.source.trim().is_empty() {
+                return Err(malformed(
+                    "completion",
+                    "`source` must cite where the window comes from".into(),
+                ));
+            }
+            Some((window, c.source.clone()))
+        }
+    };
     let known_groups: HashSet<VaccineGroup> = schedule.vaccine_groups().collect();
     let cvx_antigens = cvx_antigens(schedule);
     let mut vaccines = Vec::with_capacity(file.vaccines.len());
@@ -42,38 +67,11 @@ pub(crate) fn compile(
                 group: data.group.clone(),
             })?;
         let antigens = schedule.group_antigens(group);
-        let cvx = match &data.cvx {
-            None => None,
-            Some(codes) if codes.is_empty() => {
-                return Err(RequirementsError::BadCvx {
-                    origin: origin.to_owned(),
-                    vaccine: name.clone(),
-                    cvx: String::new(),
-                    why: "list is empty (leave `cvx` out to count the whole group)",
-                })
-            }
-            Some(codes) => Some(
-                codes
-                    .iter()
-                    .map(|c| {
-                        let bad = |why| RequirementsError::BadCvx {
-                            origin: origin.to_owned(),
-                            vaccine: name.clone(),
-                            cvx: c.clone(),
-                            why,
-                        };
-                        let n: u16 = c.trim().parse().map_err(|_| bad("is not a CVX code"))?;
-                        let of = cvx_antigens
-                            .get(&n)
-                            .ok_or_else(|| bad("is not in the forecasting schedule"))?;
-                        if !of.iter().any(|a| antigens.contains(a)) {
-                            return Err(bad("has no antigen of the vaccine's group"));
-                        }
-                        Ok(n)
-                    })
-                    .collect::<Result<Vec<u16>, _>>()?,
-            ),
-        };
+        let cvx = data
+            .cvx
+            .as_deref()
+            .map(|codes| cvx_codes(codes, &antigens, &cvx_antigens, origin, name))
+            .transpose()?;
         vaccines.push(VaccineDef {
             name: Arc::from(name.as_str()),
             group,
@@ -129,19 +127,30 @@ pub(crate) fn compile(
                 ));
             }
         }
+        let ages = r
+            .ages
+            .as_ref()
+            .map(|a| age_range(a, "ages", id, &malformed))
+            .transpose()?;
+        let mut sources = vec![r.source.clone()];
+        let cvx_of = |vaccine: usize, codes: &[String]| {
+            let v = &vaccines[vaccine];
+            cvx_codes(codes, &v.antigens, &cvx_antigens, origin, &v.name)
+        };
         let check = match r.check {
-            CheckData::Doses => doses_check(r, id, &vaccine_index, &malformed)?,
+            CheckData::Doses => {
+                doses_check(r, id, &vaccine_index, &cvx_of, &malformed, &mut sources)?
+            }
             CheckData::UpToDate => {
                 if r.vaccine.is_some()
                     || r.doses.is_some()
                     || !r.also.is_empty()
                     || !r.fewer.is_empty()
                     || r.count_from_birthday.is_some()
-                    || r.immunity_meets
                 {
                     return Err(malformed(
                         id,
-                        "an `up_to_date` check takes only `vaccines` (the forecast decides the doses)"
+                        "an `up_to_date` check takes only `vaccines` and `immunity` (the forecast decides the doses)"
                             .into(),
                     ));
                 }
@@ -155,12 +164,13 @@ pub(crate) fn compile(
                         .iter()
                         .map(|n| vaccine_index(id, n))
                         .collect::<Result<_, _>>()?,
+                    immunity: immunity_rules(r, id, &malformed, &mut sources)?,
                 }
             }
         };
         let covered: Vec<usize> = match &check {
             Check::Doses { vaccine, .. } => vec![*vaccine],
-            Check::UpToDate { vaccines } => vaccines.clone(),
+            Check::UpToDate { vaccines, .. } => vaccines.clone(),
         };
         for v in covered {
             for g in &r.grades {
@@ -178,7 +188,9 @@ pub(crate) fn compile(
         rules.push(Rule {
             id: Arc::from(id),
             grades: r.grades.clone(),
+            ages,
             check,
+            sources,
         });
     }
     if rules.is_empty() {
@@ -188,6 +200,8 @@ pub(crate) fn compile(
         jurisdiction: code.to_owned(),
         name: file.name,
         grace_days: file.grace_days,
+        completion_window: completion.as_ref().map(|(w, _)| *w),
+        completion_source: completion.map(|(_, s)| s),
         vaccines,
         rules,
     })
@@ -197,7 +211,9 @@ fn doses_check(
     r: &RuleData,
     id: &str,
     vaccine_index: &impl Fn(&str, &str) -> Result<usize, RequirementsError>,
+    cvx_of: &impl Fn(usize, &[String]) -> Result<Vec<u16>, RequirementsError>,
     malformed: &impl Fn(&str, String) -> RequirementsError,
+    sources: &mut Vec<String>,
 ) -> Result<Check, RequirementsError> {
     if r.vaccines.is_some() {
         return Err(malformed(
@@ -230,6 +246,8 @@ fn doses_check(
     let mut options = vec![DoseOption {
         doses,
         conditions: r.also.iter().map(&condition).collect::<Result<_, _>>()?,
+        cvx: None,
+        given_at: None,
     }];
     for f in &r.fewer {
         if f.doses == 0 || f.doses >= doses {
@@ -242,8 +260,14 @@ fn doses_check(
                 ),
             ));
         }
-        let when = condition(&f.when)?;
-        if let Condition::DoseOnOrAfterBirthday { dose, .. } = when {
+        if f.when.is_none() && f.cvx.is_none() && f.given_at.is_none() {
+            return Err(malformed(
+                id,
+                "a `fewer` alternative needs `when`, `cvx` or `given_at`".into(),
+            ));
+        }
+        let when = f.when.as_ref().map(&condition).transpose()?;
+        if let Some(Condition::DoseOnOrAfterBirthday { dose, .. }) = when {
             if dose > f.doses {
                 return Err(malformed(
                     id,
@@ -251,12 +275,19 @@ fn doses_check(
                 ));
             }
         }
-        if f.source.as_deref().is_some_and(|s| s.trim().is_empty()) {
+        if f.source.trim().is_empty() {
             return Err(malformed(id, "a `fewer` source is blank".into()));
         }
+        sources.push(f.source.clone());
         options.push(DoseOption {
             doses: f.doses,
-            conditions: vec![when],
+            conditions: when.into_iter().collect(),
+            cvx: f.cvx.as_deref().map(|c| cvx_of(vaccine, c)).transpose()?,
+            given_at: f
+                .given_at
+                .as_ref()
+                .map(|a| age_range(a, "given_at", id, malformed))
+                .transpose()?,
         });
     }
     for o in &options {
@@ -271,12 +302,121 @@ fn doses_check(
             }
         }
     }
+    let immunity = immunity_rules(r, id, malformed, sources)?;
     Ok(Check::Doses {
         vaccine,
         options,
         count_from_birthday: r.count_from_birthday,
-        immunity_meets: r.immunity_meets,
+        immunity,
     })
+}
+
+/// The rule's `immunity` entries: who may document immunity, and before when the disease.
+fn immunity_rules(
+    r: &RuleData,
+    id: &str,
+    malformed: &impl Fn(&str, String) -> RequirementsError,
+    sources: &mut Vec<String>,
+) -> Result<Vec<ImmunityRule>, RequirementsError> {
+    let mut immunity = Vec::with_capacity(r.immunity.len());
+    for i in &r.immunity {
+        if i.documented_by.is_empty() {
+            return Err(malformed(
+                id,
+                "an `immunity` entry's `documented_by` is empty".into(),
+            ));
+        }
+        if i.source.trim().is_empty() {
+            return Err(malformed(id, "an `immunity` source is blank".into()));
+        }
+        sources.push(i.source.clone());
+        immunity.push(ImmunityRule {
+            documented_by: i
+                .documented_by
+                .iter()
+                .map(|d| match d {
+                    DocumenterData::Provider => Documenter::Provider,
+                    DocumenterData::Parent => Documenter::Parent,
+                    DocumenterData::Laboratory => Documenter::Laboratory,
+                })
+                .collect(),
+            disease_before: i.disease_before,
+        });
+    }
+    Ok(immunity)
+}
+
+/// `{ from, before }` with at least one bound, each like `"2 months"`, `from` below `before`.
+fn age_range(
+    a: &AgesData,
+    key: &str,
+    id: &str,
+    malformed: &impl Fn(&str, String) -> RequirementsError,
+) -> Result<AgeRange, RequirementsError> {
+    let parse = |text: &Option<String>| -> Result<Option<Age>, RequirementsError> {
+        text.as_deref()
+            .map(|t| {
+                Age::parse(t).ok_or_else(|| {
+                    malformed(
+                        id,
+                        format!("`{key}`: age `{t}` is not like \"2 months\" or \"18 years\""),
+                    )
+                })
+            })
+            .transpose()
+    };
+    let range = AgeRange {
+        from: parse(&a.from)?,
+        before: parse(&a.before)?,
+    };
+    match (range.from, range.before) {
+        (None, None) => Err(malformed(
+            id,
+            format!("`{key}` needs `from`, `before` or both"),
+        )),
+        (Some(f), Some(b)) if f >= b => Err(malformed(
+            id,
+            format!("`{key}`: `from` must be below `before`"),
+        )),
+        _ => Ok(range),
+    }
+}
+
+/// A list of CVX codes, each in the schedule and holding an antigen of the vaccine's group.
+fn cvx_codes(
+    codes: &[String],
+    antigens: &[Antigen],
+    cvx_antigens: &BTreeMap<u16, Vec<Antigen>>,
+    origin: &str,
+    vaccine: &str,
+) -> Result<Vec<u16>, RequirementsError> {
+    if codes.is_empty() {
+        return Err(RequirementsError::BadCvx {
+            origin: origin.to_owned(),
+            vaccine: vaccine.to_owned(),
+            cvx: String::new(),
+            why: "list is empty (leave `cvx` out to count the whole group)",
+        });
+    }
+    codes
+        .iter()
+        .map(|c| {
+            let bad = |why| RequirementsError::BadCvx {
+                origin: origin.to_owned(),
+                vaccine: vaccine.to_owned(),
+                cvx: c.clone(),
+                why,
+            };
+            let n: u16 = c.trim().parse().map_err(|_| bad("is not a CVX code"))?;
+            let of = cvx_antigens
+                .get(&n)
+                .ok_or_else(|| bad("is not in the forecasting schedule"))?;
+            if !of.iter().any(|a| antigens.contains(a)) {
+                return Err(bad("has no antigen of the vaccine's group"));
+            }
+            Ok(n)
+        })
+        .collect()
 }
 
 /// CVX code → the antigens it contains, from the schedule's data.

@@ -13,7 +13,8 @@ pub enum ComplianceStatus {
     Compliant,
     /// Every unmet requirement is covered by an exemption.
     Exempt,
-    /// Some doses missing, none past due: the child is on schedule.
+    /// Some doses missing, none past due (the child is on schedule), or a started series
+    /// within the completion window after enrollment.
     InProgress,
     /// A required dose is missing and past due (or cannot be scheduled), with no exemption.
     NotCompliant,
@@ -105,6 +106,10 @@ pub struct RequirementStatus {
     pub exemption: Option<ExemptionKind>,
     /// For an unmet requirement that is not exempt: the engine's date for the next dose.
     pub next_due_date: Option<NaiveDate>,
+    /// For `InProgress`: the last day it stays in progress without another dose (the day
+    /// before the engine's past-due date, or the last day of the completion window after
+    /// enrollment for a started series, whichever is later); `None` when neither applies.
+    pub in_progress_until: Option<NaiveDate>,
 }
 
 /// A student's standing against every requirement of their grade.
@@ -112,4 +117,6 @@ pub struct RequirementStatus {
 pub struct Compliance {
     pub status: ComplianceStatus,
     pub requirements: Vec<RequirementStatus>,
+    /// For `InProgress`: the earliest of the in-progress requirements' last days.
+    pub in_progress_until: Option<NaiveDate>,
 }

@@ -13,11 +13,13 @@
 mod compile;
 mod compliance;
 mod evaluate;
+mod evidence;
 mod file;
 mod grades;
 mod requirements;
 
 pub use compliance::{Compliance, ComplianceStatus, Exemption, ExemptionKind, RequirementStatus};
 pub use evaluate::{EvaluatedDose, Student};
+pub use evidence::{Documenter, ImmunityEvidence};
 pub use grades::GRADES;
 pub use requirements::{Requirements, RequirementsError, EMBEDDED};

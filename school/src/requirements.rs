@@ -3,9 +3,11 @@
 
 use std::sync::Arc;
 
+use chrono::{Months, NaiveDate};
 use forecast::{Antigen, Schedule, VaccineGroup};
 
 use crate::compile::compile;
+use crate::evidence::Documenter;
 use crate::file::RequirementsFile;
 
 /// The requirement files compiled into the crate, by jurisdiction code.
@@ -63,11 +65,75 @@ pub(crate) enum Condition {
     AgeAtLeast { years: u32 },
 }
 
-/// One way of meeting a dose requirement: this many doses, with these conditions.
+/// An age as the file writes it (`"2 months"`, `"18 years"`), in months.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) struct Age {
+    pub months: u32,
+}
+
+impl Age {
+    /// `"N month(s)"` or `"N year(s)"`; anything else is `None`.
+    pub fn parse(text: &str) -> Option<Age> {
+        let mut words = text.split_whitespace();
+        let n: u32 = words.next()?.parse().ok()?;
+        let per = match words.next()? {
+            "month" | "months" => 1,
+            "year" | "years" => 12,
+            _ => return None,
+        };
+        if words.next().is_some() {
+            return None;
+        }
+        Some(Age {
+            months: n.checked_mul(per)?,
+        })
+    }
+
+    /// The date `self` after `start` (a birth or an enrollment); 31 January plus a month is
+    /// the end of February, as birthdays are.
+    pub fn after(self, start: NaiveDate) -> NaiveDate {
+        start
+            .checked_add_months(Months::new(self.months))
+            .unwrap_or(NaiveDate::MAX)
+    }
+}
+
+/// Ages from one (inclusive) up to another (exclusive); either bound may be open.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct AgeRange {
+    pub from: Option<Age>,
+    pub before: Option<Age>,
+}
+
+impl AgeRange {
+    /// Whether someone born on `dob` is within the range on `on`; `grace_days` widens the
+    /// lower bound (for doses, as CDSi's absolute minimum ages do).
+    pub fn contains(&self, dob: NaiveDate, on: NaiveDate, grace_days: u32) -> bool {
+        self.from.is_none_or(|a| {
+            on >= a
+                .after(dob)
+                .checked_sub_days(chrono::Days::new(u64::from(grace_days)))
+                .unwrap_or(NaiveDate::MIN)
+        }) && self.before.is_none_or(|a| on < a.after(dob))
+    }
+}
+
+/// One way of meeting a dose requirement: this many doses, with these conditions, counting
+/// only doses of these CVX codes and given at these ages when the alternative says so.
 #[derive(Debug, Clone)]
 pub(crate) struct DoseOption {
     pub doses: u32,
     pub conditions: Vec<Condition>,
+    pub cvx: Option<Vec<u16>>,
+    pub given_at: Option<AgeRange>,
+}
+
+/// Documented immunity that meets a requirement: who may document it and, for a history
+/// of disease, the date it must have occurred before.
+#[derive(Debug, Clone)]
+pub(crate) struct ImmunityRule {
+    pub documented_by: Vec<Documenter>,
+    pub disease_before: Option<NaiveDate>,
 }
 
 #[derive(Debug)]
@@ -77,10 +143,13 @@ pub(crate) enum Check {
         /// The full requirement first, then the fewer-dose alternatives.
         options: Vec<DoseOption>,
         count_from_birthday: Option<u32>,
-        immunity_meets: bool,
+        immunity: Vec<ImmunityRule>,
     },
     UpToDate {
         vaccines: Vec<usize>,
+        /// When not empty: the engine's "immune" counts only with documented immunity these
+        /// accept (the engine cannot tell a parent's history from a provider's).
+        immunity: Vec<ImmunityRule>,
     },
 }
 
@@ -88,7 +157,11 @@ pub(crate) enum Check {
 pub(crate) struct Rule {
     pub id: Arc<str>,
     pub grades: Vec<String>,
+    /// The ages on the check date the rule applies at; `None`: every age.
+    pub ages: Option<AgeRange>,
     pub check: Check,
+    /// The rule's citation and its alternatives', as the file gives them.
+    pub sources: Vec<String>,
 }
 
 /// A jurisdiction's validated requirements.
@@ -97,6 +170,9 @@ pub struct Requirements {
     pub(crate) jurisdiction: String,
     pub(crate) name: String,
     pub(crate) grace_days: u32,
+    /// How long after enrollment a started series may be completed.
+    pub(crate) completion_window: Option<Age>,
+    pub(crate) completion_source: Option<String>,
     pub(crate) vaccines: Vec<VaccineDef>,
     pub(crate) rules: Vec<Rule>,
 }
@@ -148,5 +224,18 @@ impl Requirements {
     /// How many rules the file holds.
     pub fn rule_count(&self) -> usize {
         self.rules.len()
+    }
+
+    /// Every citation in the file, by rule id (the completion window's under `completion`):
+    /// the rule's own first, then its alternatives' and immunity's.
+    pub fn sources(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.rules
+            .iter()
+            .flat_map(|r| r.sources.iter().map(move |s| (&*r.id, s.as_str())))
+            .chain(
+                self.completion_source
+                    .iter()
+                    .map(|s| ("completion", s.as_str())),
+            )
     }
 }

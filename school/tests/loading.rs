@@ -25,19 +25,61 @@ fn minnesotas_file_loads_with_every_rule() {
     let mn = Requirements::embedded("mn", schedule()).expect("valid");
     assert_eq!(mn.jurisdiction(), "MN");
     assert_eq!(mn.name(), "Minnesota");
-    assert_eq!(mn.rule_count(), 9);
+    assert_eq!(mn.rule_count(), 15);
 }
 
 #[test]
 fn every_rule_of_minnesotas_file_cites_a_source() {
     let text = minnesota_text();
-    let rules = text.matches("[[rule]]").count();
-    let fewer = text.matches("[[rule.fewer]]").count();
-    let sources = text
+    let mn = Requirements::embedded("MN", schedule()).expect("valid");
+    let blocks = text.matches("[[rule]]").count()
+        + text.matches("[[rule.fewer]]").count()
+        + text.matches("[[rule.immunity]]").count()
+        + text.matches("[completion]").count();
+    assert_eq!(mn.sources().count(), blocks);
+}
+
+/// Issue 22 item 3: the rules were last adopted in 2013 (38 SR 557), applying from
+/// 2014-09-01, not "amended in 2020"; the grade-12 booster is enforced since 2020-21.
+#[test]
+fn minnesotas_sources_cite_the_2013_rules_and_the_statute() {
+    let mn = Requirements::embedded("MN", schedule()).expect("valid");
+    for (rule, source) in mn.sources() {
+        assert!(
+            source.contains("121A.15") || source.contains("4604"),
+            "{rule}: cites neither the statute nor the rule: {source}"
+        );
+        assert!(
+            !source.contains("(2020)") && !source.contains("amended"),
+            "{rule}: {source}"
+        );
+    }
+    let cites = |rule: &str, what: &str| {
+        mn.sources()
+            .filter(|(r, _)| *r == rule)
+            .all(|(_, s)| s.contains(what))
+    };
+    for rule in [
+        "k12-hepb",
+        "k12-dtap",
+        "k12-polio",
+        "k12-mmr",
+        "g7-tdap",
+        "g7-menacwy",
+    ] {
+        assert!(cites(rule, "38 SR 557"), "{rule}");
+    }
+    assert!(cites("g12-menacwy", "2020-21"));
+    assert!(cites("cc-pcv", "4604.1000"));
+    assert!(cites("completion", "121A.15 subd. 2"));
+    let header: String = minnesota_text()
         .lines()
-        .filter(|l| l.trim_start().starts_with("source = \"Minn."))
-        .count();
-    assert_eq!(sources, rules + fewer);
+        .take_while(|l| l.starts_with('#'))
+        .collect();
+    assert!(
+        header.contains("38 SR 557") && header.contains("2014-09-01"),
+        "{header}"
+    );
 }
 
 #[test]
@@ -100,9 +142,20 @@ fn malformed_rules_stop_the_load() {
         // Fewer doses that are not fewer.
         ("doses = 4\nwhen = { dose = 4", "doses = 6\nwhen = { dose = 4", "fewer"),
         // A blank citation.
-        ("source = \"Minn. R. ch. 4604 (2020): grade 7 and up, 1 dose of meningococcal ACWY\"", "source = \" \"", "source"),
+        ("source = \"Minn. R. ch. 4604 as adopted 2013 (38 SR 557), from 2014-09-01; MDH requirement chart: grade 7 and up, 1 dose of meningococcal ACWY\"", "source = \" \"", "source"),
         // Two rules for one vaccine in one grade.
         ("grades = [\"7\", \"8\", \"9\", \"10\", \"11\"]", "grades = [\"7\", \"8\", \"9\", \"10\", \"11\", \"12\"]", "already required"),
+        // The new data of issue 22, each checked at load.
+        ("ages = { before = \"18 years\" }", "ages = { befor = \"18 years\" }", "befor"),
+        ("ages = { from = \"2 months\", before = \"2 years\" }", "ages = { from = \"2 years\", before = \"2 months\" }", "below"),
+        ("ages = { from = \"12 months\" }", "ages = { }", "needs `from`"),
+        ("given_at = { from = \"11 years\"", "given_at = { from = \"11 yrs\"", "11 yrs"),
+        ("cvx = [\"43\"]", "cvx = [\"03\"]", "CVX `03`"),
+        ("documented_by = [\"parent\"]", "documented_by = [\"neighbour\"]", "neighbour"),
+        ("documented_by = [\"parent\"]", "documented_by = []", "documented_by"),
+        ("disease_before = \"2010-09-01\"", "disease_before = \"2010-13-01\"", "disease_before"),
+        ("window = \"18 months\"", "window = \"eighteen\"", "window"),
+        ("vaccines = [\"PCV\"]", "vaccines = [\"PCV\"]\ndoses = 4", "up_to_date"),
         // Not TOML.
         ("[vaccines]", "[vaccines", "test.toml"),
     ];

@@ -6,8 +6,8 @@ use forecast::{
     Gender, Patient, PatientDose, PatientForecast, Schedule, SeriesStatus, VaccineGroup,
 };
 use school::{
-    Compliance, ComplianceStatus, EvaluatedDose, Exemption, ExemptionKind, RequirementStatus,
-    Requirements, Student,
+    Compliance, ComplianceStatus, Documenter, EvaluatedDose, Exemption, ExemptionKind,
+    ImmunityEvidence, RequirementStatus, Requirements, Student,
 };
 
 fn d(s: &str) -> NaiveDate {
@@ -28,6 +28,8 @@ struct Child {
     grade: &'static str,
     doses: Vec<(&'static str, NaiveDate)>,
     exemptions: Vec<Exemption>,
+    immunity: Vec<ImmunityEvidence>,
+    enrolled_on: Option<NaiveDate>,
 }
 
 impl Child {
@@ -37,6 +39,8 @@ impl Child {
             grade,
             doses: Vec::new(),
             exemptions: Vec::new(),
+            immunity: Vec::new(),
+            enrolled_on: None,
         }
     }
 
@@ -112,6 +116,8 @@ impl Child {
                 })
                 .collect(),
             exemptions: self.exemptions.clone(),
+            immunity: self.immunity.clone(),
+            enrolled_on: self.enrolled_on,
         };
         minnesota().evaluate(&student, forecast, on)
     }
@@ -286,22 +292,22 @@ fn grade_twelve_menacwy_needs_a_dose_on_or_after_the_sixteenth_birthday() {
 }
 
 #[test]
-fn varicella_immunity_meets_the_varicella_requirement_but_not_others() {
-    let child = Child::new("2020-01-10", "1")
+fn provider_documented_varicella_immunity_meets_the_varicella_requirement_but_not_others() {
+    let mut child = Child::new("2020-01-10", "1")
         .at("08", 0, 0)
         .at("08", 2, 0)
         .at("08", 6, 0);
-    let on = d(CHECK);
-    let mut forecast = child.forecast(on);
-    for g in forecast.vaccine_groups.iter_mut() {
-        if matches!(
-            g.vaccine_group,
-            VaccineGroup::Varicella | VaccineGroup::HepB
-        ) {
-            g.status = SeriesStatus::Immune;
-        }
-    }
-    let c = child.evaluate_with(&forecast, on);
+    child.immunity.push(ImmunityEvidence {
+        group: VaccineGroup::Varicella,
+        documented_by: Documenter::Provider,
+        disease_on: None,
+    });
+    child.immunity.push(ImmunityEvidence {
+        group: VaccineGroup::Mmr,
+        documented_by: Documenter::Provider,
+        disease_on: None,
+    });
+    let c = child.evaluate(CHECK);
     assert_eq!(req(&c, "Varicella").status, ComplianceStatus::Compliant);
     assert_eq!(req(&c, "Varicella").doses_counted, 0);
     assert_eq!(
@@ -429,23 +435,26 @@ fn a_child_care_child_on_schedule_is_in_progress() {
         .at("48", 6, 0);
     let c = child.evaluate(CHECK);
     assert_eq!(c.status, ComplianceStatus::InProgress, "{c:#?}");
+    // Seven months: hepatitis A is checked from 12 months, MMR and varicella from 15.
     let names: Vec<&str> = c.requirements.iter().map(|r| &*r.vaccine).collect();
+    assert_eq!(names, ["HepB", "DTaP", "Polio", "Hib", "PCV"]);
+    let dtap = req(&c, "DTaP");
+    assert_eq!(dtap.status, ComplianceStatus::InProgress);
+    assert!(dtap.next_due_date.is_some_and(|n| n > d(CHECK)), "{dtap:?}");
+    // On schedule: in progress until the day before the engine's past-due date.
+    let forecast = child.forecast(d(CHECK));
+    let past_due = forecast
+        .group(VaccineGroup::DtapTdapTd)
+        .and_then(|g| g.past_due_date)
+        .expect("a past-due date for the 4th DTaP");
+    assert_eq!(dtap.in_progress_until, past_due.pred_opt());
     assert_eq!(
-        names,
-        [
-            "HepA",
-            "HepB",
-            "DTaP",
-            "Polio",
-            "Hib",
-            "PCV",
-            "MMR",
-            "Varicella"
-        ]
+        c.in_progress_until,
+        c.requirements
+            .iter()
+            .filter_map(|r| r.in_progress_until)
+            .min()
     );
-    let mmr = req(&c, "MMR");
-    assert_eq!(mmr.status, ComplianceStatus::InProgress);
-    assert!(mmr.next_due_date.is_some_and(|n| n > d(CHECK)), "{mmr:?}");
 }
 
 #[test]
@@ -466,4 +475,319 @@ fn a_student_with_no_doses_past_the_due_dates_is_not_compliant() {
         dtap.doses_required, 3,
         "students 7 and older may meet it with 3 doses"
     );
+}
+
+// --- Issue 22: corrections against the Department of Health's chart, one test per item ---
+
+/// Every dose of the 2-4-6 month visits (HepB at birth, 2 and 6 months).
+fn infant_series(child: Child) -> Child {
+    child
+        .at("08", 0, 0)
+        .at("08", 2, 0)
+        .at("08", 6, 0)
+        .at("20", 2, 0)
+        .at("20", 4, 0)
+        .at("20", 6, 0)
+        .at("10", 2, 0)
+        .at("10", 4, 0)
+        .at("10", 6, 0)
+        .at("48", 2, 0)
+        .at("48", 4, 0)
+        .at("48", 6, 0)
+}
+
+fn vaccines_of(c: &Compliance) -> Vec<&str> {
+    c.requirements.iter().map(|r| &*r.vaccine).collect()
+}
+
+/// A child `months` old on `CHECK`.
+fn born_months_before_check(months: u32) -> String {
+    d(CHECK)
+        .checked_sub_months(Months::new(months))
+        .expect("date")
+        .to_string()
+}
+
+/// Item 1: Minn. R. 4604.1000 requires PCV of a child "at least two months old and not yet
+/// two years old"; a 2-to-4-year-old missing PCV is not held to it.
+#[test]
+fn child_care_pcv_is_required_only_from_two_months_through_twenty_three_months() {
+    for (months, required) in [
+        (1, false),
+        (2, true),
+        (20, true),
+        (23, true),
+        (24, false),
+        (30, false),
+    ] {
+        let c = infant_series(Child::new(&born_months_before_check(months), "CC")).evaluate(CHECK);
+        assert_eq!(
+            vaccines_of(&c).contains(&"PCV"),
+            required,
+            "{months} months: {c:#?}"
+        );
+    }
+    // 20 months old with no PCV at all: required and past due.
+    let c = infant_series(Child::new(&born_months_before_check(20), "CC")).evaluate(CHECK);
+    assert_eq!(req(&c, "PCV").status, ComplianceStatus::NotCompliant);
+    // 30 months old, no PCV: nothing to say about PCV (it was NOT_COMPLIANT before).
+    let c = infant_series(Child::new(&born_months_before_check(30), "CC")).evaluate(CHECK);
+    assert!(
+        c.requirements.iter().all(|r| &*r.vaccine != "PCV"),
+        "{c:#?}"
+    );
+}
+
+/// Item 2: two doses of the adult formulation (CVX 43) from age 11 through 15 meet the
+/// hepatitis B requirement, as they complete the engine's adolescent series.
+#[test]
+fn the_alternate_two_dose_adolescent_hepb_schedule_meets_the_requirement() {
+    // Born 2012-03-01: 11 on 2023-03-01, 16 on 2028-03-01; 14 on the check date.
+    let base = || {
+        let mut c = Child::new("2012-03-01", "9").childhood_series();
+        c.doses.retain(|(cvx, _)| *cvx != "08");
+        c.on("115", "2023-04-01").on("114", "2023-04-01")
+    };
+    let alternate = base().on("43", "2023-04-01").on("43", "2023-09-01");
+    let on = d(CHECK);
+    let forecast = alternate.forecast(on);
+    assert_eq!(
+        forecast.group(VaccineGroup::HepB).map(|g| g.status),
+        Some(SeriesStatus::Complete),
+        "the engine completes the adolescent series"
+    );
+    let c = alternate.evaluate_with(&forecast, on);
+    let hepb = req(&c, "HepB");
+    assert_eq!(hepb.status, ComplianceStatus::Compliant, "{hepb:?}");
+    assert_eq!((hepb.doses_counted, hepb.doses_required), (2, 2));
+    assert_eq!(c.status, ComplianceStatus::Compliant, "{c:#?}");
+
+    // Two paediatric doses at the same ages are two of the three-dose series.
+    let pediatric = base()
+        .on("08", "2023-04-01")
+        .on("08", "2023-09-01")
+        .evaluate(CHECK);
+    let hepb = req(&pediatric, "HepB");
+    assert_ne!(hepb.status, ComplianceStatus::Compliant, "{hepb:?}");
+    assert_eq!((hepb.doses_counted, hepb.doses_required), (2, 3));
+
+    // An adult-formulation dose before the 11th birthday is not on the alternate schedule.
+    let early = base()
+        .on("43", "2022-06-01")
+        .on("43", "2023-09-01")
+        .evaluate(CHECK);
+    let hepb = req(&early, "HepB");
+    assert_ne!(hepb.status, ComplianceStatus::Compliant, "{hepb:?}");
+    assert_eq!(hepb.doses_required, 3);
+}
+
+/// Item 4: polio is not required of students 18 and older (121A.15 subd. 3(b)); at 7 and
+/// older the chart's count is unchanged (4, or 3 with the 3rd on or after the 4th birthday).
+#[test]
+fn polio_is_not_required_from_eighteen_and_needs_four_doses_at_seven_and_older() {
+    let senior = |dob: &str| {
+        let mut c = Child::new(dob, "12")
+            .childhood_series()
+            .on("115", "2020-03-01")
+            .on("114", "2025-03-01");
+        c.doses.retain(|(cvx, _)| *cvx != "10");
+        c.evaluate(CHECK)
+    };
+    // 18 on 2026-09-01, before the check date.
+    let eighteen = senior("2008-09-01");
+    assert!(!vaccines_of(&eighteen).contains(&"Polio"), "{eighteen:#?}");
+    assert_eq!(
+        eighteen.status,
+        ComplianceStatus::Compliant,
+        "{eighteen:#?}"
+    );
+    // 18 the day after the check date: still required.
+    let seventeen = senior("2008-09-16");
+    let polio = req(&seventeen, "Polio");
+    // A catch-up from here puts the 3rd dose after the 4th birthday: three will do.
+    assert_eq!((polio.doses_counted, polio.doses_required), (0, 3));
+    assert_eq!(polio.status, ComplianceStatus::NotCompliant);
+
+    // Nine years old, three doses all before the 4th birthday: three of four.
+    let nine = Child::new("2017-05-01", "3")
+        .at("10", 2, 0)
+        .at("10", 4, 0)
+        .at("10", 6, 0)
+        .evaluate(CHECK);
+    let polio = req(&nine, "Polio");
+    assert_eq!(
+        (polio.doses_counted, polio.doses_required),
+        (3, 4),
+        "{polio:?}"
+    );
+    assert_ne!(polio.status, ComplianceStatus::Compliant);
+    // Three with the third on or after the 4th birthday: enough.
+    let catch_up = Child::new("2017-05-01", "3")
+        .at("10", 2, 0)
+        .at("10", 4, 0)
+        .at("10", 60, 0)
+        .evaluate(CHECK);
+    assert_eq!(req(&catch_up, "Polio").status, ComplianceStatus::Compliant);
+}
+
+/// Item 5: only a Tdap given on or after the 7th birthday counts for grade 7. The child
+/// caught up late: DTaP at 2, 4, 6 and 15 months, then a Tdap as the fifth dose.
+#[test]
+fn a_tdap_before_the_seventh_birthday_does_not_count_for_grade_seven() {
+    // Born 2014-03-01: 7 on 2021-03-01.
+    let with_tdap = |date: &str| {
+        let mut c = Child::new("2014-03-01", "7").childhood_series();
+        c.doses
+            .retain(|(cvx, date)| *cvx != "20" || *date < d("2017-01-01"));
+        c.on("114", "2025-04-01").on("115", date).evaluate(CHECK)
+    };
+    let at_six = with_tdap("2020-10-01");
+    assert_eq!(
+        req(&at_six, "DTaP").status,
+        ComplianceStatus::Compliant,
+        "it completes the DTaP series"
+    );
+    let tdap = req(&at_six, "Tdap");
+    assert_eq!(
+        (tdap.doses_counted, tdap.doses_required),
+        (0, 1),
+        "{tdap:?}"
+    );
+    assert_ne!(tdap.status, ComplianceStatus::Compliant);
+    let at_eight = with_tdap("2022-06-01");
+    let tdap = req(&at_eight, "Tdap");
+    assert_eq!(tdap.status, ComplianceStatus::Compliant, "{tdap:?}");
+    assert_eq!(tdap.doses_counted, 1);
+    // The grace period of the birthday conditions applies.
+    assert_eq!(req(&with_tdap("2021-02-26"), "Tdap").doses_counted, 1);
+    assert_eq!(req(&with_tdap("2021-02-20"), "Tdap").doses_counted, 0);
+}
+
+/// Item 6: a parent's history of varicella counts for disease before 2010-09-01; later
+/// disease needs a provider's signature; laboratory evidence always counts.
+#[test]
+fn a_parents_varicella_history_counts_only_for_disease_before_september_2010() {
+    let with = |documented_by, disease_on: Option<&str>| {
+        let mut c = Child::new("2008-01-10", "12");
+        c.immunity.push(ImmunityEvidence {
+            group: VaccineGroup::Varicella,
+            documented_by,
+            disease_on: disease_on.map(d),
+        });
+        req(&c.evaluate(CHECK), "Varicella").status
+    };
+    use ComplianceStatus::{Compliant, NotCompliant};
+    assert_eq!(with(Documenter::Parent, Some("2009-06-01")), Compliant);
+    assert_eq!(with(Documenter::Parent, Some("2010-08-31")), Compliant);
+    assert_eq!(with(Documenter::Parent, Some("2010-09-01")), NotCompliant);
+    assert_eq!(with(Documenter::Parent, Some("2012-06-01")), NotCompliant);
+    assert_eq!(
+        with(Documenter::Parent, None),
+        NotCompliant,
+        "an undated parent history cannot be shown to predate 2010-09-01"
+    );
+    assert_eq!(with(Documenter::Provider, Some("2012-06-01")), Compliant);
+    assert_eq!(with(Documenter::Provider, None), Compliant);
+    assert_eq!(with(Documenter::Laboratory, None), Compliant);
+}
+
+/// Item 7: a child who has started a series stays in progress for 18 months after
+/// enrollment (121A.15 subd. 2), past due or not, and the answer says until when.
+#[test]
+fn a_started_series_stays_in_progress_for_eighteen_months_after_enrollment() {
+    // A kindergartner with one DTaP at 2 months and nothing since: long past due.
+    let mut child = Child::new("2021-03-01", "K").childhood_series();
+    child
+        .doses
+        .retain(|(cvx, date)| *cvx != "20" || *date < d("2021-06-01"));
+    let not_enrolled = child.evaluate(CHECK);
+    assert_eq!(
+        req(&not_enrolled, "DTaP").status,
+        ComplianceStatus::NotCompliant
+    );
+
+    child.enrolled_on = Some(d("2026-08-20"));
+    let c = child.evaluate(CHECK);
+    let dtap = req(&c, "DTaP");
+    assert_eq!(dtap.status, ComplianceStatus::InProgress, "{dtap:?}");
+    // 18 months after 2026-08-20 is 2028-02-20: in progress through the day before.
+    assert_eq!(dtap.in_progress_until, Some(d("2028-02-19")));
+    assert!(dtap.next_due_date.is_some(), "{dtap:?}");
+    assert_eq!(c.status, ComplianceStatus::InProgress);
+    assert_eq!(c.in_progress_until, Some(d("2028-02-19")));
+    // The last day of the window, and the day after.
+    assert_eq!(
+        req(&child.evaluate("2028-02-19"), "DTaP").status,
+        ComplianceStatus::InProgress
+    );
+    let after = child.evaluate("2028-02-20");
+    assert_eq!(req(&after, "DTaP").status, ComplianceStatus::NotCompliant);
+    assert_eq!(req(&after, "DTaP").in_progress_until, None);
+
+    // A series never started is not in progress, window or not.
+    let mut none = Child::new("2021-03-01", "K").childhood_series();
+    none.doses.retain(|(cvx, _)| *cvx != "20");
+    none.enrolled_on = Some(d("2026-08-20"));
+    let c = none.evaluate(CHECK);
+    assert_eq!(req(&c, "DTaP").status, ComplianceStatus::NotCompliant);
+    assert_eq!(c.in_progress_until, None);
+}
+
+/// Item 8: child-care thresholds as data: hepatitis B from 2 months, hepatitis A from 12,
+/// MMR and varicella from 15, Hib not from age 5.
+#[test]
+fn child_care_checks_each_vaccine_from_its_threshold_age() {
+    let listed = |months: u32| {
+        let c = Child::new(&born_months_before_check(months), "CC").evaluate(CHECK);
+        vaccines_of(&c)
+            .into_iter()
+            .map(str::to_owned)
+            .collect::<Vec<_>>()
+    };
+    let has = |months: u32, v: &str| listed(months).iter().any(|x| x == v);
+    assert!(
+        listed(1).is_empty(),
+        "nothing is checked before 2 months: {:?}",
+        listed(1)
+    );
+    assert!(has(2, "HepB"));
+    assert!(!has(11, "HepA") && has(12, "HepA"));
+    for v in ["MMR", "Varicella"] {
+        assert!(!has(14, v) && has(15, v), "{v}");
+    }
+    assert!(has(59, "Hib") && !has(60, "Hib"));
+    // A 14-month-old with no MMR is not judged on MMR; at 17 months it is past due.
+    let c = infant_series(Child::new(&born_months_before_check(17), "CC")).evaluate(CHECK);
+    assert_eq!(
+        req(&c, "MMR").status,
+        ComplianceStatus::NotCompliant,
+        "{c:#?}"
+    );
+}
+
+/// Item 6 in child care: the engine closes the varicella group on any recorded immunity, but
+/// only a history the rule accepts meets the requirement.
+#[test]
+fn in_child_care_a_parents_varicella_history_after_2010_does_not_meet_the_requirement() {
+    let judged = |documented_by| {
+        let mut child = infant_series(Child::new(&born_months_before_check(20), "CC"));
+        child.immunity.push(ImmunityEvidence {
+            group: VaccineGroup::Varicella,
+            documented_by,
+            disease_on: Some(d("2026-01-10")),
+        });
+        let on = d(CHECK);
+        // As the gateway does for a recorded IMMUNITY finding.
+        let mut forecast = child.forecast(on);
+        for g in forecast.vaccine_groups.iter_mut() {
+            if g.vaccine_group == VaccineGroup::Varicella {
+                g.status = SeriesStatus::Immune;
+                g.past_due_date = None;
+                g.recommended_date = None;
+            }
+        }
+        req(&child.evaluate_with(&forecast, on), "Varicella").status
+    };
+    assert_eq!(judged(Documenter::Provider), ComplianceStatus::Compliant);
+    assert_eq!(judged(Documenter::Parent), ComplianceStatus::NotCompliant);
 }

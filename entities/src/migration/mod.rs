@@ -8,6 +8,7 @@ mod m20261125_000002_cvx_codes;
 mod m20261125_000003_oauth_clients;
 mod m20261201_000004_subject_length;
 mod m20261203_000001_p14b_write_path;
+mod m20261203_000001_s22_immunity_evidence;
 
 /// The longest subject the schema holds (`policies::MAX_SUBJECT_CHARS`).
 const SUBJECT_CHARS: u32 = policies::MAX_SUBJECT_CHARS as u32;
@@ -25,6 +26,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000003_oauth_clients::Migration),
             Box::new(m20261201_000004_subject_length::Migration),
             Box::new(m20261203_000001_p14b_write_path::Migration),
+            Box::new(m20261203_000001_s22_immunity_evidence::Migration),
         ]
     }
 }

@@ -4,7 +4,7 @@ use chrono::{NaiveDate, Utc};
 use sea_orm::{ActiveModelTrait, Set};
 use uuid::Uuid;
 
-use crate::codes::{AccessAction, ContraindicationKind};
+use crate::codes::{AccessAction, ContraindicationKind, ImmunityDocumenter};
 use crate::model::contraindication;
 use crate::repo::access_log::{append, NewEntry};
 use crate::repo::write_guard::person_for_write;
@@ -18,6 +18,10 @@ pub struct NewContraindication {
     pub vaccine_group: Option<String>,
     pub reason: Option<String>,
     pub expires_on: Option<NaiveDate>,
+    /// For `IMMUNITY` only: who documented it.
+    pub documented_by: Option<ImmunityDocumenter>,
+    /// For `IMMUNITY` only: when the disease occurred (not in the future, not before birth).
+    pub disease_on: Option<NaiveDate>,
 }
 
 impl Store {
@@ -54,8 +58,25 @@ impl Store {
             }
             Some(r) => Some(r.to_owned()),
         };
+        if input.kind != ContraindicationKind::Immunity
+            && (input.documented_by.is_some() || input.disease_on.is_some())
+        {
+            return Err(StoreError::Invalid(
+                "documentedBy and diseaseOn are for kind IMMUNITY only".into(),
+            ));
+        }
+        if input.disease_on.is_some_and(|d| d > access.today) {
+            return Err(StoreError::Invalid(
+                "diseaseOn must not be in the future".into(),
+            ));
+        }
         let txn = self.begin_write_for(access).await?;
         let person = person_for_write(&txn, access, input.person_id).await?;
+        if input.disease_on.is_some_and(|d| d < person.date_of_birth) {
+            return Err(StoreError::Invalid(
+                "diseaseOn must not be before the date of birth".into(),
+            ));
+        }
         let row = contraindication::ActiveModel {
             id: Set(Uuid::now_v7()),
             person_id: Set(person.id),
@@ -65,6 +86,8 @@ impl Store {
             recorded_at: Set(Utc::now()),
             expires_on: Set(input.expires_on),
             recorded_by: Set(access.principal.subject.clone()),
+            documented_by: Set(input.documented_by),
+            disease_on: Set(input.disease_on),
         }
         .insert(&*txn)
         .await?;

@@ -4,7 +4,8 @@
 //! caller may not read; the records it leaves out (locked to another provider, opted out)
 //! are only counted, so a school's totals still add up to its enrollment.
 
-use sea_orm::sea_query::{Query, SelectStatement};
+use chrono::{DateTime, NaiveDate, Utc};
+use sea_orm::sea_query::{Alias, Expr, ExprTrait, Func, Query, SelectStatement};
 use sea_orm::{
     ColumnTrait, EntityTrait, JoinType, PaginatorTrait, QueryFilter, QuerySelect, RelationDef,
 };
@@ -30,18 +31,25 @@ pub struct RosterFilter {
 pub struct RosterEntry {
     pub person: person::Model,
     pub grade: String,
+    /// The date of the person's first enrollment at the organization (any school year): the
+    /// start of the statute's completion window for a started series.
+    pub enrolled_on: NaiveDate,
 }
 
 /// The enrollment's grade beside the person's own columns. The person is decoded without a
 /// column prefix: `select_also` prefixes every column, which costs a formatted name per column
 /// and row (26,000 of them for a 1,000-student roster).
 const GRADE_COLUMN: &str = "roster_grade";
+const ENROLLED_COLUMN: &str = "roster_enrolled_at";
 
 impl sea_orm::FromQueryResult for RosterEntry {
     fn from_query_result(res: &sea_orm::QueryResult, pre: &str) -> Result<Self, sea_orm::DbErr> {
         Ok(RosterEntry {
             person: person::Model::from_query_result(res, pre)?,
             grade: res.try_get(pre, GRADE_COLUMN)?,
+            enrolled_on: res
+                .try_get::<DateTime<Utc>>(pre, ENROLLED_COLUMN)?
+                .date_naive(),
         })
     }
 }
@@ -125,9 +133,30 @@ impl Store {
         if let Some(g) = &grade {
             students = students.filter(enrollment::Column::Grade.eq(g.as_str()));
         }
+        // The first enrollment at this organization, by a correlated subquery on the
+        // (person, organization) index: no statement more per roster.
+        let first = Alias::new("first_enrollment");
+        let enrolled_at = Query::select()
+            .expr(Func::min(Expr::col((
+                first.clone(),
+                enrollment::Column::CreatedAt,
+            ))))
+            .from_as(enrollment::Entity, first.clone())
+            .and_where(
+                Expr::col((first.clone(), enrollment::Column::PersonId))
+                    .equals((enrollment::Entity, enrollment::Column::PersonId)),
+            )
+            .and_where(
+                Expr::col((first, enrollment::Column::OrganizationId)).eq(filter.organization_id),
+            )
+            .to_owned();
         let (db, target) = self.reader(access).await;
         let mut entries = students
             .column_as(enrollment::Column::Grade, GRADE_COLUMN)
+            .column_as(
+                Expr::SubQuery(None, Box::new(enrolled_at.into())),
+                ENROLLED_COLUMN,
+            )
             .into_model::<RosterEntry>()
             .all(db)
             .await?;

@@ -25,12 +25,12 @@ const ROSTER: &str = "query($org: ID!, $year: String, $grade: String) {
     edges { node {
       grade
       person { id lastName firstName dateOfBirth }
-      compliance { status requirements { vaccineGroup dosesCounted dosesRequired status exemption nextDueDate } }
+      compliance { status requirements { vaccineGroup dosesCounted dosesRequired status exemption nextDueDate inProgressUntil } }
     } }
   }
 }";
 
-const HEADER: &str = "person_id,last_name,first_name,date_of_birth,grade,status,vaccine_group,doses_counted,doses_required,requirement_status,exemption,next_due_date\r\n";
+const HEADER: &str = "person_id,last_name,first_name,date_of_birth,grade,status,vaccine_group,doses_counted,doses_required,requirement_status,exemption,next_due_date,in_progress_until\r\n";
 
 /// Students per streamed block.
 const BLOCK: usize = 200;
@@ -185,7 +185,7 @@ fn rows(edges: &[Value]) -> String {
             .as_array()
             .cloned()
             .unwrap_or_default();
-        let mut line = |requirement: [String; 6]| {
+        let mut line = |requirement: [String; 7]| {
             let fields: Vec<String> = student
                 .iter()
                 .chain(requirement.iter())
@@ -205,6 +205,7 @@ fn rows(edges: &[Value]) -> String {
                 text(&r["status"]),
                 text(&r["exemption"]),
                 text(&r["nextDueDate"]),
+                text(&r["inProgressUntil"]),
             ]);
         }
     }

@@ -79,6 +79,8 @@ impl DoseMutation {
                     vaccine_group: input.vaccine_group,
                     reason: input.reason,
                     expires_on: input.expires_on.map(|d| d.0),
+                    documented_by: input.documented_by.map(Into::into),
+                    disease_on: input.disease_on.map(|d| d.0),
                 },
             )
             .await

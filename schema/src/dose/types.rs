@@ -1,7 +1,7 @@
 //! `Dose`, `DoseEvaluation`, `Recommendation` and `Contraindication`.
 
 use async_graphql::{Context, Enum, InputObject, Object, Result, SimpleObject, ID};
-use entities::codes::ContraindicationKind;
+use entities::codes::{ContraindicationKind, ImmunityDocumenter};
 use entities::model::{contraindication, dose};
 use policies::Field;
 
@@ -212,6 +212,27 @@ mirror_enum!(
     }
 );
 
+/// Who documented a recorded immunity; school rules may accept a parent's history of a
+/// disease only before a date (Minnesota: varicella before 2010-09-01).
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+#[graphql(name = "ImmunityDocumenter")]
+pub enum ImmunityDocumenterGql {
+    /// A physician, APRN or PA.
+    Provider,
+    /// A parent's or guardian's signed history.
+    Parent,
+    /// Laboratory evidence.
+    Laboratory,
+}
+mirror_enum!(
+    ImmunityDocumenterGql,
+    ImmunityDocumenter {
+        Provider,
+        Parent,
+        Laboratory
+    }
+);
+
 pub struct ContraindicationNode(pub contraindication::Model);
 
 #[Object(name = "Contraindication")]
@@ -240,6 +261,16 @@ impl ContraindicationNode {
     async fn expires_on(&self) -> Option<Date> {
         self.0.expires_on.map(Date)
     }
+
+    /// For `IMMUNITY`: who documented it (null on records from before it was asked).
+    async fn documented_by(&self) -> Option<ImmunityDocumenterGql> {
+        self.0.documented_by.map(Into::into)
+    }
+
+    /// For `IMMUNITY` from a history of disease: when the disease occurred.
+    async fn disease_on(&self) -> Option<Date> {
+        self.0.disease_on.map(Date)
+    }
 }
 
 #[derive(InputObject)]
@@ -262,6 +293,10 @@ pub struct ContraindicationInput {
     pub vaccine_group: Option<String>,
     pub reason: Option<String>,
     pub expires_on: Option<Date>,
+    /// For `IMMUNITY` only: who documented it (default: a provider).
+    pub documented_by: Option<ImmunityDocumenterGql>,
+    /// For `IMMUNITY` only: when the disease occurred; not in the future or before birth.
+    pub disease_on: Option<Date>,
 }
 
 #[derive(SimpleObject)]

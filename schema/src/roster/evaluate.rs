@@ -4,9 +4,12 @@
 use std::sync::Arc;
 
 use chrono::NaiveDate;
-use entities::codes::ContraindicationKind;
+use entities::codes::{ContraindicationKind, ImmunityDocumenter};
 use entities::model::{contraindication, person};
-use school::{Compliance, EvaluatedDose, Exemption, ExemptionKind, Requirements, Student};
+use school::{
+    Compliance, Documenter, EvaluatedDose, Exemption, ExemptionKind, ImmunityEvidence,
+    Requirements, Student,
+};
 use uuid::Uuid;
 
 use crate::context::RequestContext;
@@ -42,11 +45,36 @@ fn exemptions(findings: &[contraindication::Model]) -> Vec<Exemption> {
         .collect()
 }
 
+/// Immunity among a person's recorded findings, in force on `on`, with who documented it
+/// and when the disease occurred. A finding recorded before the registry asked who documented
+/// it counts as a provider's: only `dose:write` callers (providers, registry staff) record one.
+fn immunity(findings: &[contraindication::Model], on: NaiveDate) -> Vec<ImmunityEvidence> {
+    findings
+        .iter()
+        .filter(|f| f.kind == ContraindicationKind::Immunity)
+        .filter(|f| f.expires_on.is_none_or(|e| e >= on))
+        .filter_map(|f| {
+            let name = f.vaccine_group.as_deref()?;
+            Some(ImmunityEvidence {
+                group: forecast::VaccineGroup::from_name(name)?,
+                documented_by: match f.documented_by {
+                    None | Some(ImmunityDocumenter::Provider) => Documenter::Provider,
+                    Some(ImmunityDocumenter::Parent) => Documenter::Parent,
+                    Some(ImmunityDocumenter::Laboratory) => Documenter::Laboratory,
+                },
+                disease_on: f.disease_on,
+            })
+        })
+        .collect()
+}
+
+/// A student on a roster: the person, their grade, and their first enrollment's date there.
+pub(crate) type Enrolled = (person::Model, String, Option<NaiveDate>);
+
 /// One student's compliance on `on`, from the doses and findings the forecast was computed on.
 pub(crate) fn evaluate(
     requirements: &Requirements,
-    person: &person::Model,
-    grade: &str,
+    (person, grade, enrolled_on): (&person::Model, &str, Option<NaiveDate>),
     forecast: &PersonForecast,
     on: NaiveDate,
 ) -> Compliance {
@@ -65,6 +93,8 @@ pub(crate) fn evaluate(
         grade,
         doses: evaluated,
         exemptions: exemptions(&forecast.findings),
+        immunity: immunity(&forecast.findings, on),
+        enrolled_on,
     };
     requirements.evaluate(&student, &forecast.forecast, on)
 }
@@ -75,21 +105,26 @@ pub(crate) fn evaluate(
 pub(crate) async fn evaluate_many(
     rc: &RequestContext,
     requirements: &Requirements,
-    persons: &[(person::Model, String)],
+    persons: &[Enrolled],
 ) -> Result<Vec<Option<Compliance>>, ApiError> {
     let on = rc.access.today;
-    let ids = || persons.iter().map(|(p, _)| p.id);
+    let ids = || persons.iter().map(|(p, _, _)| p.id);
     let forecasts = rc
         .load_many(ids().map(|person| ForecastOf { person, as_of: on }))
         .await?;
     Ok(persons
         .iter()
-        .map(|(p, grade)| {
+        .map(|(p, grade, enrolled_on)| {
             let forecast = forecasts.get(&ForecastOf {
                 person: p.id,
                 as_of: on,
             })?;
-            Some(evaluate(requirements, p, grade, forecast, on))
+            Some(evaluate(
+                requirements,
+                (p, grade, *enrolled_on),
+                forecast,
+                on,
+            ))
         })
         .collect())
 }
@@ -104,13 +139,22 @@ pub(crate) async fn compliance_at(
 ) -> Result<Option<Compliance>, ApiError> {
     let year = policies::school_year_of(rc.access.today);
     let enrollments = rc.load(EnrollmentsOf(person.id)).await?.unwrap_or_default();
+    let first = enrollments
+        .iter()
+        .filter(|e| e.organization_id == org)
+        .map(|e| e.created_at.date_naive())
+        .min();
     let Some(enrollment) = enrollments
         .into_iter()
         .find(|e| e.organization_id == org && e.school_year == year)
     else {
         return Ok(None);
     };
-    let mut evaluated =
-        evaluate_many(rc, requirements, &[(person.clone(), enrollment.grade)]).await?;
+    let mut evaluated = evaluate_many(
+        rc,
+        requirements,
+        &[(person.clone(), enrollment.grade, first)],
+    )
+    .await?;
     Ok(evaluated.pop().flatten())
 }

@@ -78,12 +78,12 @@ impl RosterQuery {
         let mut students: Vec<_> = roster
             .entries
             .into_iter()
-            .map(|e| (e.person, e.grade))
+            .map(|e| (e.person, e.grade, Some(e.enrolled_on)))
             .collect();
-        students.sort_by_cached_key(|(p, _)| RosterKey::of(p));
+        students.sort_by_cached_key(|(p, _, _)| RosterKey::of(p));
         // Every student's compliance is read (the totals count them all), so each read goes
         // through the policy entry point and into this request's access-log entry.
-        for (p, _) in &students {
+        for (p, _, _) in &students {
             guard::read(ctx, p.id, Field::SchoolCompliance)?;
         }
         let compliance = evaluate_many(rc, requirements, &students).await?;
@@ -92,7 +92,7 @@ impl RosterQuery {
         let mut edges = Vec::new();
         let mut has_next_page = false;
         let wanted = status.map(ComplianceStatus::from);
-        for ((p, grade), c) in students.into_iter().zip(compliance) {
+        for ((p, grade, _), c) in students.into_iter().zip(compliance) {
             let Some(c) = c else { continue };
             totals.add(c.status);
             let key = RosterKey::of(&p);

@@ -77,6 +77,10 @@ pub struct RequirementStatusNode {
     pub exemption: Option<ExemptionKindGql>,
     /// For an unmet requirement without exemption: when the next dose is due.
     pub next_due_date: Option<Date>,
+    /// For `IN_PROGRESS`: the last day it stays in progress without another dose — the day
+    /// before the next dose is past due, or, for a series started, the last day of the
+    /// statute's completion window after the first enrollment here, whichever is later.
+    pub in_progress_until: Option<Date>,
 }
 
 impl From<&RequirementStatus> for RequirementStatusNode {
@@ -88,6 +92,7 @@ impl From<&RequirementStatus> for RequirementStatusNode {
             status: r.status.into(),
             exemption: r.exemption.map(Into::into),
             next_due_date: r.next_due_date.map(Date),
+            in_progress_until: r.in_progress_until.map(Date),
         }
     }
 }
@@ -99,6 +104,9 @@ pub struct SchoolComplianceNode {
     /// The worst of the requirements' statuses.
     pub status: ComplianceStatusGql,
     pub requirements: Vec<Inline<RequirementStatusNode>>,
+    /// For `IN_PROGRESS`: the earliest of the in-progress requirements' `inProgressUntil`,
+    /// the first day by which something must change.
+    pub in_progress_until: Option<Date>,
 }
 
 impl From<&Compliance> for SchoolComplianceNode {
@@ -106,6 +114,7 @@ impl From<&Compliance> for SchoolComplianceNode {
         SchoolComplianceNode {
             status: c.status.into(),
             requirements: c.requirements.iter().map(|r| Inline(r.into())).collect(),
+            in_progress_until: c.in_progress_until.map(Date),
         }
     }
 }

@@ -20,7 +20,7 @@ const ROSTER: &str = "query($org: ID!, $year: String, $grade: String, $status: C
     edges { cursor node {
       grade
       person { id firstName lastName }
-      compliance { status requirements { vaccineGroup dosesCounted dosesRequired status exemption nextDueDate } }
+      compliance { status inProgressUntil requirements { vaccineGroup dosesCounted dosesRequired status exemption nextDueDate inProgressUntil } }
     } }
   }
 }";
@@ -340,10 +340,16 @@ async fn a_school_sees_each_rule_row_judged_on_the_engines_valid_doses() {
         );
     }
 
+    // Hib past due, but started: in progress within the completion window after enrollment
+    // (121A.15 subd. 2), which ends later than the engine's past-due date.
     let hib = requirement(&s["InfantHib"], "Hib");
-    assert_eq!(hib["status"], "NOT_COMPLIANT", "{hib}");
+    assert_eq!(hib["status"], "IN_PROGRESS", "{hib}");
     assert!(hib["nextDueDate"].is_string());
-    assert_eq!(s["InfantHib"]["compliance"]["status"], "NOT_COMPLIANT");
+    assert!(
+        hib["inProgressUntil"].as_str() > hib["nextDueDate"].as_str(),
+        "{hib}"
+    );
+    assert_eq!(s["InfantHib"]["compliance"]["status"], "IN_PROGRESS");
     assert_eq!(s["InfantHib"]["grade"], "CC");
     assert_eq!(
         requirement(&s["InfantHib"], "DTaP")["status"],
@@ -357,6 +363,262 @@ async fn a_school_sees_each_rule_row_judged_on_the_engines_valid_doses() {
         .expect("requirements")
         .iter()
         .all(|r| r["status"] != "NOT_COMPLIANT"));
+}
+
+/// Issue 22: the corrections against the Department of Health's chart that show through
+/// GraphQL — the PCV and other child-care age ranges, the alternate adolescent hepatitis B
+/// schedule, polio not required from 18, only a Tdap from the 7th birthday counting, and a
+/// started series in progress until the end of the completion window after enrollment.
+#[tokio::test]
+async fn the_departments_chart_corrections_show_through_graphql() {
+    let mut f = Fixture::new().await;
+    let no_pcv: Vec<Dose> = INFANT_SERIES
+        .iter()
+        .copied()
+        .filter(|(cvx, _, _)| *cvx != "133")
+        .collect();
+    f.student("PcvToddler", 30, "CC", &no_pcv).await;
+    f.student("PcvInfant", 20, "CC", &no_pcv).await;
+    f.student("YoungInfant", 14, "CC", &INFANT_SERIES).await;
+    f.student("AltHepB", 170, "9", &[("43", 133, 0), ("43", 138, 0)])
+        .await;
+    f.student("AdultSenior", 217, "12", &[]).await;
+    // DTaP at 2, 4, 6 and 15 months, then a Tdap as the 5th dose at 6½ or at 8.
+    let dtap: [Dose; 4] = [("20", 2, 0), ("20", 4, 0), ("20", 6, 0), ("20", 15, 0)];
+    let mut early = dtap.to_vec();
+    early.push(("115", 78, 0));
+    f.student("TdapAtSix", 150, "7", &early).await;
+    let mut late = dtap.to_vec();
+    late.push(("115", 96, 0));
+    f.student("TdapAtEight", 150, "7", &late).await;
+    // A kindergartner complete but for DTaP, of which only the first dose, long past due.
+    let started = f
+        .student(
+            "StartedDtap",
+            66,
+            "K",
+            &[
+                ("08", 0, 0),
+                ("08", 2, 0),
+                ("08", 6, 0),
+                ("20", 2, 0),
+                ("10", 2, 0),
+                ("10", 4, 0),
+                ("10", 6, 0),
+                ("10", 50, 0),
+                ("03", 12, 0),
+                ("03", 50, 0),
+                ("21", 12, 0),
+                ("21", 50, 0),
+            ],
+        )
+        .await;
+    f.student(
+        "NeverStarted",
+        66,
+        "K",
+        &[("08", 0, 0), ("08", 2, 0), ("08", 6, 0)],
+    )
+    .await;
+    let token = f.school_token(&f.school);
+    let roster = f.roster(&token, json!({})).await;
+    let after = chrono::Utc::now().date_naive();
+    let s = by_name(&roster);
+    let vaccines = |name: &str| -> Vec<String> {
+        s[name]["compliance"]["requirements"]
+            .as_array()
+            .expect("requirements")
+            .iter()
+            .map(|r| r["vaccineGroup"].as_str().expect("group").to_owned())
+            .collect()
+    };
+
+    // Item 1: PCV only from 2 through 23 months; item 8: the other thresholds.
+    assert!(
+        !vaccines("PcvToddler").contains(&"PCV".to_owned()),
+        "{:?}",
+        vaccines("PcvToddler")
+    );
+    assert_eq!(
+        requirement(&s["PcvInfant"], "PCV")["status"],
+        "NOT_COMPLIANT"
+    );
+    assert_eq!(
+        vaccines("YoungInfant"),
+        ["HepA", "HepB", "DTaP", "Polio", "Hib", "PCV"],
+        "MMR and varicella from 15 months"
+    );
+    for v in ["HepA", "Hib", "MMR", "Varicella"] {
+        assert!(vaccines("PcvToddler").contains(&v.to_owned()), "{v}");
+    }
+
+    // Item 2: the alternate adolescent hepatitis B schedule.
+    let hepb = requirement(&s["AltHepB"], "HepB");
+    assert_eq!(
+        (hepb["status"].as_str(), counts(hepb)),
+        (Some("COMPLIANT"), (2, 2))
+    );
+
+    // Item 4: polio is not required from 18.
+    assert!(!vaccines("AdultSenior").contains(&"Polio".to_owned()));
+    assert!(vaccines("AdultSenior").contains(&"DTaP".to_owned()));
+
+    // Item 5: a Tdap before the 7th birthday does not count for grade 7.
+    assert_eq!(counts(requirement(&s["TdapAtSix"], "Tdap")), (0, 1));
+    assert_eq!(requirement(&s["TdapAtSix"], "DTaP")["status"], "COMPLIANT");
+    let tdap = requirement(&s["TdapAtEight"], "Tdap");
+    assert_eq!(
+        (tdap["status"].as_str(), counts(tdap)),
+        (Some("COMPLIANT"), (1, 1))
+    );
+
+    // Item 7: in progress until the last day of 18 months after enrollment (today, UTC).
+    let until = |enrolled: NaiveDate| {
+        (enrolled.checked_add_months(Months::new(18)).expect("date") - chrono::Days::new(1))
+            .to_string()
+    };
+    let expected = [until(f.today), until(after)];
+    let dtap = requirement(&s["StartedDtap"], "DTaP");
+    assert_eq!(dtap["status"], "IN_PROGRESS", "{dtap}");
+    assert!(dtap["nextDueDate"].is_string(), "{dtap}");
+    let until_dtap = dtap["inProgressUntil"]
+        .as_str()
+        .expect("inProgressUntil")
+        .to_owned();
+    assert!(
+        expected.contains(&until_dtap),
+        "{until_dtap} not in {expected:?}"
+    );
+    let whole = &s["StartedDtap"]["compliance"];
+    assert_eq!(whole["status"], "IN_PROGRESS", "{whole:#}");
+    assert_eq!(whole["inProgressUntil"], json!(until_dtap));
+    assert_eq!(
+        requirement(&s["StartedDtap"], "HepB")["inProgressUntil"],
+        Value::Null
+    );
+    let never = &s["NeverStarted"]["compliance"];
+    assert_eq!(
+        requirement(&s["NeverStarted"], "DTaP")["status"],
+        "NOT_COMPLIANT"
+    );
+    assert_eq!(never["inProgressUntil"], Value::Null);
+
+    // The same through Person.schoolCompliance and the CSV export.
+    let one = f
+        .app
+        .ok(
+            &token,
+            "query($id: ID!, $org: ID!) { person(id: $id) { schoolCompliance(organizationId: $org) { status inProgressUntil } } }",
+            json!({ "id": started, "org": f.school }),
+        )
+        .await;
+    assert_eq!(
+        one["person"]["schoolCompliance"],
+        json!({ "status": "IN_PROGRESS", "inProgressUntil": until_dtap })
+    );
+    let csv = f
+        .app
+        .client
+        .get(format!("{}/reports/roster/{}.csv", f.app.base, f.school))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .expect("request")
+        .text()
+        .await
+        .expect("body");
+    assert!(csv
+        .lines()
+        .next()
+        .is_some_and(|h| h.ends_with(",in_progress_until")));
+    assert!(
+        csv.lines().any(|l| l.starts_with(&format!("{started},"))
+            && l.contains(",DTaP,1,")
+            && l.ends_with(&format!(",{until_dtap}"))),
+        "{csv}"
+    );
+}
+
+/// Issue 22 item 6: who documented a varicella history, and when the disease occurred, are
+/// recorded with the immunity; a parent's history counts only for disease before 2010-09-01.
+#[tokio::test]
+async fn a_parents_varicella_history_counts_only_for_disease_before_september_2010() {
+    let mut f = Fixture::new().await;
+    const RECORD: &str = "mutation($i: ContraindicationInput!) { recordContraindication(input: $i) { kind documentedBy diseaseOn } }";
+    let history = |first: &'static str, by: Option<&'static str>, on: &'static str| (first, by, on);
+    let cases = [
+        history("ParentEarly", Some("PARENT"), "2010-03-01"),
+        history("ParentLate", Some("PARENT"), "2012-05-01"),
+        history("ProviderLate", Some("PROVIDER"), "2012-05-01"),
+        history("LabUndated", Some("LABORATORY"), ""),
+        history("ParentUndated", Some("PARENT"), ""),
+    ];
+    // Seniors born in mid-2009 (17½): the MenACWY and Tdap rows do not matter here.
+    for (first, by, on) in cases {
+        let id = f.student(first, 210, "12", &[]).await;
+        let mut input = json!({ "personId": id, "kind": "IMMUNITY", "vaccineGroup": "Varicella", "documentedBy": by });
+        if !on.is_empty() {
+            input["diseaseOn"] = json!(on);
+        }
+        let data = f.app.ok(&f.admin, RECORD, json!({ "i": input })).await;
+        assert_eq!(data["recordContraindication"]["documentedBy"], json!(by));
+    }
+    // In child care too (20 months old; the gateway closes the group on any immunity).
+    for (first, by) in [("CcParent", "PARENT"), ("CcProvider", "PROVIDER")] {
+        let id = f.student(first, 20, "CC", &INFANT_SERIES).await;
+        let disease_on = (f.today - chrono::Days::new(90)).to_string();
+        let input = json!({ "personId": id, "kind": "IMMUNITY", "vaccineGroup": "Varicella", "documentedBy": by, "diseaseOn": disease_on });
+        f.app.ok(&f.admin, RECORD, json!({ "i": input })).await;
+    }
+    let token = f.school_token(&f.school);
+    let roster = f.roster(&token, json!({})).await;
+    let s = by_name(&roster);
+    for (first, expected) in [
+        ("CcParent", "NOT_COMPLIANT"),
+        ("CcProvider", "COMPLIANT"),
+        ("ParentEarly", "COMPLIANT"),
+        ("ParentLate", "NOT_COMPLIANT"),
+        ("ProviderLate", "COMPLIANT"),
+        ("LabUndated", "COMPLIANT"),
+        ("ParentUndated", "NOT_COMPLIANT"),
+    ] {
+        let varicella = requirement(&s[first], "Varicella");
+        assert_eq!(varicella["status"], expected, "{first}: {varicella}");
+    }
+
+    // Refused: documenting anything but immunity, a disease in the future or before birth.
+    let kid = f.students["ParentEarly"].clone();
+    for (input, why) in [
+        (
+            json!({ "personId": kid, "kind": "MEDICAL_EXEMPTION", "vaccineGroup": "MMR", "documentedBy": "PARENT" }),
+            "IMMUNITY only",
+        ),
+        (
+            json!({ "personId": kid, "kind": "IMMUNITY", "vaccineGroup": "Varicella", "diseaseOn": (f.today + chrono::Days::new(2)).to_string() }),
+            "future",
+        ),
+        (
+            json!({ "personId": kid, "kind": "IMMUNITY", "vaccineGroup": "Varicella", "diseaseOn": "2001-01-01" }),
+            "before the date of birth",
+        ),
+    ] {
+        let body = f.app.gql(&f.admin, RECORD, json!({ "i": input })).await;
+        assert_eq!(error_code(&body), Some("BAD_USER_INPUT"), "{why}: {body}");
+        assert!(body.to_string().contains(why), "{why}: {body}");
+    }
+    let data = f
+        .app
+        .ok(
+            &f.admin,
+            "query($id: ID!) { person(id: $id) { contraindications { kind documentedBy diseaseOn } } }",
+            json!({ "id": kid }),
+        )
+        .await;
+    assert_eq!(
+        data["person"]["contraindications"],
+        json!([{ "kind": "IMMUNITY", "documentedBy": "PARENT", "diseaseOn": "2010-03-01" }]),
+        "the refused writes left nothing behind"
+    );
 }
 
 #[tokio::test]
