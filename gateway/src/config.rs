@@ -89,6 +89,9 @@ pub struct Settings {
     /// Once the listener is closed, the most time in-flight requests get: a stalled client
     /// must not hold the process past the orchestrator's grace period.
     pub shutdown_timeout: Duration,
+    /// The key that seals pagination cursors (`IZGRAPH_CURSOR_KEY`, 64 hex digits); `None`:
+    /// the `cursor-key` file in the data directory, created on first start.
+    pub cursor_key: Option<Secret>,
 }
 
 /// Which record cache runs (`IZGRAPH_CACHE`).
@@ -181,6 +184,7 @@ impl Default for Settings {
             cache: CacheSettings::default(),
             shutdown_delay: Duration::ZERO,
             shutdown_timeout: Duration::from_secs(30),
+            cursor_key: None,
         }
     }
 }
@@ -316,6 +320,16 @@ impl Settings {
             s.data_dir = PathBuf::from(dir);
         }
         s.database_url = lookup("DATABASE_URL").map(Secret::new);
+        if let Some(key) = lookup("IZGRAPH_CURSOR_KEY") {
+            if crate::keys::cursor_key_from_hex(key.trim()).is_none() {
+                return Err(ConfigError::Invalid {
+                    name: "IZGRAPH_CURSOR_KEY",
+                    value: "(hidden)".into(),
+                    why: "expected 64 hexadecimal digits (a 256-bit key)",
+                });
+            }
+            s.cursor_key = Some(Secret::new(key.trim()));
+        }
         s.database_read_url = lookup("DATABASE_READ_URL").map(Secret::new);
         if let Some(read) = &s.database_read_url {
             let primary_pg = s

@@ -1,4 +1,8 @@
 //! `izgraph audit verify` against a database whose access log was edited behind its back.
+#![allow(
+    clippy::disallowed_methods,
+    reason = "tests build principals and accesses without a token"
+)]
 
 use std::process::Command;
 

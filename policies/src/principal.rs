@@ -42,11 +42,22 @@ pub struct Principal {
     /// Role rights ∩ token scopes.
     pub scopes: ScopeSet,
     pub purpose: Purpose,
+    /// Private: no code outside this crate can write a `Principal` literal (or update one
+    /// with `..`), so every principal comes from [`Principal::from_claims`], which the
+    /// workspace's `clippy.toml` reserves for the gateway's verified-token path.
+    _verified: Verified,
 }
+
+/// The private part of a [`Principal`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Verified;
 
 impl Principal {
     /// Builds a principal from claims. `token_scopes: None` means the token named no scope and
     /// gets every right of its role.
+    ///
+    /// Only for claims of a verified token (`gateway::auth`): `clippy.toml` disallows calling
+    /// it anywhere else; tests and benchmarks opt out explicitly.
     pub fn from_claims(
         subject: &str,
         role: Role,
@@ -79,6 +90,7 @@ impl Principal {
             person: if role.needs_person() { person } else { None },
             scopes: token_scopes.map_or(rights, |s| s.intersect(rights)),
             purpose: purpose.unwrap_or(Purpose::default_for(role)),
+            _verified: Verified,
         })
     }
 

@@ -25,5 +25,6 @@ mod persons;
 mod policy_fixture;
 mod policy_matrix;
 mod policy_property;
+mod privacy_reads;
 mod replica;
 mod roster;
