@@ -4,7 +4,11 @@ use chrono::NaiveDate;
 use policies::{Principal, RowScope};
 
 /// Who is asking and on what date: enough to compute the row scope once per request.
+///
+/// Non-exhaustive: outside this crate an `Access` is built only by [`Access::new`] (reserved by
+/// `clippy.toml` for the gateway's request path), so its row scope is the one its principal has.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct Access {
     pub principal: Principal,
     /// The registry's calendar date for this request (ages, school years).
@@ -14,9 +18,6 @@ pub struct Access {
     pub request_id: String,
     /// The caller's `x-request-id`, sanitized and bounded, kept beside the server's.
     pub client_request_id: Option<String>,
-    /// Private: an `Access` is built only by [`Access::new`] (reserved by `clippy.toml` for the
-    /// gateway's request path), so its row scope is always the one its principal has.
-    _derived: (),
 }
 
 impl Access {
@@ -37,7 +38,6 @@ impl Access {
             scope,
             request_id,
             client_request_id: None,
-            _derived: (),
         }
     }
 

@@ -31,7 +31,12 @@ pub const MAX_SUBJECT_CHARS: usize = 255;
 
 /// A request's principal. Built only from verified token claims; the effective rights are
 /// computed once here so no resolver can forget the intersection.
+///
+/// Non-exhaustive: no code outside this crate can write a `Principal` literal (or update one
+/// with `..`), so every principal comes from [`Principal::from_claims`], which the workspace's
+/// `clippy.toml` reserves for the gateway's verified-token path.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Principal {
     pub subject: String,
     pub role: Role,
@@ -42,15 +47,7 @@ pub struct Principal {
     /// Role rights ∩ token scopes.
     pub scopes: ScopeSet,
     pub purpose: Purpose,
-    /// Private: no code outside this crate can write a `Principal` literal (or update one
-    /// with `..`), so every principal comes from [`Principal::from_claims`], which the
-    /// workspace's `clippy.toml` reserves for the gateway's verified-token path.
-    _verified: Verified,
 }
-
-/// The private part of a [`Principal`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Verified;
 
 impl Principal {
     /// Builds a principal from claims. `token_scopes: None` means the token named no scope and
@@ -90,7 +87,6 @@ impl Principal {
             person: if role.needs_person() { person } else { None },
             scopes: token_scopes.map_or(rights, |s| s.intersect(rights)),
             purpose: purpose.unwrap_or(Purpose::default_for(role)),
-            _verified: Verified,
         })
     }
 

@@ -257,7 +257,7 @@ async fn memberships_and_enrollments_follow_their_rows_of_the_matrix() {
     let body = app.gql(&school_token, read, json!({ "id": kid })).await;
     assert_eq!(
         orgs(&body["data"]["person"]["enrollments"]),
-        [school.clone()],
+        std::slice::from_ref(&school),
         "{body}"
     );
     assert!(refused(&body, "memberships"), "{body}");
@@ -266,7 +266,7 @@ async fn memberships_and_enrollments_follow_their_rows_of_the_matrix() {
     let body = app.gql(&plan_token, read, json!({ "id": kid })).await;
     assert_eq!(
         orgs(&body["data"]["person"]["memberships"]),
-        [plan.clone()],
+        std::slice::from_ref(&plan),
         "{body}"
     );
     assert!(refused(&body, "enrollments"), "{body}");
