@@ -1,6 +1,10 @@
 //! Access-log appends: one entry alone (a read waits for its commit), and 64 concurrent
 //! entries (what group commit does under load). SQLite in a temporary directory, or the
 //! PostgreSQL server of `DATABASE_URL` (a scratch database is created and dropped).
+#![allow(
+    clippy::disallowed_methods,
+    reason = "tests build principals and accesses without a token"
+)]
 
 use std::time::Duration;
 

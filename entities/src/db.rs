@@ -49,6 +49,8 @@ pub struct Store {
     /// Where scans run when a read replica is configured (see [`crate::replica`]).
     pub(crate) replica: Option<Arc<Replica>>,
     health: Arc<Health>,
+    /// Seals the cursors this store hands out (see [`crate::repo::CursorKey`]).
+    pub(crate) cursor_key: crate::repo::CursorKey,
 }
 
 /// A write transaction, holding SQLite's in-process writer lock until it ends, and
@@ -178,7 +180,15 @@ impl Store {
             cache: RecordCache::disabled(),
             replica: None,
             health: Arc::default(),
+            cursor_key: crate::repo::CursorKey::random(),
         })
+    }
+
+    /// Seals cursors with `key` (shared by every instance serving the registry) instead of the
+    /// random key a store starts with.
+    pub fn with_cursor_key(mut self, key: crate::repo::CursorKey) -> Store {
+        self.cursor_key = key;
+        self
     }
 
     /// Whether requests should be tried: `false` from the moment one found the database

@@ -3,6 +3,10 @@
 //! three-master Redis Cluster. Each test body takes the cache it runs on, so single-node Redis
 //! and the cluster are held to the same properties. Outage tests always use private servers,
 //! so stopping one disturbs no other test.
+#![allow(
+    clippy::disallowed_methods,
+    reason = "tests build principals and accesses without a token"
+)]
 
 mod support;
 

@@ -3,6 +3,10 @@
 //!
 //! Needs PostgreSQL (`DATABASE_URL`): the refusal used is a subject longer than its column,
 //! which SQLite does not enforce. On SQLite the test says so and passes.
+#![allow(
+    clippy::disallowed_methods,
+    reason = "tests build principals and accesses without a token"
+)]
 
 use chrono::NaiveDate;
 use entities::codes::AccessAction;

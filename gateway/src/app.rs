@@ -113,7 +113,14 @@ impl Application {
             forecast::Schedule::embedded().map_err(|e| StartError::Schedule(e.to_string()))?;
         let requirements = Arc::new(crate::school::load_requirements(&settings, schedule)?);
         let cache = entities::RecordCache::new(settings.cache_config()?).await;
-        let store = open_store(&settings).await?.with_cache(cache);
+        let cursor_key = crate::keys::cursor_key(
+            settings.cursor_key.as_ref().map(|k| k.expose()),
+            &settings.data_dir,
+        )?;
+        let store = open_store(&settings)
+            .await?
+            .with_cache(cache)
+            .with_cursor_key(cursor_key);
         if settings.seed_demo && store.is_empty().await? {
             store
                 .seed(

@@ -153,6 +153,9 @@ pub struct Settings {
     /// Whether `GET /graphql` from a browser serves GraphiQL (`IZGRAPH_GRAPHIQL`); `None`:
     /// on with the dev issuer, off with an external one. See [`Settings::graphiql`].
     pub graphiql: Option<bool>,
+    /// The key that seals pagination cursors (`IZGRAPH_CURSOR_KEY`, 64 hex digits); `None`:
+    /// the `cursor-key` file in the data directory, created on first start.
+    pub cursor_key: Option<Secret>,
     /// Signed checkpoints of the access log's head (`IZGRAPH_CHECKPOINT_*`).
     pub checkpoints: CheckpointSettings,
 }
@@ -270,6 +273,7 @@ impl Default for Settings {
             connections: ConnectionLimits::default(),
             graphiql: None,
             checkpoints: CheckpointSettings::default(),
+            cursor_key: None,
         }
     }
 }
@@ -421,6 +425,16 @@ impl Settings {
             s.data_dir = PathBuf::from(dir);
         }
         s.database_url = lookup("DATABASE_URL").map(Secret::new);
+        if let Some(key) = lookup("IZGRAPH_CURSOR_KEY") {
+            if crate::keys::cursor_key_from_hex(key.trim()).is_none() {
+                return Err(ConfigError::Invalid {
+                    name: "IZGRAPH_CURSOR_KEY",
+                    value: "(hidden)".into(),
+                    why: "expected 64 hexadecimal digits (a 256-bit key)",
+                });
+            }
+            s.cursor_key = Some(Secret::new(key.trim()));
+        }
         s.database_read_url = lookup("DATABASE_READ_URL").map(Secret::new);
         if let Some(read) = &s.database_read_url {
             let primary_pg = s

@@ -150,6 +150,43 @@ impl DevKeys {
     }
 }
 
+/// A 256-bit cursor key written as 64 hex digits.
+pub fn cursor_key_from_hex(hex_key: &str) -> Option<entities::repo::CursorKey> {
+    let bytes: [u8; 32] = hex::decode(hex_key).ok()?.try_into().ok()?;
+    Some(entities::repo::CursorKey::from_bytes(&bytes))
+}
+
+/// The key pagination cursors are sealed with: `configured` (`IZGRAPH_CURSOR_KEY`), else
+/// `data_dir/cursor-key`, created (mode 0600) with a random key on first use. Instances that
+/// serve one registry need the same key, so that a cursor one issued pages on another.
+pub fn cursor_key(
+    configured: Option<&str>,
+    data_dir: &Path,
+) -> Result<entities::repo::CursorKey, KeyError> {
+    if let Some(hex_key) = configured {
+        return cursor_key_from_hex(hex_key)
+            .ok_or_else(|| KeyError::Malformed(PathBuf::from("IZGRAPH_CURSOR_KEY")));
+    }
+    let path = data_dir.join("cursor-key");
+    let io = |source| KeyError::Io {
+        path: path.clone(),
+        source,
+    };
+    if !path.exists() {
+        std::fs::create_dir_all(data_dir).map_err(io)?;
+        let mut bytes = [0u8; 32];
+        rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut bytes);
+        match write_private(&path, hex::encode(bytes).as_bytes()) {
+            Ok(()) => {}
+            // Another instance on this data directory wrote it first: use theirs.
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(io(e)),
+        }
+    }
+    let text = std::fs::read_to_string(&path).map_err(io)?;
+    cursor_key_from_hex(text.trim()).ok_or(KeyError::Malformed(path))
+}
+
 #[cfg(unix)]
 fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     use std::io::Write;

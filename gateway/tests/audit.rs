@@ -1,5 +1,9 @@
 //! `izgraph audit verify` against a database whose access log was edited behind its back, on
 //! whichever backend `DATABASE_URL` names (PostgreSQL) or SQLite without it.
+#![allow(
+    clippy::disallowed_methods,
+    reason = "tests build principals and accesses without a token"
+)]
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};

@@ -1,5 +1,9 @@
 //! One policy decision (row scope evaluated on a record, then the field matrix): the cost
 //! every guarded field pays. Target: well under 1 µs.
+#![allow(
+    clippy::disallowed_methods,
+    reason = "tests build principals and accesses without a token"
+)]
 
 use chrono::NaiveDate;
 use criterion::{black_box, criterion_group, criterion_main, Criterion};

@@ -4,6 +4,13 @@
 //! argument, so every decision is reproducible in a test and cheap enough to run per field.
 //! The normative matrix is `shared/spec/access-policy.md`; each rule there has a named
 //! counterpart here.
+#![cfg_attr(
+    test,
+    allow(
+        clippy::disallowed_methods,
+        reason = "unit tests build principals and accesses without a token"
+    )
+)]
 
 mod principal;
 mod purpose;
@@ -19,8 +26,10 @@ pub use scope::{Scope, ScopeSet};
 mod write;
 pub use write::{authorize_write, Denial, WriteAction};
 mod field;
-pub use field::{read_field, Field, FieldDenial};
+pub use field::{read_field, read_rows, Field, FieldDenial, RowsOf};
 mod decide;
 pub use decide::{decide, Decision, RecordFacts, Visibility};
 mod roster;
 pub use roster::{authorize_compliance_at, authorize_roster, RosterDenial};
+mod log_view;
+pub use log_view::{access_log_view, LogView};

@@ -31,7 +31,12 @@ pub const MAX_SUBJECT_CHARS: usize = 255;
 
 /// A request's principal. Built only from verified token claims; the effective rights are
 /// computed once here so no resolver can forget the intersection.
+///
+/// Non-exhaustive: no code outside this crate can write a `Principal` literal (or update one
+/// with `..`), so every principal comes from [`Principal::from_claims`], which the workspace's
+/// `clippy.toml` reserves for the gateway's verified-token path.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Principal {
     pub subject: String,
     pub role: Role,
@@ -47,6 +52,9 @@ pub struct Principal {
 impl Principal {
     /// Builds a principal from claims. `token_scopes: None` means the token named no scope and
     /// gets every right of its role.
+    ///
+    /// Only for claims of a verified token (`gateway::auth`): `clippy.toml` disallows calling
+    /// it anywhere else; tests and benchmarks opt out explicitly.
     pub fn from_claims(
         subject: &str,
         role: Role,

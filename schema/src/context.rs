@@ -1,13 +1,13 @@
 //! Per-request state: who is asking, and what they read (for the access log).
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Mutex, OnceLock};
 
 use async_graphql::Context;
 use entities::codes::AccessAction;
 use entities::repo::access_log::NewEntry;
 use entities::{Access, Store, StoreError};
-use policies::{Field, FieldDenial};
+use policies::{Field, FieldDenial, RowsOf};
 use uuid::Uuid;
 
 use crate::loaders::{Loaders, RecordLoader};
@@ -19,8 +19,8 @@ use async_graphql::dataloader::Loader;
 #[derive(Debug, Default)]
 struct Touched {
     action: Option<AccessAction>,
-    persons: BTreeSet<Uuid>,
-    fields: BTreeSet<&'static str>,
+    /// Each person read and which fields of theirs.
+    persons: BTreeMap<Uuid, BTreeSet<&'static str>>,
     denied_persons: BTreeSet<Uuid>,
     denied: BTreeSet<(&'static str, &'static str)>,
 }
@@ -31,7 +31,7 @@ pub struct RequestContext {
     loader: Loaders,
     touched: Mutex<Touched>,
     /// The field matrix's answer for this principal, per field, once asked.
-    decisions: [OnceLock<Result<(), FieldDenial>>; Field::ALL.len()],
+    decisions: [OnceLock<Result<RowsOf, FieldDenial>>; Field::ALL.len()],
     /// Where each `_entities` representation sits, by (`__typename`, `id`), once asked.
     entity_positions: OnceLock<EntityPositions>,
 }
@@ -72,8 +72,8 @@ impl RequestContext {
     pub(crate) fn field_decision(
         &self,
         field: Field,
-        decide: impl FnOnce() -> Result<(), FieldDenial>,
-    ) -> Result<(), FieldDenial> {
+        decide: impl FnOnce() -> Result<RowsOf, FieldDenial>,
+    ) -> Result<RowsOf, FieldDenial> {
         match Field::ALL.iter().position(|f| *f == field) {
             Some(i) => *self.decisions[i].get_or_init(decide),
             None => decide(),
@@ -125,9 +125,14 @@ impl RequestContext {
     }
 
     pub(crate) fn record_read(&self, person: Uuid, field: Field) {
+        self.record_reveal(person, field.as_str());
+    }
+
+    /// Notes that the response reveals `person` through `what` (an id, a cursor, a page
+    /// position): a read, logged with the fields.
+    pub(crate) fn record_reveal(&self, person: Uuid, what: &'static str) {
         self.with_touched(|t| {
-            t.persons.insert(person);
-            t.fields.insert(field.as_str());
+            t.persons.entry(person).or_default().insert(what);
         });
     }
 
@@ -174,11 +179,24 @@ impl RequestContext {
             std::mem::take(&mut *guard)
         };
         if !touched.persons.is_empty() {
-            let entry = NewEntry::allowed(
+            let fields: BTreeSet<&str> = touched.persons.values().flatten().copied().collect();
+            let mut entry = NewEntry::allowed(
                 touched.action.unwrap_or(AccessAction::Read),
-                touched.persons.into_iter().collect(),
-                touched.fields.into_iter().map(str::to_owned).collect(),
+                touched.persons.keys().copied().collect(),
+                fields.iter().map(|f| (*f).to_owned()).collect(),
             );
+            // Which fields of whose record: said per person when persons differ (when every
+            // person had the same fields read, the entry's field list already says it, and a
+            // 1,000-student roster does not write 1,000 copies of it).
+            if touched.persons.values().any(|f| f.len() != fields.len()) {
+                entry = entry.with_person_fields(
+                    touched
+                        .persons
+                        .iter()
+                        .map(|(id, f)| (*id, f.iter().map(|f| (*f).to_owned()).collect()))
+                        .collect(),
+                );
+            }
             store.log_access(&self.access, entry).await?;
         }
         if !touched.denied.is_empty() {

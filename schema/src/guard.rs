@@ -5,7 +5,7 @@
 //! for a refused cell so the field alone becomes `null`.
 
 use async_graphql::Context;
-use policies::{Field, Scope, WriteAction};
+use policies::{Field, RowsOf, Scope, WriteAction};
 use uuid::Uuid;
 
 use crate::context::{request, RequestContext};
@@ -17,6 +17,31 @@ pub(crate) fn read<'a>(
     person: Uuid,
     field: Field,
 ) -> Result<&'a RequestContext, ApiError> {
+    read_rows(ctx, person, field).map(|(rc, _)| rc)
+}
+
+/// Whether a row naming `org` is among the readable rows of a field.
+pub(crate) fn row_visible(rows: RowsOf, org: Uuid) -> bool {
+    match rows {
+        RowsOf::All => true,
+        RowsOf::Organization(own) => own == org,
+    }
+}
+
+/// Notes that the response reveals that `person` exists (its id, a cursor, a page position):
+/// a read, logged like any field (rule: every answer that reveals a person is a read).
+pub(crate) fn reveal(ctx: &Context<'_>, person: Uuid, what: &'static str) -> Result<(), ApiError> {
+    let (rc, _) = request(ctx)?;
+    rc.record_reveal(person, what);
+    Ok(())
+}
+
+/// [`read`], and which of the field's rows the principal may see.
+pub(crate) fn read_rows<'a>(
+    ctx: &'a Context<'_>,
+    person: Uuid,
+    field: Field,
+) -> Result<(&'a RequestContext, RowsOf), ApiError> {
     let (rc, _) = request(ctx)?;
     // The matrix cell depends on the principal and the field only (which records the caller
     // may see at all is the row scope's, applied in the SQL), so it is decided — and traced —
@@ -24,7 +49,7 @@ pub(crate) fn read<'a>(
     let decision = rc.field_decision(field, || {
         let span = decision_span(field.as_str());
         let _entered = span.enter();
-        let decision = policies::read_field(&rc.access.principal, field);
+        let decision = policies::read_rows(&rc.access.principal, field);
         span.record("policy.allowed", decision.is_ok());
         if let Err(denial) = decision {
             span.record("policy.rule", denial.rule);
@@ -32,9 +57,9 @@ pub(crate) fn read<'a>(
         decision
     });
     match decision {
-        Ok(()) => {
+        Ok(rows) => {
             rc.record_read(person, field);
-            Ok(rc)
+            Ok((rc, rows))
         }
         Err(denial) => {
             rc.record_denial(Some(person), field.as_str(), denial.rule);

@@ -7,7 +7,9 @@
 //! time. `Inline<T>` keeps `T`'s type (the same name, fields and SDL; it registers `T` itself)
 //! and resolves each field with `T`'s own generated resolver — guards included — so what a
 //! field answers is written once; it only skips the per-field scheduling, and a field's error
-//! is handled as the executor handles it (recorded at its path, the field left out).
+//! is handled as the executor (with [`crate::Nulls`]) handles it: recorded at its path, the
+//! key present with `null`, a non-null field's `null` propagated to the nearest nullable
+//! parent.
 //!
 //! The fields run one after another, and no extension sees them: use it only for types whose
 //! own fields load nothing (a load awaited field by field would cost a batch round trip per
@@ -60,15 +62,22 @@ impl<T: ContainerType + OutputType> OutputType for Inline<T> {
             let ctx_field = ctx.with_field(field);
             match self.0.resolve_field(&ctx_field).await {
                 Ok(value) => insert_merged(&mut object, key, value.unwrap_or_default()),
-                Err(error) => ctx.add_error(error),
+                // As `Nulls` does for the executor: a nullable field answers null with its
+                // error; a non-null one fails this object, whose parent field takes the null.
+                Err(error)
+                    if crate::nulls::field_is_nullable(
+                        &ctx.schema_env.registry,
+                        &type_name,
+                        &field.node.name.node,
+                    ) =>
+                {
+                    ctx.add_error(error);
+                    insert_merged(&mut object, key, Value::Null);
+                }
+                Err(error) => return Err(error),
             }
         }
-        // As the executor answers an object none of whose fields resolved.
-        Ok(if object.is_empty() {
-            Value::Null
-        } else {
-            Value::Object(object)
-        })
+        Ok(Value::Object(object))
     }
 }
 
@@ -235,7 +244,9 @@ mod tests {
     /// Runs `selection` under `standard` and `inline` (with `items` and `plainItems` swapped
     /// in for each other) and returns both answers.
     async fn both(selection: &str, variables: serde_json::Value) -> (String, String) {
-        let schema = Schema::new(Query, EmptyMutation, EmptySubscription);
+        let schema = Schema::build(Query, EmptyMutation, EmptySubscription)
+            .extension(crate::Nulls)
+            .finish();
         let run = |root: &str, list: &str, guarded: &str| {
             // Validation refuses unused variables and fragments: declare only those used.
             let declared: Vec<String> = ["yes", "no"]

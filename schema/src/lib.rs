@@ -7,6 +7,7 @@
 mod access_log;
 mod consent;
 mod context;
+pub mod coverage;
 mod dose;
 mod error;
 mod federation;
@@ -16,6 +17,7 @@ mod ids;
 mod inline;
 mod limits;
 mod loaders;
+mod nulls;
 mod organization;
 mod page;
 mod person;
@@ -29,7 +31,8 @@ use async_graphql::{EmptySubscription, MergedObject, Schema, SchemaBuilder};
 
 pub use context::RequestContext;
 pub use error::{ApiError, ErrorCode};
-pub use limits::Limits;
+pub use limits::{Limits, MAX_STRING_CHARS};
+pub use nulls::{Nulls, MAX_ERRORS};
 pub use spans::Spans;
 
 /// Every query root field, merged from the domain modules.
@@ -57,9 +60,11 @@ pub struct Mutation(
 pub type IzSchema = Schema<Query, Mutation, EmptySubscription>;
 
 /// The schema builder, with Apollo Federation v2 enabled (`Person`, `Organization` and `Dose`
-/// are entities).
+/// are entities) and [`Nulls`] (refused fields answer `null`, as the specification says).
 pub fn build() -> SchemaBuilder<Query, Mutation, EmptySubscription> {
-    Schema::build(Query::default(), Mutation::default(), EmptySubscription).enable_federation()
+    Schema::build(Query::default(), Mutation::default(), EmptySubscription)
+        .enable_federation()
+        .extension(Nulls)
 }
 
 /// The SDL as served, federation directives included.

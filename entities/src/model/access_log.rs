@@ -24,6 +24,11 @@ pub struct Model {
     pub reason: Option<String>,
     pub previous_hash: String,
     pub hash: String,
+    /// JSON `{"fields": {person id: [field]}, "coSubjects": [person id]}` (see the migration
+    /// `m20261203_000001_p14a_access_log_detail`); null on entries written before it.
+    pub person_detail: Option<String>,
+    /// The caller's `x-request-id`, bounded and sanitized; `request_id` is the server's.
+    pub client_request_id: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -8,6 +8,9 @@ pub struct Model {
     pub person_id: Uuid,
     #[sea_orm(primary_key, auto_increment = false)]
     pub seq: i64,
+    /// Named by the entry, which is not about this person's record (see the migration
+    /// `m20261203_000001_p14a_access_log_detail`).
+    pub co_subject: bool,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -17,8 +17,10 @@ use uuid::Uuid;
 
 use crate::codes::{AccessAction, AccessOutcome};
 use crate::model::{access_log, access_log_head, access_log_person};
-use crate::repo::{Cursor, Page};
+use crate::repo::{Cursor, CursorKind, Page};
 use crate::{Access, Store, StoreError};
+use policies::LogView;
+use std::collections::BTreeMap;
 
 /// What a caller logs; who, when and the chain fields are filled in by [`append`].
 #[derive(Debug, Clone)]
@@ -28,6 +30,11 @@ pub struct NewEntry {
     pub fields: Vec<String>,
     pub outcome: AccessOutcome,
     pub reason: Option<String>,
+    /// The fields of each person's record read or written, when they differ by person.
+    pub person_fields: BTreeMap<Uuid, Vec<String>>,
+    /// Persons the entry names whose record it is not about (the guardian of an
+    /// `addGuardian`): kept for auditors, left out of those persons' own view of the log.
+    pub co_subjects: Vec<Uuid>,
 }
 
 impl NewEntry {
@@ -38,6 +45,8 @@ impl NewEntry {
             fields,
             outcome: AccessOutcome::Allowed,
             reason: None,
+            person_fields: BTreeMap::new(),
+            co_subjects: Vec::new(),
         }
     }
 
@@ -48,7 +57,62 @@ impl NewEntry {
             fields,
             outcome: AccessOutcome::Denied,
             reason: Some(reason),
+            person_fields: BTreeMap::new(),
+            co_subjects: Vec::new(),
         }
+    }
+
+    /// Records which fields were read of each person.
+    pub fn with_person_fields(mut self, person_fields: BTreeMap<Uuid, Vec<String>>) -> Self {
+        self.person_fields = person_fields;
+        self
+    }
+
+    /// Names `persons` as co-subjects (see [`NewEntry::co_subjects`]).
+    pub fn with_co_subjects(mut self, persons: Vec<Uuid>) -> Self {
+        self.co_subjects = persons;
+        self
+    }
+
+    /// The `person_detail` column: `None` when there is nothing beyond `person_ids` and
+    /// `fields` to say.
+    fn detail(&self) -> Result<Option<String>, StoreError> {
+        if self.person_fields.is_empty() && self.co_subjects.is_empty() {
+            return Ok(None);
+        }
+        let mut co: Vec<Uuid> = self.co_subjects.clone();
+        co.sort_unstable();
+        co.dedup();
+        let detail = PersonDetail {
+            fields: self.person_fields.clone(),
+            co_subjects: co,
+        };
+        serde_json::to_string(&detail)
+            .map(Some)
+            .map_err(|e| StoreError::Corrupt(e.to_string()))
+    }
+}
+
+/// The `person_detail` column of an entry.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PersonDetail {
+    /// Fields read or written, per person.
+    #[serde(default)]
+    pub fields: BTreeMap<Uuid, Vec<String>>,
+    /// Persons named but not the subject.
+    #[serde(default)]
+    pub co_subjects: Vec<Uuid>,
+}
+
+impl PersonDetail {
+    /// The detail stored with `entry` (empty for entries without one).
+    pub fn of(entry: &access_log::Model) -> PersonDetail {
+        entry
+            .person_detail
+            .as_deref()
+            .and_then(|d| serde_json::from_str(d).ok())
+            .unwrap_or_default()
     }
 }
 
@@ -120,6 +184,19 @@ fn digest(m: &access_log::Model) -> String {
         h.update((part.len() as u64).to_be_bytes());
         h.update(part.as_bytes());
     }
+    // Columns added later are covered when present, tagged so that no value of one can pass
+    // for another; entries written before them hash as they always did.
+    for (tag, part) in [
+        ("person_detail", m.person_detail.as_deref()),
+        ("client_request_id", m.client_request_id.as_deref()),
+    ] {
+        if let Some(part) = part {
+            for bytes in [tag.as_bytes(), part.as_bytes()] {
+                h.update((bytes.len() as u64).to_be_bytes());
+                h.update(bytes);
+            }
+        }
+    }
     hex::encode(h.finalize())
 }
 
@@ -131,6 +208,7 @@ pub(crate) struct LogMeta {
     organization_id: Option<Uuid>,
     purpose: String,
     request_id: String,
+    client_request_id: Option<String>,
 }
 
 impl LogMeta {
@@ -142,6 +220,7 @@ impl LogMeta {
             organization_id: p.org,
             purpose: p.purpose.as_str().to_owned(),
             request_id: access.request_id.clone(),
+            client_request_id: access.client_request_id.clone(),
         }
     }
 }
@@ -191,9 +270,13 @@ pub(crate) async fn append_batch<C: ConnectionTrait>(
     let mut index = Vec::new();
     for (seq, (meta, entry)) in (first..).zip(items) {
         let mut ids = entry.person_ids.clone();
+        ids.extend(entry.co_subjects.iter().copied());
         ids.sort_unstable();
         ids.dedup();
-        index.extend(ids.into_iter().map(|person_id| (person_id, seq)));
+        index.extend(
+            ids.into_iter()
+                .map(|person_id| (person_id, seq, entry.co_subjects.contains(&person_id))),
+        );
         let mut model = access_log::Model {
             seq,
             id: Uuid::now_v7(),
@@ -212,6 +295,8 @@ pub(crate) async fn append_batch<C: ConnectionTrait>(
             reason: entry.reason.clone(),
             previous_hash: previous,
             hash: String::new(),
+            person_detail: entry.detail()?,
+            client_request_id: meta.client_request_id.clone(),
         };
         model.hash = digest(&model);
         previous = model.hash.clone();
@@ -241,33 +326,36 @@ pub(crate) async fn append_batch<C: ConnectionTrait>(
 /// multi-row INSERT with its 2,000 parameters took ~90 ms, the arrays ~10 ms).
 async fn insert_index<C: ConnectionTrait>(
     txn: &C,
-    index: Vec<(Uuid, i64)>,
+    index: Vec<(Uuid, i64, bool)>,
 ) -> Result<(), StoreError> {
     if index.is_empty() {
         return Ok(());
     }
     if txn.get_database_backend() == DbBackend::Postgres {
         let array = |items: Vec<String>| format!("{{{}}}", items.join(","));
-        let persons = array(index.iter().map(|(p, _)| p.to_string()).collect());
-        let seqs = array(index.iter().map(|(_, s)| s.to_string()).collect());
+        let persons = array(index.iter().map(|(p, _, _)| p.to_string()).collect());
+        let seqs = array(index.iter().map(|(_, s, _)| s.to_string()).collect());
+        let co = array(index.iter().map(|(_, _, c)| c.to_string()).collect());
         let sql = format!(
-            "INSERT INTO {} (person_id, seq) SELECT * FROM UNNEST($1::text::uuid[], $2::text::bigint[])",
+            "INSERT INTO {} (person_id, seq, co_subject) SELECT * FROM UNNEST($1::text::uuid[], $2::text::bigint[], $3::text::boolean[])",
             access_log_person::Entity.table_name()
         );
         txn.execute_raw(Statement::from_sql_and_values(
             DbBackend::Postgres,
             sql,
-            [persons.into(), seqs.into()],
+            [persons.into(), seqs.into(), co.into()],
         ))
         .await?;
         return Ok(());
     }
-    let rows = index
-        .into_iter()
-        .map(|(person_id, seq)| access_log_person::ActiveModel {
-            person_id: Set(person_id),
-            seq: Set(seq),
-        });
+    let rows =
+        index.into_iter().map(
+            |(person_id, seq, co_subject)| access_log_person::ActiveModel {
+                person_id: Set(person_id),
+                seq: Set(seq),
+                co_subject: Set(co_subject),
+            },
+        );
     for chunk in chunked(rows.collect(), 2000) {
         access_log_person::Entity::insert_many(chunk)
             .exec_without_returning(txn)
@@ -285,6 +373,34 @@ fn chunked<T>(items: Vec<T>, size: usize) -> Vec<Vec<T>> {
     out
 }
 
+/// Removes from `row` (as shown, never as stored) every person not in `own`, and their
+/// fields. Its hash no longer matches the shown content: the hash is the auditors'.
+fn reduce_to(row: &mut access_log::Model, own: &[Uuid]) -> Result<(), StoreError> {
+    let ids: Vec<Uuid> = serde_json::from_str::<Vec<Uuid>>(&row.person_ids)
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|id| own.contains(id))
+        .collect();
+    row.person_ids = serde_json::to_string(&ids).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    let mut detail = PersonDetail::of(row);
+    if row.person_detail.is_some() {
+        let per_person = !detail.fields.is_empty();
+        detail.fields.retain(|id, _| own.contains(id));
+        detail.co_subjects.retain(|id| own.contains(id));
+        row.person_detail =
+            Some(serde_json::to_string(&detail).map_err(|e| StoreError::Corrupt(e.to_string()))?);
+        // The entry's field list is the union over its persons: shown, it is the union over
+        // the persons left (when the entry says fields per person at all).
+        if per_person {
+            let fields: std::collections::BTreeSet<&String> =
+                detail.fields.values().flatten().collect();
+            row.fields =
+                serde_json::to_string(&fields).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        }
+    }
+    Ok(())
+}
+
 impl Store {
     /// Appends one entry for a read, search or denial and waits until it is committed. The
     /// entries of concurrent requests are committed together by the store's single log
@@ -293,38 +409,48 @@ impl Store {
         self.log_writer.append(LogMeta::of(access), entry).await
     }
 
-    /// Entries newest first. `own_records_of`, when set, restricts the list to entries about
-    /// those persons (a guardian's or individual's view).
+    /// Entries newest first, as `access`'s principal may read them (policy rule
+    /// `own_record_log`, see [`policies::access_log_view`]): auditors and registry staff read
+    /// every entry; a guardian or individual reads only entries about a record they answer
+    /// for (their own, or a ward's in their row scope), never one naming them only as a
+    /// co-subject, with every other person (and that person's fields) removed.
     pub async fn access_log(
         &self,
         access: &Access,
         filter: &LogFilter,
-        restrict_to_persons: Option<&[Uuid]>,
         first: u64,
         after: Option<&Cursor>,
     ) -> Result<Page<access_log::Model>, StoreError> {
+        let own: Option<Vec<Uuid>> = match policies::access_log_view(&access.principal) {
+            Err(_) => return Err(StoreError::Forbidden("read the access log")),
+            Ok(LogView::Everything) => None,
+            Ok(LogView::OwnRecords) => Some(self.own_record_ids(access).await?),
+        };
         let mut query = access_log::Entity::find();
         if let Some(cursor) = after {
-            let seq: i64 = cursor
-                .decode(1)
+            let seq: i64 = self
+                .cursor_key
+                .open(access, CursorKind::AccessLog, cursor, 1)
                 .and_then(|p| p[0].parse().ok())
                 .ok_or_else(|| StoreError::Invalid("malformed cursor".into()))?;
             query = query.filter(access_log::Column::Seq.lt(seq));
         }
-        let persons_subquery = |ids: Vec<Uuid>| {
-            access_log::Column::Seq.in_subquery(
-                Query::select()
-                    .column(access_log_person::Column::Seq)
-                    .from(access_log_person::Entity)
-                    .and_where(access_log_person::Column::PersonId.is_in(ids))
-                    .to_owned(),
-            )
+        let persons_subquery = |ids: Vec<Uuid>, subjects_only: bool| {
+            let mut sub = Query::select()
+                .column(access_log_person::Column::Seq)
+                .from(access_log_person::Entity)
+                .and_where(access_log_person::Column::PersonId.is_in(ids))
+                .to_owned();
+            if subjects_only {
+                sub.and_where(access_log_person::Column::CoSubject.eq(false));
+            }
+            access_log::Column::Seq.in_subquery(sub)
         };
-        if let Some(ids) = restrict_to_persons {
-            query = query.filter(persons_subquery(ids.to_vec()));
+        if let Some(ids) = &own {
+            query = query.filter(persons_subquery(ids.clone(), true));
         }
         if let Some(id) = filter.person_id {
-            query = query.filter(persons_subquery(vec![id]));
+            query = query.filter(persons_subquery(vec![id], false));
         }
         if let Some(s) = &filter.subject {
             query = query.filter(access_log::Column::Subject.eq(s.as_str()));
@@ -351,10 +477,20 @@ impl Store {
             .await?;
         let has_next_page = rows.len() as u64 > first;
         rows.truncate(first as usize);
+        if let Some(ids) = &own {
+            for row in &mut rows {
+                reduce_to(row, ids)?;
+            }
+        }
         Ok(Page {
             items: rows
                 .into_iter()
-                .map(|m| (Cursor::encode(&[&m.seq.to_string()]), m))
+                .map(|m| {
+                    let cursor =
+                        self.cursor_key
+                            .seal(access, CursorKind::AccessLog, &[&m.seq.to_string()]);
+                    (cursor, m)
+                })
                 .collect(),
             has_next_page,
         })

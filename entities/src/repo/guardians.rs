@@ -20,8 +20,7 @@ pub struct GuardianOf {
 }
 
 impl Store {
-    /// Guardians of the visible persons among `ward_ids`. The guardian's own record is shown
-    /// when the caller may see it, or when the caller is that guardian.
+    /// Guardians of the visible persons among `ward_ids` whose own records the caller may see.
     pub async fn guardians_for(
         &self,
         access: &Access,
@@ -34,14 +33,15 @@ impl Store {
             return Ok(Vec::new());
         }
         let guardian_ids: Vec<Uuid> = links.iter().map(|l| l.guardian_id).collect();
-        let me = access.principal.person;
         let guardians = self.records_unscoped(&guardian_ids).await?;
+        // A guardian is a person like any other: admitted by the row scope that `person(id:)`
+        // applies, or left out. (A guardian principal is not in their own row scope, so their
+        // record is not readable through a ward either.)
         Ok(links
             .into_iter()
             .filter_map(|l| {
                 let record = guardians.get(&l.guardian_id)?;
-                let shown = Some(record.id()) == me
-                    || access.scope.admits(&record.facts()) == Visibility::Visible;
+                let shown = access.scope.admits(&record.facts()) == Visibility::Visible;
                 shown.then(|| GuardianOf {
                     ward_id: l.person_id,
                     relationship: l.relationship,
@@ -126,11 +126,14 @@ impl Store {
         append(
             &*txn,
             access,
+            // About the ward's record; the guardian is named as its co-subject, so the entry
+            // is not in the guardian's own view of the log.
             NewEntry::allowed(
                 AccessAction::Write,
                 vec![person_id, guardian_id],
                 vec!["Person.guardians".into()],
-            ),
+            )
+            .with_co_subjects(vec![guardian_id]),
         )
         .await?;
         txn.commit().await?;

@@ -19,4 +19,5 @@ pub mod roster;
 mod visible;
 mod write_guard;
 
-pub use page::{Cursor, Page};
+pub(crate) use page::CursorKind;
+pub use page::{Cursor, CursorKey, Page};

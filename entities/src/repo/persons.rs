@@ -15,7 +15,7 @@ use crate::model::{birth_date_change, guardian_link, person};
 use crate::repo::access_log::{append, NewEntry};
 use crate::repo::records::RecordLookup;
 use crate::repo::write_guard::person_for_write;
-use crate::repo::{Cursor, Page};
+use crate::repo::{Cursor, CursorKind, Page};
 use crate::scope_sql::{person_condition, Locks};
 use crate::{Access, ReadTarget, Store, StoreError};
 use policies::{age_in_years, RowScope, ADULT_AGE};
@@ -220,8 +220,9 @@ impl Store {
             query = query.filter(person::Column::DateOfBirth.eq(d));
         }
         if let Some(cursor) = after {
-            let parts = cursor
-                .decode(3)
+            let parts = self
+                .cursor_key
+                .open(access, CursorKind::Persons, cursor, 3)
                 .ok_or_else(|| StoreError::Invalid("malformed cursor".into()))?;
             let id: Uuid = parts[2]
                 .parse()
@@ -261,8 +262,11 @@ impl Store {
             items: rows
                 .into_iter()
                 .map(|m| {
-                    let cursor =
-                        Cursor::encode(&[&m.last_name_key, &m.first_name_key, &m.id.to_string()]);
+                    let cursor = self.cursor_key.seal(
+                        access,
+                        CursorKind::Persons,
+                        &[&m.last_name_key, &m.first_name_key, &m.id.to_string()],
+                    );
                     (cursor, m)
                 })
                 .collect(),
@@ -418,9 +422,24 @@ impl Store {
         Ok(())
     }
 
+    /// Whether `person` exists and is an adult (18 or over) on `today`: an `individual` token
+    /// is for an adult about themself, and one naming a minor (or no one) is refused.
+    pub async fn is_adult(&self, person: Uuid, today: NaiveDate) -> Result<bool, StoreError> {
+        let dob: Option<NaiveDate> = person::Entity::find_by_id(person)
+            .select_only()
+            .column(person::Column::DateOfBirth)
+            .into_tuple()
+            .one(&self.db)
+            .await?;
+        Ok(dob.is_some_and(|dob| {
+            u32::try_from(policies::age_in_years(dob, today))
+                .is_ok_and(|age| age >= policies::ADULT_AGE)
+        }))
+    }
+
     /// The records a guardian or individual answers for: their own and those in their row
     /// scope (a guardian's minor wards). Used to restrict their view of the access log.
-    pub async fn own_record_ids(&self, access: &Access) -> Result<Vec<Uuid>, StoreError> {
+    pub(crate) async fn own_record_ids(&self, access: &Access) -> Result<Vec<Uuid>, StoreError> {
         let mut ids: Vec<Uuid> = person::Entity::find()
             .select_only()
             .column(person::Column::Id)

@@ -13,7 +13,7 @@ use uuid::Uuid;
 
 use crate::model::{enrollment, person};
 use crate::repo::enrollments::{school_year, GRADES};
-use crate::repo::Cursor;
+use crate::repo::{Cursor, CursorKind};
 use crate::scope_sql::{person_condition, Locks};
 use crate::{Access, ReadTarget, Store, StoreError};
 
@@ -79,14 +79,23 @@ impl RosterKey {
         }
     }
 
-    pub fn cursor(&self) -> Cursor {
-        Cursor::encode(&[&self.last_name, &self.first_name, &self.id.to_string()])
+    /// This key as a cursor sealed for `access`'s principal.
+    pub fn cursor(&self, store: &Store, access: &Access) -> Cursor {
+        store.cursor_key.seal(
+            access,
+            CursorKind::Roster,
+            &[&self.last_name, &self.first_name, &self.id.to_string()],
+        )
     }
 
-    /// The key a cursor of [`RosterKey::cursor`] holds.
-    pub fn parse(cursor: &Cursor) -> Result<RosterKey, StoreError> {
+    /// The key a cursor of [`RosterKey::cursor`] holds, if it was sealed for `access`'s
+    /// principal.
+    pub fn parse(store: &Store, access: &Access, cursor: &Cursor) -> Result<RosterKey, StoreError> {
         let malformed = || StoreError::Invalid("malformed cursor".into());
-        let mut parts = cursor.decode(3).ok_or_else(malformed)?;
+        let mut parts = store
+            .cursor_key
+            .open(access, CursorKind::Roster, cursor, 3)
+            .ok_or_else(malformed)?;
         let id = parts
             .pop()
             .and_then(|s| s.parse().ok())

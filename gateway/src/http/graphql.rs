@@ -27,17 +27,16 @@ enum Operations {
     Batch(Vec<async_graphql::Request>),
 }
 
-fn request_id(headers: &HeaderMap) -> String {
-    headers
-        .get("x-request-id")
-        .and_then(|v| v.to_str().ok())
-        .filter(|v| {
-            (1..=64).contains(&v.len())
-                && v.bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-        })
-        .map(str::to_owned)
-        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string())
+/// The server's id of this request: always its own, so an audit id cannot be chosen (or
+/// repeated) by a caller. The caller's `x-request-id` is kept beside it (see
+/// [`client_request_id`]).
+fn request_id(_headers: &HeaderMap) -> String {
+    uuid::Uuid::new_v4().to_string()
+}
+
+/// The caller's `x-request-id` as sent (bounded and sanitized when it is stored).
+fn client_request_id(headers: &HeaderMap) -> Option<&str> {
+    headers.get("x-request-id").and_then(|v| v.to_str().ok())
 }
 
 /// `body` is JSON text: an operation's answer is serialized once, straight from the executor's
@@ -236,7 +235,16 @@ async fn serve_in_span(
     };
     match operations {
         Operations::Single(request) => {
-            let ran = operation::run(&state, &principal, &rid, rt, *request, method).await;
+            let ran = operation::run(
+                &state,
+                &principal,
+                &rid,
+                client_request_id(&headers),
+                rt,
+                *request,
+                method,
+            )
+            .await;
             finish(ran.status, ran.outcome, ran.operation.as_deref(), role);
             let mut resp = json_response(ran.status, rt, ran.body, &rid);
             if ran.needs_post {
@@ -284,9 +292,17 @@ async fn serve_in_span(
                     graphql.operation.type = Empty,
                     outcome = Empty,
                 );
-                let ran = operation::run(&state, &principal, &rid, rt, request, method)
-                    .instrument(op_span.clone())
-                    .await;
+                let ran = operation::run(
+                    &state,
+                    &principal,
+                    &rid,
+                    client_request_id(&headers),
+                    rt,
+                    request,
+                    method,
+                )
+                .instrument(op_span.clone())
+                .await;
                 op_span.record("outcome", ran.outcome.as_str());
                 state
                     .metrics

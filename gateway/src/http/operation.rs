@@ -83,11 +83,17 @@ pub async fn run(
     state: &AppState,
     principal: &Principal,
     rid: &str,
+    client_rid: Option<&str>,
     rt: ResponseType,
     mut request: async_graphql::Request,
     method: Method,
 ) -> Ran {
-    if let Err(refusal) = state.persisted.resolve(&mut request, &state.metrics).await {
+    let apq_scope = super::persisted::apq_scope(principal);
+    if let Err(refusal) = state
+        .persisted
+        .resolve(&mut request, &apq_scope, &state.metrics)
+        .await
+    {
         return Ran::refused(rt, None, refusal.code.as_str(), &refusal.message, rid);
     }
     if request.query.trim().is_empty() {
@@ -127,8 +133,39 @@ pub async fn run(
     if !state.store.is_available() {
         return unavailable(name, rid, "the database is unavailable; try again");
     }
+    // Individuals are adults (18 and over) on the request date: a token naming a minor is
+    // refused before anything runs (a minor's record is their guardian's to read).
+    if principal.role == policies::Role::Individual {
+        let adult = match principal.person {
+            Some(person) => state.store.is_adult(person, state.settings.today()).await,
+            None => Ok(false),
+        };
+        match adult {
+            Ok(true) => {}
+            Ok(false) => {
+                return Ran::refused(
+                    rt,
+                    Some(StatusCode::FORBIDDEN),
+                    ErrorCode::Forbidden.as_str(),
+                    "individual tokens are for adults (18 and over) about themselves",
+                    rid,
+                );
+            }
+            Err(e) => {
+                if matches!(e, entities::StoreError::Unavailable(_)) {
+                    state.store.report_unavailable();
+                }
+                return unavailable(name, rid, "the database is unavailable; try again");
+            }
+        }
+    }
     let is_query = kind != Some(OperationType::Mutation);
-    let access = Access::new(principal.clone(), state.settings.today(), rid.to_owned());
+    #[expect(
+        clippy::disallowed_methods,
+        reason = "the request path: the principal was just verified"
+    )]
+    let access = Access::new(principal.clone(), state.settings.today(), rid.to_owned())
+        .with_client_request_id(client_rid);
     let rc = Arc::new(RequestContext::new(access, state.store.clone(), is_query));
     let response = state.schema.execute(request.data(rc.clone())).await;
     for rule in rc.denial_rules() {

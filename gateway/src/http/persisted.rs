@@ -220,11 +220,23 @@ fn requested_hash(request: &async_graphql::Request) -> Result<Option<String>, Re
     }
 }
 
+/// Whose APQ documents a principal shares: its organization's, or (for principals acting for
+/// no organization: guardians, individuals, auditors, registry staff) its own. Probing a hash
+/// therefore reveals only what the caller's own organization ran.
+pub fn apq_scope(principal: &policies::Principal) -> String {
+    match principal.org {
+        Some(org) => format!("org:{org}"),
+        None => format!("{}:{}", principal.role.as_str(), principal.subject),
+    }
+}
+
 impl Persisted {
-    /// Fills in `request.query` from a hash, registers a new APQ document, or refuses.
+    /// Fills in `request.query` from a hash, registers a new APQ document, or refuses. APQ
+    /// documents are kept per `scope` (see [`apq_scope`]).
     pub async fn resolve(
         &self,
         request: &mut async_graphql::Request,
+        scope: &str,
         metrics: &Metrics,
     ) -> Result<(), Refusal> {
         let hash = requested_hash(request)?;
@@ -268,7 +280,7 @@ impl Persisted {
                         ));
                     }
                     let span = tracing::info_span!("cache.put", cache = "apq");
-                    let put = store.put(hash, Arc::from(request.query.as_str()));
+                    let put = store.put(scoped(scope, &hash), Arc::from(request.query.as_str()));
                     tracing::Instrument::instrument(put, span).await;
                     return Ok(());
                 }
@@ -278,8 +290,11 @@ impl Persisted {
                         cache = "apq",
                         hit = tracing::field::Empty
                     );
-                    let found =
-                        tracing::Instrument::instrument(store.get(&hash), span.clone()).await;
+                    let found = tracing::Instrument::instrument(
+                        store.get(&scoped(scope, &hash)),
+                        span.clone(),
+                    )
+                    .await;
                     span.record("hit", found.is_some());
                     found
                 };
@@ -304,6 +319,11 @@ impl Persisted {
             }
         }
     }
+}
+
+/// The store key of an APQ document: its hash within its scope.
+fn scoped(scope: &str, hash: &str) -> String {
+    format!("{scope}\u{1f}{hash}")
 }
 
 #[cfg(test)]

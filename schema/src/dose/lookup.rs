@@ -16,7 +16,7 @@ pub(crate) async fn dose_by_id(ctx: &Context<'_>, id: &ID) -> Result<Option<Dose
     let (rc, _) = request(ctx)?;
     let id = ids::parse(id, "id")?;
     match rc.load(DoseRef(id)).await?.unwrap_or(DoseLookup::NotFound) {
-        DoseLookup::Found(row) => Ok(Some(DoseNode(*row))),
+        DoseLookup::Found(row) => Ok(Some(DoseNode::new(*row))),
         DoseLookup::Locked { person } => {
             rc.record_denial(Some(person), "Dose", "record_locked");
             Err(ApiError::RecordLocked.into())

@@ -2,9 +2,11 @@
 
 mod lookup;
 mod mutation;
+mod node;
 mod types;
 
 pub(crate) use lookup::dose_by_id;
 
 pub use mutation::DoseMutation;
-pub use types::{ContraindicationNode, DoseNode, RecommendationNode};
+pub use node::DoseNode;
+pub use types::{ContraindicationNode, RecommendationNode};

@@ -44,13 +44,13 @@ impl DoseMutation {
             .map_err(store_err(rc))?;
         Ok(match outcome {
             RecordOutcome::Stored(d) => RecordDosePayload {
-                dose: Some(DoseNode(d)),
+                dose: Some(DoseNode::new(d)),
                 duplicate_of: None,
                 stored: true,
             },
             RecordOutcome::Duplicate(d) => RecordDosePayload {
                 duplicate_of: Some(ids::to_id(d.id)),
-                dose: Some(DoseNode(d)),
+                dose: Some(DoseNode::new(d)),
                 stored: false,
             },
             RecordOutcome::NotStored => RecordDosePayload {

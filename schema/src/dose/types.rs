@@ -5,6 +5,7 @@ use entities::codes::{ContraindicationKind, ImmunityDocumenter};
 use entities::model::{contraindication, dose};
 use policies::Field;
 
+pub use super::node::DoseNode;
 use crate::forecasts::{ForecastOf, PersonForecast};
 use crate::organization::{mirror_enum, OrganizationNode};
 use crate::person::organization_by_id;
@@ -12,16 +13,14 @@ use crate::scalars::{Date, DateTime};
 use crate::vaccine::VaccineNode;
 use crate::{guard, ids};
 
-pub struct DoseNode(pub dose::Model);
-
 impl DoseNode {
     async fn optional_org(
         &self,
         ctx: &Context<'_>,
-        org: Option<uuid::Uuid>,
+        org: impl FnOnce(&dose::Model) -> Option<uuid::Uuid>,
     ) -> Result<Option<OrganizationNode>> {
-        guard::read(ctx, self.0.person_id, Field::DoseDetails)?;
-        match org {
+        let (_, d) = self.read(ctx, Field::DoseDetails)?;
+        match org(d) {
             Some(id) => Ok(Some(organization_by_id(ctx, id).await?)),
             None => Ok(None),
         }
@@ -30,67 +29,69 @@ impl DoseNode {
     fn detail<'a>(
         &'a self,
         ctx: &Context<'_>,
-        value: &'a Option<String>,
+        value: impl FnOnce(&'a dose::Model) -> &'a Option<String>,
     ) -> Result<Option<&'a str>> {
-        guard::read(ctx, self.0.person_id, Field::DoseDetails)?;
-        Ok(value.as_deref())
+        let (_, d) = self.read(ctx, Field::DoseDetails)?;
+        Ok(value(d).as_deref())
     }
 }
 
 #[Object(name = "Dose", requires_scopes = "person:read")]
 impl DoseNode {
-    async fn id(&self) -> ID {
-        ids::to_id(self.0.id)
+    /// A dose's id reveals that its person exists and has the dose: a read of that person.
+    async fn id(&self, ctx: &Context<'_>) -> Result<ID> {
+        guard::reveal(ctx, self.person_id(), "doseId")?;
+        Ok(ids::to_id(self.dose_id()))
     }
 
     async fn vaccine(&self, ctx: &Context<'_>) -> Result<Option<VaccineNode>> {
-        guard::read(ctx, self.0.person_id, Field::DoseVaccine)?;
+        let (_, d) = self.read(ctx, Field::DoseVaccine)?;
         let store = ctx.data::<entities::Store>()?;
-        Ok(store.codes().get(&self.0.cvx).map(VaccineNode::from))
+        Ok(store.codes().get(&d.cvx).map(VaccineNode::from))
     }
 
     async fn date_given(&self, ctx: &Context<'_>) -> Result<Option<Date>> {
-        guard::read(ctx, self.0.person_id, Field::DoseVaccine)?;
-        Ok(Some(Date(self.0.date_given)))
+        let (_, d) = self.read(ctx, Field::DoseVaccine)?;
+        Ok(Some(Date(d.date_given)))
     }
 
     /// MVX manufacturer code.
     async fn manufacturer(&self, ctx: &Context<'_>) -> Result<Option<&str>> {
-        self.detail(ctx, &self.0.mvx)
+        self.detail(ctx, |d| &d.mvx)
     }
 
     async fn lot_number(&self, ctx: &Context<'_>) -> Result<Option<&str>> {
-        self.detail(ctx, &self.0.lot_number)
+        self.detail(ctx, |d| &d.lot_number)
     }
 
     async fn site(&self, ctx: &Context<'_>) -> Result<Option<&str>> {
-        self.detail(ctx, &self.0.site)
+        self.detail(ctx, |d| &d.site)
     }
 
     async fn route(&self, ctx: &Context<'_>) -> Result<Option<&str>> {
-        self.detail(ctx, &self.0.route)
+        self.detail(ctx, |d| &d.route)
     }
 
     async fn administered_by(&self, ctx: &Context<'_>) -> Result<Option<OrganizationNode>> {
-        self.optional_org(ctx, self.0.administered_by_org_id).await
+        self.optional_org(ctx, |d| d.administered_by_org_id).await
     }
 
     /// Who reported the dose to the registry.
     async fn reported_by(&self, ctx: &Context<'_>) -> Result<Option<OrganizationNode>> {
-        self.optional_org(ctx, self.0.reported_by_org_id).await
+        self.optional_org(ctx, |d| d.reported_by_org_id).await
     }
 
     /// Whether the dose counts, judged against the schedule's ages and intervals.
     async fn evaluation(&self, ctx: &Context<'_>) -> Result<Option<DoseEvaluation>> {
-        let rc = guard::read(ctx, self.0.person_id, Field::DoseEvaluation)?;
+        let (rc, d) = self.read(ctx, Field::DoseEvaluation)?;
         let key = ForecastOf {
-            person: self.0.person_id,
+            person: d.person_id,
             as_of: rc.access.today,
         };
         let Some(result) = rc.load(key).await? else {
             return Ok(None);
         };
-        Ok(result.evaluation_of(self.0.id).map(|e| DoseEvaluation {
+        Ok(result.evaluation_of(d.id).map(|e| DoseEvaluation {
             status: e.status.into(),
             reason: e.reason.as_ref().map(|r| r.to_string()),
         }))

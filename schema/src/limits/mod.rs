@@ -122,6 +122,11 @@ impl Extension for LimitCheck {
                 "{at} holds a NUL character (U+0000), which no field accepts"
             )));
         }
+        if let Some(at) = nul::find_where(&doc, variables, too_long) {
+            return Err(ErrorCode::BadUserInput.error(format!(
+                "{at} holds a string longer than {MAX_STRING_CHARS} characters, which no field accepts"
+            )));
+        }
         let span = tracing::info_span!("graphql.limits", refused = tracing::field::Empty);
         let _entered = span.enter();
         if let Err(refusal) = self.check_shape(ctx, &doc, variables) {
@@ -152,6 +157,16 @@ impl Extension for LimitCheck {
         }
         Ok(result)
     }
+}
+
+/// The longest string any argument or variable may hold. No field stores more than 500
+/// characters; an unbounded one reached the database (a 100,000-character `lastName` search
+/// failed there as an internal error) instead of being the caller's mistake.
+pub const MAX_STRING_CHARS: usize = 1_000;
+
+fn too_long(s: &str) -> bool {
+    // Bytes bound characters from above: count characters only when the bytes may exceed.
+    s.len() > MAX_STRING_CHARS && s.chars().count() > MAX_STRING_CHARS
 }
 
 /// The cost of a paginated field: its selection once per requested row.

@@ -8,57 +8,66 @@
 use async_graphql::parser::types::{Directive, ExecutableDocument, Selection, SelectionSet};
 use async_graphql::{Positioned, Value, Variables};
 
-fn const_has_nul(v: &Value) -> bool {
+/// A test of one string (or object key) of a request.
+pub(crate) type Refuse = fn(&str) -> bool;
+
+fn const_has(v: &Value, bad: Refuse) -> bool {
     match v {
-        Value::String(s) => s.contains('\0'),
-        Value::List(items) => items.iter().any(const_has_nul),
-        Value::Object(fields) => fields
-            .iter()
-            .any(|(k, v)| k.contains('\0') || const_has_nul(v)),
+        Value::String(s) => bad(s),
+        Value::List(items) => items.iter().any(|v| const_has(v, bad)),
+        Value::Object(fields) => fields.iter().any(|(k, v)| bad(k) || const_has(v, bad)),
         _ => false,
     }
 }
 
 /// A literal of the document (variables in it stand for nothing here; their values are
 /// checked on their own).
-macro_rules! literal_has_nul {
-    ($v:expr) => {
+macro_rules! literal_has {
+    ($v:expr, $bad:expr) => {
         $v.clone()
             .into_const_with(|_| Ok::<_, ()>(Value::Null))
-            .is_ok_and(|c| const_has_nul(&c))
+            .is_ok_and(|c| const_has(&c, $bad))
     };
 }
 
-fn in_directives(directives: &[Positioned<Directive>]) -> Option<String> {
+fn in_directives(directives: &[Positioned<Directive>], bad: Refuse) -> Option<String> {
     directives.iter().find_map(|d| {
         d.node
             .arguments
             .iter()
-            .find(|(_, v)| literal_has_nul!(v.node))
+            .find(|(_, v)| literal_has!(v.node, bad))
             .map(|(name, _)| format!("argument `{}` of `@{}`", name.node, d.node.name.node))
     })
 }
 
-fn in_set(set: &SelectionSet) -> Option<String> {
+fn in_set(set: &SelectionSet, bad: Refuse) -> Option<String> {
     set.items.iter().find_map(|item| match &item.node {
         Selection::Field(f) => f
             .node
             .arguments
             .iter()
-            .find(|(_, v)| literal_has_nul!(v.node))
+            .find(|(_, v)| literal_has!(v.node, bad))
             .map(|(name, _)| format!("argument `{}` of `{}`", name.node, f.node.name.node))
-            .or_else(|| in_directives(&f.node.directives))
-            .or_else(|| in_set(&f.node.selection_set.node)),
-        Selection::FragmentSpread(s) => in_directives(&s.node.directives),
-        Selection::InlineFragment(i) => {
-            in_directives(&i.node.directives).or_else(|| in_set(&i.node.selection_set.node))
-        }
+            .or_else(|| in_directives(&f.node.directives, bad))
+            .or_else(|| in_set(&f.node.selection_set.node, bad)),
+        Selection::FragmentSpread(s) => in_directives(&s.node.directives, bad),
+        Selection::InlineFragment(i) => in_directives(&i.node.directives, bad)
+            .or_else(|| in_set(&i.node.selection_set.node, bad)),
     })
 }
 
 /// Where the first string with a NUL is, if any.
 pub(crate) fn find(doc: &ExecutableDocument, variables: &Variables) -> Option<String> {
-    if let Some((name, _)) = variables.iter().find(|(_, v)| const_has_nul(v)) {
+    find_where(doc, variables, |s| s.contains('\0'))
+}
+
+/// Where the first string that `bad` refuses is, if any.
+pub(crate) fn find_where(
+    doc: &ExecutableDocument,
+    variables: &Variables,
+    bad: Refuse,
+) -> Option<String> {
+    if let Some((name, _)) = variables.iter().find(|(_, v)| const_has(v, bad)) {
         return Some(format!("variable `${name}`"));
     }
     for (_, op) in doc.operations.iter() {
@@ -67,19 +76,19 @@ pub(crate) fn find(doc: &ExecutableDocument, variables: &Variables) -> Option<St
             d.node
                 .default_value
                 .as_ref()
-                .is_some_and(|v| const_has_nul(&v.node))
+                .is_some_and(|v| const_has(&v.node, bad))
         });
         if let Some(d) = default {
             return Some(format!("the default of `${}`", d.node.name.node));
         }
         if let Some(found) =
-            in_directives(&op.directives).or_else(|| in_set(&op.selection_set.node))
+            in_directives(&op.directives, bad).or_else(|| in_set(&op.selection_set.node, bad))
         {
             return Some(found);
         }
     }
     doc.fragments.values().find_map(|f| {
-        in_directives(&f.node.directives).or_else(|| in_set(&f.node.selection_set.node))
+        in_directives(&f.node.directives, bad).or_else(|| in_set(&f.node.selection_set.node, bad))
     })
 }
 

@@ -1,11 +1,13 @@
 //! Persons: the record every other type hangs off.
 
 mod mutation;
+mod node;
 mod prefetch;
 mod query;
 mod types;
 
 pub use mutation::PersonMutation;
+pub(crate) use node::PersonNode;
 pub(crate) use query::person_reference;
 pub use query::PersonQuery;
-pub(crate) use types::{organization_by_id, PersonNode};
+pub(crate) use types::organization_by_id;

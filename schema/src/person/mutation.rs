@@ -4,7 +4,8 @@ use async_graphql::{Context, Object, Result, ID};
 use entities::repo::persons::{NewPerson, PersonPatch as StorePatch};
 use policies::WriteAction;
 
-use super::types::{EnrollmentNode, MembershipNode, PersonInput, PersonNode, PersonPatch};
+use super::node::PersonNode;
+use super::types::{EnrollmentNode, MembershipNode, PersonInput, PersonPatch};
 use crate::context::{request, store_err};
 use crate::{guard, ids};
 

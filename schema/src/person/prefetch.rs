@@ -58,14 +58,14 @@ pub(crate) async fn prefetch(
         rc.load_many(ids().map(ConsentHistoryOf)).await?;
     }
     let enrollments = node.field("enrollments");
-    if enrollments.exists() && may(rc, Field::Affiliations) {
+    if enrollments.exists() && may(rc, Field::Enrollments) {
         let loaded = rc.load_many(ids().map(EnrollmentsOf)).await?;
         if enrollments.field("organization").exists() {
             orgs.extend(loaded.values().flatten().map(|e| e.organization_id));
         }
     }
     let memberships = node.field("memberships");
-    if memberships.exists() && may(rc, Field::Affiliations) {
+    if memberships.exists() && may(rc, Field::Memberships) {
         let loaded = rc.load_many(ids().map(MembershipsOf)).await?;
         if memberships.field("organization").exists() {
             orgs.extend(loaded.values().flatten().map(|m| m.organization_id));

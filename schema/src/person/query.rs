@@ -4,7 +4,8 @@ use async_graphql::{Context, Object, Result, ID};
 use entities::repo::persons::{Lookup, PersonSearch};
 use entities::repo::Cursor;
 
-use super::types::{PersonConnection, PersonEdge, PersonFilter, PersonNode};
+use super::node::PersonNode;
+use super::types::{PersonConnection, PersonEdge, PersonFilter};
 use crate::context::{request, store_err};
 use crate::loaders::PersonRef;
 use crate::page::{page_info, page_size};
@@ -78,6 +79,11 @@ impl PersonQuery {
             .map_err(store_err(rc))?;
         rc.record_search();
         let ids: Vec<uuid::Uuid> = page.items.iter().map(|(_, p)| p.id).collect();
+        // The page reveals each of its persons whatever is selected (a cursor, `pageInfo`,
+        // the number of edges): every one is a logged read.
+        for id in &ids {
+            rc.record_reveal(*id, "search");
+        }
         super::prefetch::prefetch(ctx, rc, ctx.look_ahead().field("edges").field("node"), &ids)
             .await?;
         Ok(PersonConnection {

@@ -1,12 +1,11 @@
 //! `Person` and the types that hang off it.
 
-use std::sync::Arc;
-
 use async_graphql::{Context, Enum, InputObject, Object, Result, SimpleObject, ID};
 use entities::codes::Gender;
-use entities::model::{enrollment, membership, person};
+use entities::model::{enrollment, membership};
 use policies::Field;
 
+use super::node::PersonNode;
 use crate::consent::ConsentNode;
 use crate::dose::{ContraindicationNode, DoseNode, RecommendationNode};
 use crate::forecasts::ForecastOf;
@@ -36,21 +35,6 @@ mirror_enum!(
     }
 );
 
-/// A person record the caller may see (the row scope admitted it); each field still asks the
-/// policy.
-#[derive(Clone)]
-pub struct PersonNode(pub Arc<person::Model>);
-
-impl PersonNode {
-    pub fn new(model: person::Model) -> Self {
-        PersonNode(Arc::new(model))
-    }
-
-    fn field<'a>(&self, ctx: &'a Context<'_>, field: Field) -> Result<&'a crate::RequestContext> {
-        Ok(guard::read(ctx, self.0.id, field)?)
-    }
-}
-
 #[derive(SimpleObject, Debug, Clone, Default)]
 #[graphql(name = "Contact")]
 pub struct ContactNode {
@@ -72,38 +56,40 @@ pub struct GuardianNode {
 
 #[Object(name = "Person", requires_scopes = "person:read")]
 impl PersonNode {
-    async fn id(&self) -> ID {
-        ids::to_id(self.0.id)
+    /// Revealing the id reveals that the person exists: a read (rule: every answer that
+    /// reveals a person is logged).
+    async fn id(&self, ctx: &Context<'_>) -> Result<ID> {
+        guard::reveal(ctx, self.person_id(), "id")?;
+        Ok(ids::to_id(self.person_id()))
     }
 
     async fn first_name(&self, ctx: &Context<'_>) -> Result<Option<&str>> {
-        self.field(ctx, Field::PersonIdentity)?;
-        Ok(Some(&self.0.first_name))
+        let (_, p) = self.read(ctx, Field::PersonIdentity)?;
+        Ok(Some(&p.first_name))
     }
 
     async fn middle_name(&self, ctx: &Context<'_>) -> Result<Option<&str>> {
-        self.field(ctx, Field::PersonIdentity)?;
-        Ok(self.0.middle_name.as_deref())
+        let (_, p) = self.read(ctx, Field::PersonIdentity)?;
+        Ok(p.middle_name.as_deref())
     }
 
     async fn last_name(&self, ctx: &Context<'_>) -> Result<Option<&str>> {
-        self.field(ctx, Field::PersonIdentity)?;
-        Ok(Some(&self.0.last_name))
+        let (_, p) = self.read(ctx, Field::PersonIdentity)?;
+        Ok(Some(&p.last_name))
     }
 
     async fn date_of_birth(&self, ctx: &Context<'_>) -> Result<Option<Date>> {
-        self.field(ctx, Field::PersonIdentity)?;
-        Ok(Some(Date(self.0.date_of_birth)))
+        let (_, p) = self.read(ctx, Field::PersonIdentity)?;
+        Ok(Some(Date(p.date_of_birth)))
     }
 
     async fn gender(&self, ctx: &Context<'_>) -> Result<Option<GenderGql>> {
-        self.field(ctx, Field::PersonGender)?;
-        Ok(Some(self.0.gender.into()))
+        let (_, p) = self.read(ctx, Field::PersonGender)?;
+        Ok(Some(p.gender.into()))
     }
 
     async fn contact(&self, ctx: &Context<'_>) -> Result<Option<ContactNode>> {
-        self.field(ctx, Field::PersonContact)?;
-        let p = &self.0;
+        let (_, p) = self.read(ctx, Field::PersonContact)?;
         Ok(Some(ContactNode {
             address_line1: p.address_line1.clone(),
             address_line2: p.address_line2.clone(),
@@ -116,8 +102,8 @@ impl PersonNode {
     }
 
     async fn guardians(&self, ctx: &Context<'_>) -> Result<Option<Vec<GuardianNode>>> {
-        let rc = self.field(ctx, Field::PersonGuardians)?;
-        let rows = rc.load(GuardiansOf(self.0.id)).await?.unwrap_or_default();
+        let (rc, p) = self.read(ctx, Field::PersonGuardians)?;
+        let rows = rc.load(GuardiansOf(p.id)).await?.unwrap_or_default();
         Ok(Some(
             rows.into_iter()
                 .map(|g| GuardianNode {
@@ -129,9 +115,9 @@ impl PersonNode {
     }
 
     async fn doses(&self, ctx: &Context<'_>) -> Result<Option<Vec<DoseNode>>> {
-        let rc = self.field(ctx, Field::DoseVaccine)?;
-        let rows = rc.load(DosesOf(self.0.id)).await?.unwrap_or_default();
-        Ok(Some(rows.into_iter().map(DoseNode).collect()))
+        let (rc, p) = self.read(ctx, Field::DoseVaccine)?;
+        let rows = rc.load(DosesOf(p.id)).await?.unwrap_or_default();
+        Ok(Some(rows.into_iter().map(DoseNode::new).collect()))
     }
 
     /// The forecast as of a date (default: today in the registry's time zone).
@@ -140,12 +126,12 @@ impl PersonNode {
         ctx: &Context<'_>,
         as_of: Option<Date>,
     ) -> Result<Option<Vec<RecommendationNode>>> {
-        let rc = self.field(ctx, Field::Recommendations)?;
+        let (rc, p) = self.read(ctx, Field::Recommendations)?;
         let store = ctx.data::<entities::Store>()?;
         let as_of = as_of.map_or(rc.access.today, |d| d.0);
         let Some(result) = rc
             .load(ForecastOf {
-                person: self.0.id,
+                person: p.id,
                 as_of,
             })
             .await?
@@ -162,25 +148,26 @@ impl PersonNode {
         &self,
         ctx: &Context<'_>,
     ) -> Result<Option<Vec<ContraindicationNode>>> {
-        let rc = self.field(ctx, Field::Contraindications)?;
+        let (rc, p) = self.read(ctx, Field::Contraindications)?;
         let rows = rc
-            .load(ContraindicationsOf(self.0.id))
+            .load(ContraindicationsOf(p.id))
             .await?
             .unwrap_or_default();
         Ok(Some(rows.into_iter().map(ContraindicationNode).collect()))
     }
 
     async fn consent(&self, ctx: &Context<'_>) -> Result<Option<ConsentNode>> {
-        self.field(ctx, Field::Consent)?;
-        Ok(Some(ConsentNode::of(&self.0)))
+        let (_, p) = self.read(ctx, Field::Consent)?;
+        Ok(Some(ConsentNode::of(p)))
     }
 
     /// School and child-care enrollments, newest school year first.
     async fn enrollments(&self, ctx: &Context<'_>) -> Result<Option<Vec<EnrollmentNode>>> {
-        let rc = self.field(ctx, Field::Affiliations)?;
-        let rows = rc.load(EnrollmentsOf(self.0.id)).await?.unwrap_or_default();
+        let (rc, p, rows_of) = self.read_rows(ctx, Field::Enrollments)?;
+        let rows = rc.load(EnrollmentsOf(p.id)).await?.unwrap_or_default();
         Ok(Some(
             rows.into_iter()
+                .filter(|e| guard::row_visible(rows_of, e.organization_id))
                 .map(|e| EnrollmentNode {
                     person: self.clone(),
                     model: e,
@@ -196,15 +183,17 @@ impl PersonNode {
         ctx: &Context<'_>,
         organization_id: ID,
     ) -> Result<Option<crate::inline::Inline<crate::roster::SchoolComplianceNode>>> {
-        crate::roster::school_compliance(ctx, &self.0, &organization_id).await
+        let (_, p) = self.read(ctx, Field::SchoolCompliance)?;
+        crate::roster::school_compliance(ctx, p, &organization_id).await
     }
 
     /// Health-plan memberships.
     async fn memberships(&self, ctx: &Context<'_>) -> Result<Option<Vec<MembershipNode>>> {
-        let rc = self.field(ctx, Field::Affiliations)?;
-        let rows = rc.load(MembershipsOf(self.0.id)).await?.unwrap_or_default();
+        let (rc, p, rows_of) = self.read_rows(ctx, Field::Memberships)?;
+        let rows = rc.load(MembershipsOf(p.id)).await?.unwrap_or_default();
         Ok(Some(
             rows.into_iter()
+                .filter(|m| guard::row_visible(rows_of, m.organization_id))
                 .map(|m| MembershipNode {
                     person: self.clone(),
                     model: m,

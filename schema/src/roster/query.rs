@@ -47,7 +47,7 @@ impl RosterQuery {
             ),
         };
         let after = after
-            .map(|c| RosterKey::parse(&Cursor(c)))
+            .map(|c| RosterKey::parse(store, &rc.access, &Cursor(c)))
             .transpose()
             .map_err(store_err(rc))?;
         let today = rc.access.today;
@@ -104,7 +104,7 @@ impl RosterQuery {
                 continue;
             }
             edges.push(Inline(RosterEdge {
-                cursor: key.cursor().0,
+                cursor: key.cursor(store, &rc.access).0,
                 node: Inline(RosterEntryNode {
                     person: PersonNode::new(p),
                     grade,

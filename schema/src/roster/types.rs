@@ -6,7 +6,6 @@ use crate::inline::Inline;
 use policies::Field;
 use school::{Compliance, ComplianceStatus, ExemptionKind, RequirementStatus};
 
-use crate::guard;
 use crate::page::PageInfo;
 use crate::person::PersonNode;
 use crate::scalars::Date;
@@ -138,7 +137,7 @@ impl RosterEntryNode {
     }
 
     async fn compliance(&self, ctx: &Context<'_>) -> Result<Inline<&SchoolComplianceNode>> {
-        guard::read(ctx, self.person.0.id, Field::SchoolCompliance)?;
+        self.person.read(ctx, Field::SchoolCompliance)?;
         Ok(Inline(&self.compliance))
     }
 }

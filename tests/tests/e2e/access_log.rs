@@ -41,7 +41,8 @@ async fn reads_writes_and_denials_are_logged_and_chained() {
         .iter()
         .map(|e| e["node"]["action"].as_str().unwrap_or(""))
         .collect();
-    assert_eq!(actions, ["READ", "WRITE"], "newest first");
+    // The create's answer revealed the new id: a READ of its own after the WRITE.
+    assert_eq!(actions, ["READ", "READ", "WRITE"], "newest first");
     let read = &entries[0]["node"];
     assert_eq!(read["subject"], "dev-provider");
     assert_eq!(read["role"], "PROVIDER");
@@ -51,7 +52,7 @@ async fn reads_writes_and_denials_are_logged_and_chained() {
     assert_eq!(read["fields"], json!(["contact", "identity"]));
     assert_eq!(
         read["previousHash"], entries[1]["node"]["hash"],
-        "chained to the write before it"
+        "chained to the entry before it"
     );
 
     let data = app

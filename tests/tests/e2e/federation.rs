@@ -305,7 +305,7 @@ async fn entity_reads_and_refusals_reach_the_access_log() {
         .find(|n| n["action"] == "READ")
         .expect("read entry");
     assert_eq!(read["personIds"], json!([normal]));
-    assert_eq!(read["fields"], json!(["identity"]));
+    assert_eq!(read["fields"], json!(["id", "identity"]));
     let denied = entries
         .iter()
         .find(|n| n["outcome"] == "DENIED")

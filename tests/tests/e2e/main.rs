@@ -26,6 +26,7 @@ mod persons;
 mod policy_fixture;
 mod policy_matrix;
 mod policy_property;
+mod privacy_reads;
 mod replica;
 mod roster;
 mod write_path;

@@ -123,11 +123,11 @@ pub struct Fixture {
     clinic_a: String,
     clinic_b: String,
     agency: String,
-    school: String,
+    pub school: String,
     other_school: String,
     plan: String,
     other_plan: String,
-    guardian: String,
+    pub guardian: String,
 }
 
 fn years_ago(today: NaiveDate, years: u32) -> NaiveDate {
@@ -342,5 +342,66 @@ pub fn oracle_cell(who: Who, cell: Cell) -> bool {
         Who::Auditor => false,
         Who::SchoolS | Who::OtherSchool => matches!(cell, Identity | Gender | Doses),
         Who::PlanP | Who::OtherPlan => matches!(cell, Identity | Gender | Doses | Recommendations),
+    }
+}
+
+/// Whether `who` may read the matrix group `field` of a record it may see — the field
+/// visibility table, row by row (its "own organization's only" cells are readable here; which
+/// rows is checked on its own).
+pub fn oracle_field(who: Who, field: policies::Field) -> bool {
+    use policies::Field::*;
+    match who {
+        Who::Admin => true,
+        Who::Auditor => false,
+        Who::ProviderA | Who::ProviderB | Who::PublicHealth => field != Memberships,
+        Who::Guardian | Who::Individual => true,
+        Who::SchoolS | Who::OtherSchool => matches!(
+            field,
+            PersonIdentity
+                | PersonGender
+                | DoseVaccine
+                | DoseEvaluation
+                | SchoolCompliance
+                | Enrollments
+        ),
+        Who::PlanP | Who::OtherPlan => matches!(
+            field,
+            PersonIdentity
+                | PersonGender
+                | DoseVaccine
+                | DoseEvaluation
+                | Recommendations
+                | Memberships
+        ),
+    }
+}
+
+/// Whether `who` may see the fixture's guardian (an adult, participating, unlocked, with no
+/// enrollment or membership, and a guardian of every record) — by id or through a ward.
+pub fn oracle_guardian_record(who: Who) -> Expect {
+    match who {
+        Who::Admin | Who::ProviderA | Who::ProviderB | Who::PublicHealth => Expect::Record,
+        // Not the guardian themself either: a guardian's row scope is their minor wards.
+        _ => Expect::NotFound,
+    }
+}
+
+/// The persons whose access-log entries `who` may read, and whom those entries may name:
+/// `None` for every entry (auditors, registry staff), `Some(ids)` for a guardian or an
+/// individual (their own record and their wards'); `Err(())` when the log is refused.
+pub fn oracle_log_view(fx: &Fixture, who: Who) -> Result<Option<Vec<String>>, ()> {
+    match who {
+        Who::Auditor | Who::Admin => Ok(None),
+        Who::Guardian => {
+            let mut ids: Vec<String> = STATES
+                .iter()
+                .filter(|s| oracle_record(who, **s, true) == Expect::Record)
+                .map(|s| fx.record(*s).to_owned())
+                .collect();
+            ids.push(fx.guardian.clone());
+            Ok(Some(ids))
+        }
+        Who::Individual => Ok(Some(vec![fx.record(State::Adult18).to_owned()])),
+        _ => Err(()),
     }
 }

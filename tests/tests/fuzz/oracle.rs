@@ -34,6 +34,30 @@ fn is_json(content_type: &str) -> bool {
     ct.starts_with("application/json") || ct.starts_with("application/graphql-response+json")
 }
 
+/// A `cursor` or `endCursor` anywhere in `v` that decodes to a key in clear (the old
+/// `LAST␟FIRST␟id` form, or anything with a unit separator or a UUID in it): cursors are
+/// sealed, so none may.
+fn clear_cursor(v: &Value) -> Option<String> {
+    use base64::Engine as _;
+    match v {
+        Value::Object(fields) => fields.iter().find_map(|(k, v)| match v {
+            Value::String(c) if k == "cursor" || k == "endCursor" => {
+                let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+                    .decode(c)
+                    .unwrap_or_default();
+                let text = String::from_utf8_lossy(&bytes);
+                let uuid_like = text
+                    .split(|ch: char| !(ch.is_ascii_hexdigit() || ch == '-'))
+                    .any(|w| w.parse::<uuid::Uuid>().is_ok());
+                (text.contains('\u{1f}') || uuid_like).then(|| c.clone())
+            }
+            other => clear_cursor(other),
+        }),
+        Value::Array(items) => items.iter().find_map(clear_cursor),
+        _ => None,
+    }
+}
+
 /// Checks one GraphQL response object (one element of a batch).
 fn check_graphql_object(v: &Value, seen: &mut Seen) -> Result<(), String> {
     let Some(obj) = v.as_object() else {
@@ -46,6 +70,9 @@ fn check_graphql_object(v: &Value, seen: &mut Seen) -> Result<(), String> {
     }
     if data.is_some_and(|d| !d.is_null()) {
         seen.executed = true;
+    }
+    if let Some(cursor) = data.and_then(clear_cursor) {
+        return Err(format!("a cursor carries its key in clear: {cursor}"));
     }
     if let Some(errors) = errors {
         let Some(list) = errors.as_array() else {

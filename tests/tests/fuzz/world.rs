@@ -248,6 +248,15 @@ impl World {
                 "accessLog",
             ),
         ];
+        // …and cursors of other principals, which no other principal may page with.
+        let pages: Vec<(String, &str, &str)> = pages
+            .into_iter()
+            .chain([(
+                provider.clone(),
+                "{ persons(filter: {lastName: \"Olson\"}, first: 1) { pageInfo { endCursor } } }",
+                "persons",
+            )])
+            .collect();
         for (token, query, field) in pages {
             let data = q(token, query, json!({})).await;
             if let Some(c) = data[field]["pageInfo"]["endCursor"].as_str() {
