@@ -109,7 +109,7 @@ impl Audience {
 /// What a token was found to be.
 #[derive(Debug, Clone)]
 enum Verdict {
-    Active(PrincipalClaims),
+    Active(Box<PrincipalClaims>),
     Refused(String),
 }
 
@@ -221,7 +221,7 @@ impl Introspector {
     /// The claims of an introspected, active `token`.
     pub fn verify(&self, token: &str) -> Result<PrincipalClaims, AuthError> {
         match self.cached(&key(token)) {
-            Some(Verdict::Active(claims)) => Ok(claims),
+            Some(Verdict::Active(claims)) => Ok(*claims),
             Some(Verdict::Refused(why)) => Err(AuthError::Invalid(why)),
             None => Err(AuthError::Invalid(
                 "the token could not be introspected".into(),
@@ -314,7 +314,7 @@ impl Introspector {
             scope: answer.scope,
             purpose: answer.purpose,
         };
-        (Verdict::Active(claims), ttl)
+        (Verdict::Active(Box::new(claims)), ttl)
     }
 }
 
