@@ -66,12 +66,25 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     pub metrics: Arc<Metrics>,
     pub persisted: Arc<Persisted>,
+    /// Forecasts kept across requests, bounded in bytes (`IZGRAPH_FORECAST_CACHE_BYTES`).
+    pub forecasts: schema::ForecastCache,
 }
 
 /// A configured, bound, not yet serving gateway.
 pub struct Application {
     listener: TcpListener,
+    /// `/metrics` alone, when `IZGRAPH_METRICS_LISTEN` is set.
+    metrics_listener: Option<TcpListener>,
     state: AppState,
+}
+
+/// Aborts a spawned task when dropped.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 /// Connects to the configured database and applies migrations.
@@ -138,6 +151,19 @@ impl Application {
             }
             PersistedDocuments::Off => Persisted::Off,
         };
+        let forecasts = schema::ForecastCache::new(settings.forecasts);
+        let metrics_listener = match settings.metrics_listen {
+            Some(addr) => Some(
+                TcpListener::bind(addr)
+                    .await
+                    .map_err(|source| StartError::Bind { addr, source })?,
+            ),
+            None => None,
+        };
+        let mut known_operations = settings.metrics_operations.clone();
+        if let Persisted::Trusted(documents) = &persisted {
+            known_operations.extend(documents.operation_names());
+        }
         // Spans first, so a limit's refusal shows inside the phase that made it.
         let schema = schema::build()
             .extension(schema::Spans)
@@ -147,13 +173,15 @@ impl Application {
             .finish();
         Ok(Application {
             listener,
+            metrics_listener,
             state: AppState {
                 schema,
                 store,
                 auth: Arc::new(auth),
                 settings: Arc::new(settings),
-                metrics: Arc::new(Metrics::new()),
+                metrics: Arc::new(Metrics::with_operations(known_operations)),
                 persisted: Arc::new(persisted),
+                forecasts,
             },
         })
     }
@@ -161,6 +189,13 @@ impl Application {
     /// The address actually bound (port 0 resolved).
     pub fn address(&self) -> std::io::Result<SocketAddr> {
         self.listener.local_addr()
+    }
+
+    /// The separate metrics listener's address, when `IZGRAPH_METRICS_LISTEN` is set.
+    pub fn metrics_address(&self) -> Option<SocketAddr> {
+        self.metrics_listener
+            .as_ref()
+            .and_then(|l| l.local_addr().ok())
     }
 
     pub fn store(&self) -> &Store {
@@ -185,6 +220,13 @@ impl Application {
         let delay = self.state.settings.shutdown_delay;
         let timeout = self.state.settings.shutdown_timeout;
         let draining = Draining::default();
+        // Ends with the process (or with this function: the task is aborted when dropped).
+        let _metrics = self.metrics_listener.map(|listener| {
+            let router = crate::http::metrics_router(self.state.clone());
+            AbortOnDrop(tokio::spawn(async move {
+                let _ = axum::serve(listener, router).await;
+            }))
+        });
         let router = crate::http::router(self.state).layer(axum::middleware::from_fn_with_state(
             draining.clone(),
             while_draining,
@@ -204,9 +246,13 @@ impl Application {
             );
             let _ = closed_tx.send(());
         };
-        let serve = axum::serve(self.listener, router)
-            .with_graceful_shutdown(stop_accepting)
-            .into_future();
+        // The peer's address reaches handlers (the token endpoint's per-source rate limit).
+        let serve = axum::serve(
+            self.listener,
+            router.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(stop_accepting)
+        .into_future();
         let deadline = async move {
             match closed_rx.await {
                 Ok(()) => tokio::time::sleep(timeout).await,

@@ -10,6 +10,7 @@ mod context;
 mod dose;
 mod error;
 mod federation;
+mod forecast_cache;
 mod forecasts;
 mod guard;
 mod ids;
@@ -29,12 +30,17 @@ use async_graphql::{EmptySubscription, MergedObject, Schema, SchemaBuilder};
 
 pub use context::RequestContext;
 pub use error::{ApiError, ErrorCode};
+pub use forecast_cache::{ForecastCache, ForecastCacheConfig, ForecastCacheStatus};
 pub use limits::Limits;
 pub use spans::Spans;
 
+/// The query root: every root field, with `_entities` representations failing one by one.
+pub type Query = federation::EntityRoot<QueryFields>;
+
 /// Every query root field, merged from the domain modules.
 #[derive(MergedObject, Default)]
-pub struct Query(
+#[graphql(name = "Query")]
+pub struct QueryFields(
     principal::MeQuery,
     person::PersonQuery,
     organization::OrganizationQuery,

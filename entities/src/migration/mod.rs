@@ -7,6 +7,7 @@ pub use m20261125_000001_core::GENESIS_HASH;
 mod m20261125_000002_cvx_codes;
 mod m20261125_000003_oauth_clients;
 mod m20261201_000004_subject_length;
+mod m20261203_000005_r23_person_versions;
 
 /// The longest subject the schema holds (`policies::MAX_SUBJECT_CHARS`).
 const SUBJECT_CHARS: u32 = policies::MAX_SUBJECT_CHARS as u32;
@@ -23,6 +24,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000002_cvx_codes::Migration),
             Box::new(m20261125_000003_oauth_clients::Migration),
             Box::new(m20261201_000004_subject_length::Migration),
+            Box::new(m20261203_000005_r23_person_versions::Migration),
         ]
     }
 }

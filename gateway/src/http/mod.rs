@@ -12,7 +12,7 @@ mod roster_csv;
 use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::{header, HeaderValue, Version};
 use axum::middleware::{self, Next};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
 
@@ -32,8 +32,10 @@ pub fn router(state: AppState) -> Router {
             "/reports/roster/{file}",
             get(roster_csv::roster_csv)
                 .layer(middleware::from_fn_with_state(state.clone(), fresh_keys)),
-        )
-        .route("/metrics", get(health::metrics));
+        );
+    if state.settings.metrics_listen.is_none() {
+        router = router.route("/metrics", get(health::metrics));
+    }
     // With an external issuer the dev key is trusted by nothing, so it is not published and
     // nothing mints tokens here.
     if state.auth.is_dev() {
@@ -45,6 +47,13 @@ pub fn router(state: AppState) -> Router {
     router
         .layer(limit)
         .layer(middleware::from_fn(close_if_body_unread))
+        .with_state(state)
+}
+
+/// `/metrics` alone, for the separate metrics listener (`IZGRAPH_METRICS_LISTEN`).
+pub fn metrics_router(state: AppState) -> Router {
+    Router::new()
+        .route("/metrics", get(health::metrics))
         .with_state(state)
 }
 
@@ -88,5 +97,37 @@ async fn fresh_keys(State(state): State<AppState>, request: Request, next: Next)
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok());
     state.auth.prepare(header).await;
+    if let Err(why) = state.auth.refuse_revoked_client(&state.store, header).await {
+        return revoked(why);
+    }
     next.run(request).await
+}
+
+/// The answer to a token whose client was removed (401) or could not be checked (503), in the
+/// gateway's error shape.
+fn revoked(why: crate::auth::RevokedClient) -> Response {
+    use crate::auth::RevokedClient;
+    let (status, code, message) = match why {
+        RevokedClient::Revoked => (
+            axum::http::StatusCode::UNAUTHORIZED,
+            "UNAUTHENTICATED",
+            "the token is invalid: its client was removed or its secret rotated",
+        ),
+        RevokedClient::Unavailable => (
+            axum::http::StatusCode::SERVICE_UNAVAILABLE,
+            "SERVICE_UNAVAILABLE",
+            "the database is unavailable; try again",
+        ),
+    };
+    let body = serde_json::json!({
+        "errors": [{ "message": message, "extensions": { "code": code } }]
+    });
+    let mut resp = (status, axum::Json(body)).into_response();
+    if why == RevokedClient::Revoked {
+        resp.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            HeaderValue::from_static(r#"Bearer error="invalid_token""#),
+        );
+    }
+    resp
 }

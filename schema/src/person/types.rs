@@ -143,6 +143,7 @@ impl PersonNode {
         let rc = self.field(ctx, Field::Recommendations)?;
         let store = ctx.data::<entities::Store>()?;
         let as_of = as_of.map_or(rc.access.today, |d| d.0);
+        rc.forecast_date(as_of)?;
         let Some(result) = rc
             .load(ForecastOf {
                 person: self.0.id,
