@@ -164,6 +164,10 @@ impl DatesAsked {
     }
 }
 
+#[allow(
+    clippy::ptr_arg,
+    reason = "only the Cow says whether the text is owned (counted) or static (free)"
+)]
 fn cow_bytes(c: &Cow<'static, str>) -> usize {
     match c {
         Cow::Owned(s) => s.capacity(),
