@@ -477,12 +477,9 @@ fn placement(cluster: &RedisCluster, ns: &str, ids: &[Uuid]) -> Placement {
     };
     for node in 0..3 {
         for key in cluster.keys_on(node, &format!("izg:{ns}:*")) {
-            match ids.iter().find(|id| key.contains(&id.to_string())) {
-                Some(id) => {
-                    p.nodes.get_mut(id).expect("id").insert(node);
-                    *p.keys.get_mut(id).expect("id") += 1;
-                }
-                None => {}
+            if let Some(id) = ids.iter().find(|id| key.contains(&id.to_string())) {
+                p.nodes.get_mut(id).expect("id").insert(node);
+                *p.keys.get_mut(id).expect("id") += 1;
             }
         }
     }
