@@ -54,7 +54,7 @@ pub struct Store {
 }
 
 /// A write transaction, holding SQLite's in-process writer lock until it ends, and
-/// remembering the persons it changes so their cached records are retired when it commits.
+/// remembering the persons it changes so their record versions change when it commits.
 pub(crate) struct WriteTxn {
     pub(crate) txn: sea_orm::DatabaseTransaction,
     _guard: Option<tokio::sync::OwnedMutexGuard<()>>,
@@ -80,13 +80,27 @@ impl WriteTxn {
         }
     }
 
-    /// Commits, then retires the cached records of every person touched: the caller
-    /// acknowledges the write only after this returns, so no later read sees the old record.
+    /// Changes the record version of every person touched, commits, then pins the writer to
+    /// the primary when reads may go to a replica.
+    ///
+    /// The versions change in the write's own transaction, so once it commits no instance can
+    /// be served a cached copy from before it (see [`crate::cache`]), whatever happens next.
+    /// And the commit runs on a task of its own: a caller dropped mid-commit (a client gone,
+    /// a proxy's timeout) does not stop it half-way, and the rest of the work still runs.
     pub(crate) async fn commit(self) -> Result<(), sea_orm::DbErr> {
-        let touched = self.touched.lock().map(|t| t.clone()).unwrap_or_default();
+        tokio::spawn(self.finish())
+            .await
+            .map_err(|e| sea_orm::DbErr::Custom(format!("write task ended abnormally: {e}")))?
+    }
+
+    async fn finish(self) -> Result<(), sea_orm::DbErr> {
+        let mut touched = self.touched.lock().map(|t| t.clone()).unwrap_or_default();
+        touched.sort_unstable();
+        touched.dedup();
+        crate::cache::bump_versions(&self.txn, &touched).await?;
         self.txn.commit().await?;
         if let Some(cache) = &self.cache {
-            cache.invalidate(&touched).await;
+            cache.forget(&touched);
         }
         if let Some(w) = &self.writer {
             // The write is committed: when its position cannot be read, the writer is pinned

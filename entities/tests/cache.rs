@@ -14,6 +14,7 @@ use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
 
 use chrono::NaiveDate;
+use entities::cache::{CacheKey, CacheKeys};
 use entities::codes::Gender;
 use entities::repo::persons::{Lookup, NewPerson, PersonPatch};
 use entities::{Access, CacheConfig, CacheStatus, RecordCache, Store};
@@ -56,10 +57,17 @@ async fn instance(db: &Db, cache: CacheConfig) -> Store {
     store.with_cache(RecordCache::new(cache).await)
 }
 
+/// The cache key every instance of this test binary shares, as a registry's instances do.
+fn keys() -> CacheKeys {
+    static KEYS: std::sync::LazyLock<CacheKeys> =
+        std::sync::LazyLock::new(|| CacheKeys::new(CacheKey::generate()));
+    KEYS.clone()
+}
+
 /// Redis with a timeout generous enough that a loaded test machine is not taken for an
 /// outage: these tests are about freshness, the outage tests about timeouts.
 fn redis(url: &str, namespace: &str) -> CacheConfig {
-    let mut config = CacheConfig::redis(url, namespace);
+    let mut config = CacheConfig::redis(url, namespace).with_keys(keys());
     config.timeout = Duration::from_secs(1);
     config
 }
@@ -188,7 +196,7 @@ trait Outages {
     fn stop(&mut self, outage: usize);
     fn restart(&mut self, outage: usize);
     /// With a cluster: a person whose keys are on the master that `outage` stops, and one whose
-    /// keys are elsewhere, provided the namespace's epoch is elsewhere too (`ns`: namespace).
+    /// keys are elsewhere (`ns`: namespace).
     fn split(&self, outage: usize, ns: &str, ids: &[Uuid]) -> Option<(Uuid, Uuid)>;
 }
 
@@ -244,7 +252,7 @@ async fn outages_fail_no_request_and_serve_nothing_stale(outages: &mut impl Outa
     let db = database().await;
     let ns = namespace();
     let config = |url: String| {
-        let mut c = CacheConfig::redis(url, &ns);
+        let mut c = CacheConfig::redis(url, &ns).with_keys(keys());
         c.timeout = Duration::from_millis(200);
         c
     };
@@ -274,12 +282,11 @@ async fn outages_fail_no_request_and_serve_nothing_stale(outages: &mut impl Outa
         let split = blocking(|| outages.split(outage, &ns, &fleet.ids));
         blocking(|| outages.stop(outage));
         if let Some((down, up)) = split {
-            // A notices the outage (its read needs the stopped master) while B has not: A's
-            // next write must still retire the record B holds on a master that is up.
+            // One master is down, the others up: A's write to a person whose records are on a
+            // master that is up must be seen by B, which holds the old record there.
             fleet
                 .check(&fleet.a, index(&fleet.ids, down), "A's read")
                 .await;
-            assert!(!fleet.a.cache_status().healthy, "A noticed the outage");
             let k = index(&fleet.ids, up);
             fleet.write(k).await;
             fleet.check(&fleet.b, k, "B, before it noticed").await;
@@ -288,8 +295,10 @@ async fn outages_fail_no_request_and_serve_nothing_stale(outages: &mut impl Outa
         while Instant::now() < until {
             fleet.round("during the outage").await;
         }
+        // Both noticed (with one master of a cluster down, the probe may find the others and
+        // bring the tier back while that master's keys still fail: reads then go to the
+        // database one by one).
         let (sa, sb) = fleet.status();
-        assert!(!sa.healthy && !sb.healthy, "noticed: {sa:?} {sb:?}");
         assert!(
             sa.outages > outage as u64 && sb.outages > outage as u64,
             "{sa:?} {sb:?}"
@@ -309,8 +318,7 @@ async fn outages_fail_no_request_and_serve_nothing_stale(outages: &mut impl Outa
             fleet.round("recovering").await;
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        // Recovery retires every record (a new epoch per instance that saw the outage, and a
-        // restarted master comes back empty): the rounds that refill them are not measured.
+        // A restarted master comes back empty: the rounds that refill it are not measured.
         for _ in 0..3 {
             fleet.round("refilling").await;
         }
@@ -409,7 +417,7 @@ async fn cluster_never_serves_a_stale_record() {
     two_instances_never_read_stale(&cluster.cluster_url()).await;
 }
 
-/// Each person's stamp and records share a node (a hash tag on the id), so a master that comes
+/// Each person's records share a node (a hash tag on the id), so a master that comes
 /// back empty loses them together, as a single server does; persons spread over every master.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cluster_keeps_a_persons_keys_on_one_master_and_spreads_persons() {
@@ -432,12 +440,12 @@ async fn cluster_keeps_a_persons_keys_on_one_master_and_spreads_persons() {
     let deadline = Instant::now() + Duration::from_secs(10);
     let placement = loop {
         let placement = blocking(|| placement(&cluster, &ns, &ids));
-        if ids.iter().all(|id| placement.keys[id] >= 2) {
+        if ids.iter().all(|id| placement.keys[id] >= 1) {
             break placement;
         }
         assert!(
             Instant::now() < deadline,
-            "every person has a stamp and a record in Redis"
+            "every person has a record in Redis"
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     };
@@ -464,25 +472,18 @@ struct Placement {
     nodes: HashMap<Uuid, HashSet<usize>>,
     /// How many keys each person has.
     keys: HashMap<Uuid, usize>,
-    /// The master holding the namespace's epoch (None: not set).
-    epoch: Option<usize>,
 }
 
 fn placement(cluster: &RedisCluster, ns: &str, ids: &[Uuid]) -> Placement {
     let mut p = Placement {
         nodes: ids.iter().map(|id| (*id, HashSet::new())).collect(),
         keys: ids.iter().map(|id| (*id, 0)).collect(),
-        epoch: None,
     };
     for node in 0..3 {
         for key in cluster.keys_on(node, &format!("izg:{ns}:*")) {
-            match ids.iter().find(|id| key.contains(&id.to_string())) {
-                Some(id) => {
-                    p.nodes.get_mut(id).expect("id").insert(node);
-                    *p.keys.get_mut(id).expect("id") += 1;
-                }
-                None if key.ends_with(":epoch") => p.epoch = Some(node),
-                None => {}
+            if let Some(id) = ids.iter().find(|id| key.contains(&id.to_string())) {
+                p.nodes.get_mut(id).expect("id").insert(node);
+                *p.keys.get_mut(id).expect("id") += 1;
             }
         }
     }
@@ -512,9 +513,6 @@ impl Outages for ClusterOutages {
     }
     fn split(&self, outage: usize, ns: &str, ids: &[Uuid]) -> Option<(Uuid, Uuid)> {
         let p = placement(&self.0, ns, ids);
-        if p.epoch.is_none_or(|e| e == outage) {
-            return None;
-        }
         let on = |pred: &dyn Fn(usize) -> bool| {
             ids.iter()
                 .copied()
@@ -544,7 +542,7 @@ async fn one_slow_redis_read_is_not_an_outage_and_a_run_of_them_is() {
         return;
     };
     let db = database().await;
-    let mut config = CacheConfig::redis(server.url(), namespace());
+    let mut config = CacheConfig::redis(server.url(), namespace()).with_keys(keys());
     config.timeout = Duration::from_millis(100);
     config.near_cache = false;
     let store = instance(&db, config).await;

@@ -69,13 +69,26 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     pub metrics: Arc<Metrics>,
     pub persisted: Arc<Persisted>,
+    /// Forecasts kept across requests, bounded in bytes (`IZGRAPH_FORECAST_CACHE_BYTES`).
+    pub forecasts: schema::ForecastCache,
 }
 
 /// A configured, bound, not yet serving gateway.
 pub struct Application {
     listener: TcpListener,
+    /// `/metrics` alone, when `IZGRAPH_METRICS_LISTEN` is set.
+    metrics_listener: Option<TcpListener>,
     state: AppState,
     checkpoints: Publisher,
+}
+
+/// Aborts a spawned task when dropped.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 /// Connects to the configured database and applies migrations.
@@ -158,6 +171,19 @@ impl Application {
             &settings.checkpoint_key(),
             settings.checkpoint_file(),
         )?;
+        let forecasts = schema::ForecastCache::new(settings.forecasts);
+        let metrics_listener = match settings.metrics_listen {
+            Some(addr) => Some(
+                TcpListener::bind(addr)
+                    .await
+                    .map_err(|source| StartError::Bind { addr, source })?,
+            ),
+            None => None,
+        };
+        let mut known_operations = settings.metrics_operations.clone();
+        if let Persisted::Trusted(documents) = &persisted {
+            known_operations.extend(documents.operation_names());
+        }
         // Spans first, so a limit's refusal shows inside the phase that made it.
         let schema = schema::build()
             .extension(schema::Spans)
@@ -167,13 +193,15 @@ impl Application {
             .finish();
         Ok(Application {
             listener,
+            metrics_listener,
             state: AppState {
                 schema,
                 store,
                 auth: Arc::new(auth),
                 settings: Arc::new(settings),
-                metrics: Arc::new(Metrics::new()),
+                metrics: Arc::new(Metrics::with_operations(known_operations)),
                 persisted: Arc::new(persisted),
+                forecasts,
             },
             checkpoints,
         })
@@ -182,6 +210,13 @@ impl Application {
     /// The address actually bound (port 0 resolved).
     pub fn address(&self) -> std::io::Result<SocketAddr> {
         self.listener.local_addr()
+    }
+
+    /// The separate metrics listener's address, when `IZGRAPH_METRICS_LISTEN` is set.
+    pub fn metrics_address(&self) -> Option<SocketAddr> {
+        self.metrics_listener
+            .as_ref()
+            .and_then(|l| l.local_addr().ok())
     }
 
     pub fn store(&self) -> &Store {
@@ -209,7 +244,15 @@ impl Application {
             listener,
             state,
             checkpoints: publisher,
+            metrics_listener,
         } = self;
+        // `/metrics` on its own listener; ends with this function (aborted when dropped).
+        let _metrics = metrics_listener.map(|listener| {
+            let router = crate::http::metrics_router(state.clone());
+            AbortOnDrop(tokio::spawn(async move {
+                let _ = axum::serve(listener, router).await;
+            }))
+        });
         let periodic = tokio::spawn(
             publisher
                 .clone()

@@ -116,6 +116,12 @@ pub const DEFAULT_JWKS_MIN_REFRESH: Duration = Duration::from_secs(30);
 #[derive(Debug, Clone)]
 pub struct Settings {
     pub listen: SocketAddr,
+    /// Serve `/metrics` on this address instead of `listen` (`IZGRAPH_METRICS_LISTEN`), so it
+    /// can stay off the network clients reach.
+    pub metrics_listen: Option<SocketAddr>,
+    /// Operation names labelled on their own in `/metrics` besides the trusted documents'
+    /// (`IZGRAPH_METRICS_OPERATIONS`); every other name is counted as `other`.
+    pub metrics_operations: Vec<String>,
     pub data_dir: PathBuf,
     /// `None`: SQLite in the data directory.
     pub database_url: Option<Secret>,
@@ -141,6 +147,9 @@ pub struct Settings {
     pub max_batch: usize,
     pub persisted: PersistedDocuments,
     pub cache: CacheSettings,
+    /// Kept forecasts: bytes (`IZGRAPH_FORECAST_CACHE_BYTES`) and distinct `asOf` dates per
+    /// request (`IZGRAPH_MAX_FORECAST_DATES`).
+    pub forecasts: schema::ForecastCacheConfig,
     /// After SIGTERM, how long `/readyz` answers 503 while requests are still accepted, so
     /// load balancers take the instance out before its listener closes.
     pub shutdown_delay: Duration,
@@ -199,6 +208,11 @@ pub struct CacheSettings {
     /// `None`: derived from the database URL, so instances of one registry share entries and
     /// two registries on one Redis never do.
     pub namespace: Option<String>,
+    /// The key values in Redis are sealed with (`IZGRAPH_CACHE_KEY`). `None`: a key generated
+    /// once into the data directory (`cache.key`), shared by instances sharing that directory.
+    pub key: Option<entities::cache::CacheKey>,
+    /// Keys still accepted for reading during a rotation (`IZGRAPH_CACHE_KEY_PREVIOUS`).
+    pub previous_keys: Vec<entities::cache::CacheKey>,
 }
 
 impl Default for CacheSettings {
@@ -211,6 +225,8 @@ impl Default for CacheSettings {
             timeout: d.timeout,
             near_cache: d.near_cache,
             namespace: None,
+            key: None,
+            previous_keys: Vec::new(),
         }
     }
 }
@@ -240,6 +256,8 @@ pub enum ConfigError {
     PartialIssuer,
     #[error("IZGRAPH_INTROSPECTION_URL, IZGRAPH_INTROSPECTION_CLIENT_ID and IZGRAPH_INTROSPECTION_CLIENT_SECRET must be set together, and only with an external issuer")]
     PartialIntrospection,
+    #[error("cache key file {path}: {why}")]
+    CacheKeyFile { path: String, why: String },
     #[error("{name} `{value}` is not valid: {why}")]
     Invalid {
         name: &'static str,
@@ -252,6 +270,8 @@ impl Default for Settings {
     fn default() -> Self {
         Settings {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            metrics_listen: None,
+            metrics_operations: Vec::new(),
             data_dir: PathBuf::from("./.izgraph"),
             database_url: None,
             database_read_url: None,
@@ -267,6 +287,7 @@ impl Default for Settings {
             max_batch: 10,
             persisted: PersistedDocuments::Automatic { capacity: 1000 },
             cache: CacheSettings::default(),
+            forecasts: schema::ForecastCacheConfig::default(),
             shutdown_delay: Duration::ZERO,
             shutdown_timeout: Duration::from_secs(30),
             replica_max_lag: Duration::from_secs(30),
@@ -371,7 +392,58 @@ fn cache_settings(lookup: &impl Fn(&str) -> Option<String>) -> Result<CacheSetti
         };
     }
     c.namespace = lookup("IZGRAPH_CACHE_NAMESPACE");
+    let bad_key = |name| {
+        ConfigError::Invalid {
+        name,
+        value: "(hidden)".into(),
+        why: "expected 32 random bytes in base64 (44 characters) or hex (64); several previous keys separated by commas",
+    }
+    };
+    if let Some(v) = lookup("IZGRAPH_CACHE_KEY") {
+        c.key =
+            Some(entities::cache::CacheKey::parse(&v).map_err(|_| bad_key("IZGRAPH_CACHE_KEY"))?);
+    }
+    if let Some(v) = lookup("IZGRAPH_CACHE_KEY_PREVIOUS") {
+        c.previous_keys = v
+            .split(',')
+            .filter(|k| !k.trim().is_empty())
+            .map(entities::cache::CacheKey::parse)
+            .collect::<Result<_, _>>()
+            .map_err(|_| bad_key("IZGRAPH_CACHE_KEY_PREVIOUS"))?;
+    }
     Ok(c)
+}
+
+/// The generated cache key in `dir` (`cache.key`), created (owner-only) when missing.
+fn key_file(dir: &std::path::Path) -> Result<entities::cache::CacheKey, ConfigError> {
+    let path = dir.join("cache.key");
+    let failed = |why: String| ConfigError::CacheKeyFile {
+        path: path.display().to_string(),
+        why,
+    };
+    match std::fs::read_to_string(&path) {
+        Ok(text) => entities::cache::CacheKey::parse(&text).map_err(|e| failed(e.to_string())),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            use std::io::Write;
+            std::fs::create_dir_all(dir).map_err(|e| failed(e.to_string()))?;
+            let key = entities::cache::CacheKey::generate();
+            let mut options = std::fs::OpenOptions::new();
+            options.write(true).create_new(true);
+            #[cfg(unix)]
+            std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+            match options.open(&path) {
+                Ok(mut f) => {
+                    f.write_all(key.to_base64().as_bytes())
+                        .map_err(|e| failed(e.to_string()))?;
+                    Ok(key)
+                }
+                // Another instance on this directory wrote it first: use theirs.
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => key_file(dir),
+                Err(e) => Err(failed(e.to_string())),
+            }
+        }
+        Err(e) => Err(failed(e.to_string())),
+    }
 }
 
 fn check_url(name: &'static str, url: &str) -> Result<(), ConfigError> {
@@ -420,6 +492,20 @@ impl Settings {
         let mut s = Settings::default();
         if let Some(listen) = lookup("IZGRAPH_LISTEN") {
             s.listen = listen.parse().map_err(|_| ConfigError::Listen(listen))?;
+        }
+        if let Some(listen) = lookup("IZGRAPH_METRICS_LISTEN") {
+            s.metrics_listen = Some(listen.parse().map_err(|_| ConfigError::Invalid {
+                name: "IZGRAPH_METRICS_LISTEN",
+                value: listen,
+                why: "expected an address like 127.0.0.1:9090",
+            })?);
+        }
+        if let Some(names) = lookup("IZGRAPH_METRICS_OPERATIONS") {
+            s.metrics_operations = names
+                .split(|c: char| c == ',' || c.is_whitespace())
+                .filter(|n| !n.is_empty())
+                .map(str::to_owned)
+                .collect();
         }
         if let Some(dir) = lookup("IZGRAPH_DATA_DIR") {
             s.data_dir = PathBuf::from(dir);
@@ -547,6 +633,22 @@ impl Settings {
             (None, Some(_)) => return Err(ConfigError::PartialIntrospection),
         }
         s.cache = cache_settings(&lookup)?;
+        if let Some(n) = number(
+            &lookup,
+            "IZGRAPH_FORECAST_CACHE_BYTES",
+            0..=(1 << 40),
+            "expected 0 to 1099511627776",
+        )? {
+            s.forecasts.max_bytes = n;
+        }
+        if let Some(n) = number(
+            &lookup,
+            "IZGRAPH_MAX_FORECAST_DATES",
+            1..=366,
+            "expected 1 to 366",
+        )? {
+            s.forecasts.max_dates_per_request = usize::try_from(n).unwrap_or(366);
+        }
         if let Some(n) = number(
             &lookup,
             "IZGRAPH_SHUTDOWN_DELAY_SECONDS",
@@ -746,6 +848,15 @@ impl Settings {
             let digest = sha2::Sha256::digest(self.effective_database_url().expose().as_bytes());
             hex::encode(&digest[..8])
         });
+        let keys = match (&backend, &self.cache.key) {
+            (entities::CacheBackend::Redis { .. }, Some(key)) => Some(key.clone()),
+            (entities::CacheBackend::Redis { .. }, None) => Some(key_file(&self.data_dir)?),
+            _ => None,
+        }
+        .map(|current| entities::cache::CacheKeys {
+            current,
+            previous: self.cache.previous_keys.clone(),
+        });
         Ok(entities::CacheConfig {
             backend,
             ttl: self.cache.ttl,
@@ -753,6 +864,7 @@ impl Settings {
             near_cache: self.cache.near_cache,
             timeout: self.cache.timeout,
             namespace,
+            keys,
         })
     }
 

@@ -5,7 +5,7 @@ use std::io::Write;
 use anyhow::{bail, Context};
 use clap::{Parser, Subcommand};
 use gateway::app::{open_store, shutdown_signal, Application};
-use gateway::auth::clients::{register, ClientRegistration};
+use gateway::auth::clients::{register, rotate, ClientRegistration};
 use gateway::auth::{mint, TokenRequest};
 use gateway::keys::DevKeys;
 use gateway::Settings;
@@ -111,6 +111,12 @@ enum ClientCommand {
         #[arg(long)]
         name: Option<String>,
     },
+    /// Remove a client: its secret and every token it was issued stop working at once, on
+    /// every instance.
+    Remove { id: uuid::Uuid },
+    /// Give a client a new secret, printed once; the old secret and the tokens issued with it
+    /// stop working at once.
+    Rotate { id: uuid::Uuid },
 }
 
 #[derive(Subcommand)]
@@ -305,9 +311,28 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     purpose,
                     ttl_seconds: ttl,
                     subject: sub,
+                    client: None,
                 },
             )?;
             println!("{token}");
+        }
+        Command::Client {
+            command: ClientCommand::Remove { id },
+        } => {
+            let store = open_store(&settings).await?;
+            if !store.remove_oauth_client(id).await? {
+                bail!("no client {id}");
+            }
+            println!("client {id} removed: its tokens are refused from now on");
+        }
+        Command::Client {
+            command: ClientCommand::Rotate { id },
+        } => {
+            let store = open_store(&settings).await?;
+            let issued = rotate(&store, id).await?;
+            println!("client_id: {}", issued.client.id);
+            println!("client_secret: {}", issued.secret.expose());
+            eprintln!("store the secret now: only its hash is kept, it cannot be shown again; the old secret and its tokens no longer work");
         }
         Command::Client {
             command:

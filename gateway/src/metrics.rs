@@ -1,11 +1,12 @@
 //! Prometheus metrics, served at `/metrics`: requests and their latency by operation and
 //! outcome, policy denials, cache hits and misses, and the database pool.
 //!
-//! Operation names come from clients, so at most [`MAX_OPERATIONS`] distinct names get their
-//! own series; later ones are counted as `other`, and the registry's memory stays bounded.
+//! Operation names come from clients (`query Smith_John_DOB_2015_03_21` would otherwise become
+//! a label anyone can read), so only known operations get their own series: the operations of
+//! the trusted documents, and those listed in `IZGRAPH_METRICS_OPERATIONS` (at most
+//! [`MAX_OPERATIONS`]). Every other name is counted as `other`, an unnamed one as `anonymous`.
 
 use std::collections::HashSet;
-use std::sync::Mutex;
 use std::time::Duration;
 
 use entities::Store;
@@ -16,7 +17,7 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 use prometheus_client::registry::Registry;
 
-/// Distinct operation names tracked before the rest are counted as `other`.
+/// Known operation names labelled on their own at most; the rest are counted as `other`.
 pub const MAX_OPERATIONS: usize = 200;
 
 /// How a GraphQL request ended.
@@ -107,7 +108,9 @@ pub struct Metrics {
     statements: Gauge,
     records: Family<RecordLabels, Gauge>,
     record_cache_up: Gauge,
-    operations: Mutex<HashSet<String>>,
+    forecasts: Family<RecordLabels, Gauge>,
+    /// The operation names labelled on their own.
+    operations: HashSet<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
@@ -128,7 +131,13 @@ impl Default for Metrics {
 }
 
 impl Metrics {
+    /// Metrics labelling no operation by name (all are `other` or `anonymous`).
     pub fn new() -> Metrics {
+        Metrics::with_operations(std::iter::empty::<String>())
+    }
+
+    /// Metrics labelling the operations named `known` (at most [`MAX_OPERATIONS`] of them).
+    pub fn with_operations(known: impl IntoIterator<Item = impl Into<String>>) -> Metrics {
         let mut registry = Registry::with_prefix("izgraph");
         let requests = Family::<RequestLabels, Counter>::default();
         let latency = Family::<RequestLabels, Histogram, fn() -> Histogram>::new_with_constructor(
@@ -140,10 +149,16 @@ impl Metrics {
         let statements = Gauge::default();
         let records = Family::<RecordLabels, Gauge>::default();
         let record_cache_up = Gauge::default();
+        let forecasts = Family::<RecordLabels, Gauge>::default();
         registry.register(
             "record_cache_events",
-            "Person-record cache since start: memory_hit, redis_hit, miss, error, invalidation",
+            "Person-record cache since start: memory_hit, redis_hit, miss, error, invalidation, rejected (a Redis value that failed authentication: a security event)",
             records.clone(),
+        );
+        registry.register(
+            "forecast_cache",
+            "Kept forecasts: entries, bytes (estimated) and max_bytes now; hit, miss and eviction since start",
+            forecasts.clone(),
         );
         registry.register(
             "record_cache_up",
@@ -190,35 +205,22 @@ impl Metrics {
             statements,
             records,
             record_cache_up,
-            operations: Mutex::new(HashSet::new()),
+            forecasts,
+            operations: known
+                .into_iter()
+                .map(Into::into)
+                .filter(|n: &String| is_label(n))
+                .take(MAX_OPERATIONS)
+                .collect(),
         }
     }
 
-    /// The series name for `operation`: `anonymous`, the name itself, or `other` once
-    /// [`MAX_OPERATIONS`] names are tracked. Odd characters are replaced.
+    /// The series name for `operation`: `anonymous`, the name itself when known, or `other`.
     fn operation_label(&self, operation: Option<&str>) -> String {
-        let Some(name) = operation.filter(|n| !n.is_empty()) else {
-            return "anonymous".into();
-        };
-        let name: String = name
-            .chars()
-            .take(64)
-            .map(|c| {
-                if c.is_ascii_alphanumeric() || c == '_' {
-                    c
-                } else {
-                    '_'
-                }
-            })
-            .collect();
-        let mut known = self.operations.lock().unwrap_or_else(|e| e.into_inner());
-        if known.contains(&name) {
-            name
-        } else if known.len() < MAX_OPERATIONS {
-            known.insert(name.clone());
-            name
-        } else {
-            "other".into()
+        match operation.filter(|n| !n.is_empty()) {
+            None => "anonymous".into(),
+            Some(name) if self.operations.contains(name) => name.to_owned(),
+            Some(_) => "other".into(),
         }
     }
 
@@ -252,8 +254,12 @@ impl Metrics {
             .inc();
     }
 
-    /// The text exposition, with the pool and statement gauges read now.
-    pub fn render(&self, store: &Store) -> Result<String, std::fmt::Error> {
+    /// The text exposition, with the pool, statement and cache gauges read now.
+    pub fn render(
+        &self,
+        store: &Store,
+        forecasts: &schema::ForecastCacheStatus,
+    ) -> Result<String, std::fmt::Error> {
         let pool = store.pool_stats();
         let set = |state, v: u32| {
             self.pool
@@ -272,8 +278,21 @@ impl Metrics {
             ("miss", cache.misses),
             ("error", cache.errors),
             ("invalidation", cache.invalidations),
+            ("rejected", cache.rejected),
         ] {
             self.records
+                .get_or_create(&RecordLabels { event })
+                .set(i64::try_from(v).unwrap_or(i64::MAX));
+        }
+        for (event, v) in [
+            ("entries", forecasts.entries),
+            ("bytes", forecasts.bytes),
+            ("max_bytes", forecasts.max_bytes),
+            ("hit", forecasts.hits),
+            ("miss", forecasts.misses),
+            ("eviction", forecasts.evictions),
+        ] {
+            self.forecasts
                 .get_or_create(&RecordLabels { event })
                 .set(i64::try_from(v).unwrap_or(i64::MAX));
         }
@@ -284,20 +303,37 @@ impl Metrics {
     }
 }
 
+/// Whether `name` is a GraphQL name (and so a safe label value).
+fn is_label(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+        && name.len() <= 128
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    /// Names a client chooses never become labels: only known operations do.
     #[test]
-    fn operation_names_beyond_the_cap_are_counted_as_other() {
-        let m = Metrics::new();
-        assert_eq!(m.operation_label(Some("a-b{c}")), "a_b_c_");
-        for i in 1..MAX_OPERATIONS {
-            assert_eq!(m.operation_label(Some(&format!("Op{i}"))), format!("Op{i}"));
+    fn only_known_operations_are_labelled() {
+        let m = Metrics::with_operations(["Me", "RosterPage", "bad-name"]);
+        assert_eq!(m.operation_label(Some("Me")), "Me");
+        assert_eq!(m.operation_label(Some("RosterPage")), "RosterPage");
+        assert_eq!(
+            m.operation_label(Some("Smith_John_DOB_2015_03_21")),
+            "other"
+        );
+        assert_eq!(m.operation_label(Some("bad-name")), "other");
+        for i in 0..1000 {
+            assert_eq!(m.operation_label(Some(&format!("Op{i}"))), "other");
         }
-        assert_eq!(m.operation_label(Some("OneTooMany")), "other");
-        assert_eq!(m.operation_label(Some("Op3")), "Op3");
         assert_eq!(m.operation_label(None), "anonymous");
-        assert_eq!(m.operation_label(Some("a-b{c}")), "a_b_c_");
+        assert_eq!(m.operation_label(Some("")), "anonymous");
+        let many = Metrics::with_operations((0..500).map(|i| format!("Op{i}")));
+        assert_eq!(many.operations.len(), MAX_OPERATIONS);
     }
 }

@@ -242,6 +242,7 @@ async fn audit_verify_finds_the_chain_rewritten_without_one_entry() {
             access_log_person::ActiveModel {
                 person_id: Set(i.person_id),
                 seq: Set(seq),
+                co_subject: Set(i.co_subject),
             }
             .insert(f.db())
             .await

@@ -34,6 +34,9 @@ pub struct RequestContext {
     decisions: [OnceLock<Result<RowsOf, FieldDenial>>; Field::ALL.len()],
     /// Where each `_entities` representation sits, by (`__typename`, `id`), once asked.
     entity_positions: OnceLock<EntityPositions>,
+    /// The distinct forecast dates asked so far, and how many are allowed.
+    forecast_dates: crate::forecast_cache::DatesAsked,
+    max_forecast_dates: usize,
 }
 
 /// Positions of an `_entities` call's representations.
@@ -49,15 +52,29 @@ impl std::fmt::Debug for RequestContext {
 
 impl RequestContext {
     /// `cache_loads`: keep loaded relations for the rest of the request (queries); off for
-    /// mutations.
-    pub fn new(access: Access, store: Store, cache_loads: bool) -> Self {
+    /// mutations. `forecasts`: the gateway's kept forecasts.
+    pub fn new(
+        access: Access,
+        store: Store,
+        forecasts: crate::ForecastCache,
+        cache_loads: bool,
+    ) -> Self {
+        let max_forecast_dates = forecasts.config().max_dates_per_request;
         RequestContext {
-            loader: RecordLoader::data_loader(store, access.clone(), cache_loads),
+            loader: RecordLoader::data_loader(store, access.clone(), forecasts, cache_loads),
             access,
             touched: Mutex::new(Touched::default()),
             decisions: Default::default(),
             entity_positions: OnceLock::new(),
+            forecast_dates: Default::default(),
+            max_forecast_dates,
         }
+    }
+
+    /// Notes that the request asks a forecast as of `date`: refused (`BAD_USER_INPUT`) when
+    /// that is more distinct dates than a request may ask.
+    pub(crate) fn forecast_date(&self, date: chrono::NaiveDate) -> Result<(), ApiError> {
+        self.forecast_dates.note(date, self.max_forecast_dates)
     }
 
     /// The `_entities` positions, indexed by `index` on first use.

@@ -2,8 +2,9 @@
 //!
 //! A forecast is computed from the person's stored doses and contraindications on an
 //! assessment date, in a batch through the request's loader, from the person records as they
-//! are now. Results are kept per person and date with exactly the inputs they were computed
-//! from, and one is served only when those equal the record's: any write to the person's
+//! are now. Results are kept (in the gateway's [`crate::ForecastCache`], bounded in bytes) per
+//! person and date with exactly the inputs they were computed from, and one is served only
+//! when those equal the record's: any write to the person's
 //! doses, contraindications, date of birth or gender makes the kept forecast unusable, on this
 //! instance or any other, and no invalidation message is needed.
 
@@ -41,6 +42,16 @@ pub struct PersonForecast {
 }
 
 impl PersonForecast {
+    /// The bytes `mvx` allocated (for the kept forecasts' weight).
+    pub(crate) fn mvx_bytes(&self) -> usize {
+        self.mvx.capacity() * std::mem::size_of::<Option<String>>()
+            + self
+                .mvx
+                .iter()
+                .map(|m| m.as_ref().map_or(0, String::capacity))
+                .sum::<usize>()
+    }
+
     /// Whether this forecast was computed from exactly these inputs (compared, not hashed:
     /// no collision can serve a forecast for other data).
     fn computed_from(
@@ -148,20 +159,6 @@ pub fn compute(
     }
 }
 
-/// Forecasts kept across requests, by `(person, as of)`, each with the inputs it was computed
-/// from. Data only — whoever reads one has just been authorized for the record it came from.
-type Kept = moka::sync::Cache<ForecastOf, Arc<PersonForecast>>;
-
-fn kept() -> &'static Kept {
-    static KEPT: std::sync::OnceLock<Kept> = std::sync::OnceLock::new();
-    KEPT.get_or_init(|| {
-        moka::sync::Cache::builder()
-            .max_capacity(200_000)
-            .time_to_live(std::time::Duration::from_secs(3600))
-            .build()
-    })
-}
-
 impl Loader<ForecastOf> for RecordLoader {
     type Value = Arc<PersonForecast>;
     type Error = Arc<StoreError>;
@@ -186,7 +183,7 @@ impl Loader<ForecastOf> for RecordLoader {
             let Some(r) = records.get(&key.person) else {
                 continue;
             };
-            let forecast = match kept().get(key) {
+            let forecast = match self.forecasts.get(key) {
                 Some(f) if f.computed_from(&r.person, &r.doses, &r.contraindications) => f,
                 _ => {
                     let f = Arc::new(compute(
@@ -196,7 +193,7 @@ impl Loader<ForecastOf> for RecordLoader {
                         &r.contraindications,
                         key.as_of,
                     ));
-                    kept().insert(*key, f.clone());
+                    self.forecasts.insert(*key, f.clone());
                     f
                 }
             };

@@ -11,6 +11,7 @@ pub mod coverage;
 mod dose;
 mod error;
 mod federation;
+mod forecast_cache;
 mod forecasts;
 mod guard;
 mod ids;
@@ -33,11 +34,16 @@ pub use context::RequestContext;
 pub use error::{ApiError, ErrorCode};
 pub use limits::{Limits, MAX_STRING_CHARS};
 pub use nulls::{Nulls, MAX_ERRORS};
+pub use forecast_cache::{ForecastCache, ForecastCacheConfig, ForecastCacheStatus};
 pub use spans::Spans;
+
+/// The query root: every root field, with `_entities` representations failing one by one.
+pub type Query = federation::EntityRoot<QueryFields>;
 
 /// Every query root field, merged from the domain modules.
 #[derive(MergedObject, Default)]
-pub struct Query(
+#[graphql(name = "Query")]
+pub struct QueryFields(
     principal::MeQuery,
     person::PersonQuery,
     organization::OrganizationQuery,

@@ -23,6 +23,8 @@ use uuid::Uuid;
 pub struct RecordLoader {
     pub(crate) store: Store,
     pub(crate) access: Access,
+    /// Forecasts kept across requests (owned by the gateway).
+    pub(crate) forecasts: crate::ForecastCache,
 }
 
 /// The loader type, with a per-request cache.
@@ -32,11 +34,20 @@ impl RecordLoader {
     /// A loader for one request. Its cache lives as long as the request, which lets a list
     /// resolver prefetch a page's relations in one batch each (see `person::prefetch`); it is
     /// disabled for mutations, whose later fields must see their own writes.
-    pub fn data_loader(store: Store, access: Access, cache: bool) -> Loaders {
+    pub fn data_loader(
+        store: Store,
+        access: Access,
+        forecasts: crate::ForecastCache,
+        cache: bool,
+    ) -> Loaders {
         // The batch runs in a task of its own; it carries the span of the load that started
         // it, so its statements stay in the request's trace.
         let loader = DataLoader::with_cache(
-            RecordLoader { store, access },
+            RecordLoader {
+                store,
+                access,
+                forecasts,
+            },
             |batch| tokio::spawn(tracing::Instrument::in_current_span(batch)),
             HashMapCache::default(),
         );

@@ -22,8 +22,9 @@ pub struct CacheConfig {
     pub ttl: Duration,
     /// Records kept in the in-process layer.
     pub memory_capacity: u64,
-    /// With Redis: keep an in-process layer in front of it (validated against Redis on every
-    /// read, so it saves transfer and decoding, never freshness).
+    /// With Redis: keep an in-process layer in front of it (validated against the database's
+    /// record versions on every read, like Redis, so it saves the Redis round trip and
+    /// decoding, never freshness).
     pub near_cache: bool,
     /// The longest a Redis call may take before the gateway gives up on it and reads the
     /// database instead. It measures the gateway's wait, its own scheduling included: at 50 ms
@@ -34,6 +35,11 @@ pub struct CacheConfig {
     /// Prefix of every Redis key: instances share entries only within a namespace, so two
     /// registries (or two test databases) on one Redis never see each other's records.
     pub namespace: String,
+    /// The key values in Redis are sealed with, and the previous keys still accepted for
+    /// reading during a rotation. `None`: a random key of this process's own (its values are
+    /// then unreadable to every other instance and after a restart; the gateway always sets
+    /// one, see `IZGRAPH_CACHE_KEY`).
+    pub keys: Option<super::CacheKeys>,
 }
 
 impl CacheConfig {
@@ -54,6 +60,7 @@ impl CacheConfig {
             near_cache: true,
             timeout: Duration::from_millis(250),
             namespace: "izgraph".into(),
+            keys: None,
         }
     }
 
@@ -66,8 +73,9 @@ impl CacheConfig {
         }
     }
 
-    /// Version stamps outlive the records they stamp; see `versions` for why that matters.
-    pub(crate) fn version_ttl(&self) -> Duration {
-        self.ttl * 2 + Duration::from_secs(60)
+    /// The same with the key values are sealed with.
+    pub fn with_keys(mut self, keys: super::CacheKeys) -> CacheConfig {
+        self.keys = Some(keys);
+        self
     }
 }

@@ -5,16 +5,26 @@
 //! the caller's row scope to a cached record exactly as to a fresh one, and the schema layer
 //! logs the read either way.
 //!
-//! Freshness comes from version stamps (see `versions`): a write restamps the persons it
-//! touched after committing and before acknowledging, and a record is served only under its
-//! person's current stamp. With Redis the stamps live in Redis, so a write on one instance
-//! retires the record on every instance, including their in-process layers, which validate
-//! against the stamps on every read.
+//! The database is the authority on freshness. Every person has a record version in the
+//! database (`person_versions`), changed in the transaction of every write to their record. A
+//! read first asks the database, in one indexed statement per batch, which of its ids exist
+//! and at which version, then looks for copies stored under exactly those versions: a copy of
+//! an older version is never asked for, so nothing Redis loses, evicts, keeps or is denied
+//! (an invalidation that never arrives, a flush, a restart) can bring an old record back, and
+//! nothing has to happen after a write commits for every instance to see it.
+//!
+//! Redis is untrusted storage (see `sealed`): values are encrypted and bound to their key (and
+//! so to namespace, person and version); one that does not open is a miss, counted and logged.
+//!
+//! Answers for ids that do not exist are cached too (as "absent" under the same scheme), so a
+//! hidden id and a nonexistent one cost the same work: the same statements, the same cache
+//! path (see `repo::records`).
 
 mod config;
 mod pins;
 mod record;
 mod redis_tier;
+mod sealed;
 mod stats;
 mod versions;
 
@@ -25,35 +35,39 @@ use uuid::Uuid;
 
 pub use config::{CacheBackend, CacheConfig};
 pub use record::{PersonRecord, SharedRecord};
+pub use sealed::{BadCacheKey, CacheKey, CacheKeys};
 pub use stats::CacheStatus;
 
 pub(crate) use pins::PinLookup;
 
 use redis_tier::RedisTier;
+use sealed::Sealer;
 use stats::Stats;
-use versions::MemoryVersions;
 
-/// Bumped whenever [`PersonRecord`]'s shape changes: old bytes in Redis are then never read
-/// (their keys differ), rather than misread.
-const RECORD_FORMAT: &str = "rec1";
+pub(crate) use versions::{bump_versions, current_versions};
 
-/// The stamp a record was (or will be) stored under.
+/// Bumped whenever [`PersonRecord`]'s shape or the stored layout changes: old bytes in Redis
+/// are then never read (their keys differ), rather than misread.
+const RECORD_FORMAT: &str = "rec2";
+
+/// A person's state as the database reported it at the start of a read: the version of their
+/// record, or `None` when no such person exists.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct Stamp {
-    epoch: u64,
-    version: u64,
-}
+pub(crate) struct Stamp(pub(crate) Option<i64>);
+
+/// A cached answer: the record, or "no such person" (`None`).
+pub(crate) type Answer = Option<SharedRecord>;
 
 #[derive(Clone)]
 struct Entry {
     stamp: Stamp,
-    record: SharedRecord,
+    answer: Answer,
 }
 
 enum Tier {
     None,
-    Memory(MemoryVersions),
-    Redis(Arc<RedisTier>),
+    Memory,
+    Redis(Arc<RedisTier>, Sealer),
 }
 
 struct Inner {
@@ -78,12 +92,13 @@ impl std::fmt::Debug for RecordCache {
     }
 }
 
-/// What a lookup found, and the stamps under which the missing records may be stored.
+/// What a lookup found.
 pub(crate) struct Lookup {
-    pub(crate) found: HashMap<Uuid, SharedRecord>,
-    /// Stamps of the misses, as read before the database is asked. `None`: do not fill (no
-    /// cache, or Redis is unreachable).
-    pub(crate) fill: Option<HashMap<Uuid, Stamp>>,
+    /// Answers found under the stamps asked for.
+    pub(crate) found: HashMap<Uuid, Answer>,
+    /// Whether what the database answers for the rest may be stored (false with no cache, or
+    /// with Redis unreachable and no near cache).
+    pub(crate) fill: bool,
 }
 
 impl RecordCache {
@@ -99,15 +114,16 @@ impl RecordCache {
         };
         let (tier, local) = match &config.backend {
             CacheBackend::None => (Tier::None, None),
-            CacheBackend::Memory => (
-                Tier::Memory(MemoryVersions::new(config.version_ttl())),
-                local(),
-            ),
+            CacheBackend::Memory => (Tier::Memory, local()),
             CacheBackend::Redis { url } => {
                 let prefix = format!("izg:{}:{RECORD_FORMAT}", config.namespace);
                 let tier = RedisTier::connect(url, prefix, config.timeout).await;
+                let keys = config
+                    .keys
+                    .clone()
+                    .unwrap_or_else(|| CacheKeys::new(CacheKey::generate()));
                 (
-                    Tier::Redis(tier),
+                    Tier::Redis(tier, Sealer::new(&keys)),
                     if config.near_cache { local() } else { None },
                 )
             }
@@ -134,11 +150,16 @@ impl RecordCache {
         }
     }
 
+    /// Whether anything is cached (reads then fetch versions first).
+    pub(crate) fn is_enabled(&self) -> bool {
+        !matches!(self.inner.tier, Tier::None)
+    }
+
     fn backend_name(&self) -> &'static str {
         match self.inner.tier {
             Tier::None => "none",
-            Tier::Memory(_) => "memory",
-            Tier::Redis(_) => "redis",
+            Tier::Memory => "memory",
+            Tier::Redis(..) => "redis",
         }
     }
 
@@ -147,7 +168,7 @@ impl RecordCache {
         let s = &self.inner.stats;
         let load = |c: &std::sync::atomic::AtomicU64| c.load(std::sync::atomic::Ordering::Relaxed);
         let (healthy, outages) = match &self.inner.tier {
-            Tier::Redis(t) => (t.is_healthy(), t.outages()),
+            Tier::Redis(t, _) => (t.is_healthy(), t.outages()),
             _ => (true, 0),
         };
         CacheStatus {
@@ -159,125 +180,160 @@ impl RecordCache {
             misses: load(&s.misses),
             errors: load(&s.errors),
             invalidations: load(&s.invalidations),
+            rejected: load(&s.rejected),
         }
     }
 
-    /// Looks `ids` up. Never fails: an unreachable Redis makes every id a miss.
-    pub(crate) async fn get(&self, ids: &[Uuid]) -> Lookup {
+    /// Looks up the answers stored under `stamps`. Never fails: an unreachable Redis makes
+    /// every id the near cache lacks a miss.
+    pub(crate) async fn get(&self, stamps: &[(Uuid, Stamp)]) -> Lookup {
         let inner = &*self.inner;
         let mut found = HashMap::new();
-        let fill = match &inner.tier {
-            Tier::None => None,
-            Tier::Memory(versions) => {
-                let mut fill = HashMap::new();
-                for &id in ids {
-                    let stamp = Stamp {
-                        epoch: 0,
-                        version: versions.get(id),
-                    };
-                    match self.local_get(id, stamp) {
-                        Some(r) => {
-                            found.insert(id, r);
-                        }
-                        None => {
-                            fill.insert(id, stamp);
-                        }
-                    }
-                }
-                Stats::add(&inner.stats.memory_hits, found.len());
-                Some(fill)
-            }
-            Tier::Redis(tier) => self.get_redis(tier, ids, &mut found).await,
-        };
-        Stats::add(&inner.stats.misses, ids.len() - found.len());
-        Lookup { found, fill }
-    }
-
-    fn local_get(&self, id: Uuid, stamp: Stamp) -> Option<SharedRecord> {
-        let entry = self.inner.local.as_ref()?.get(&id)?;
-        (entry.stamp == stamp).then_some(entry.record)
-    }
-
-    async fn get_redis(
-        &self,
-        tier: &Arc<RedisTier>,
-        ids: &[Uuid],
-        found: &mut HashMap<Uuid, SharedRecord>,
-    ) -> Option<HashMap<Uuid, Stamp>> {
-        let stats = &self.inner.stats;
-        if ids.is_empty() || !tier.is_healthy() {
-            return None;
-        }
-        let (epoch, versions) = match tier.stamps(ids).await {
-            Ok(s) => s,
-            Err(_) => {
-                Stats::add(&stats.errors, 1);
-                return None;
-            }
-        };
-        let mut remote: Vec<(Uuid, Stamp)> = Vec::new();
-        for (&id, version) in ids.iter().zip(versions) {
-            let stamp = Stamp { epoch, version };
+        let mut remote = Vec::new();
+        for &(id, stamp) in stamps {
             match self.local_get(id, stamp) {
-                Some(r) => {
-                    found.insert(id, r);
+                Some(answer) => {
+                    found.insert(id, answer);
                 }
                 None => remote.push((id, stamp)),
             }
         }
-        Stats::add(&stats.memory_hits, found.len());
+        Stats::add(&inner.stats.memory_hits, found.len());
+        let fill = match &inner.tier {
+            Tier::None => false,
+            Tier::Memory => true,
+            Tier::Redis(tier, sealer) => {
+                self.get_redis(tier, sealer, &remote, &mut found).await || inner.local.is_some()
+            }
+        };
+        Stats::add(&inner.stats.misses, stamps.len() - found.len());
+        Lookup { found, fill }
+    }
+
+    fn local_get(&self, id: Uuid, stamp: Stamp) -> Option<Answer> {
+        let entry = self.inner.local.as_ref()?.get(&id)?;
+        (entry.stamp == stamp).then_some(entry.answer)
+    }
+
+    /// Reads `remote` from Redis into `found`; false when Redis could not be asked.
+    async fn get_redis(
+        &self,
+        tier: &Arc<RedisTier>,
+        sealer: &Sealer,
+        remote: &[(Uuid, Stamp)],
+        found: &mut HashMap<Uuid, Answer>,
+    ) -> bool {
+        let stats = &self.inner.stats;
+        if remote.is_empty() {
+            return tier.is_healthy();
+        }
+        if !tier.is_healthy() {
+            return false;
+        }
         let keys: Vec<String> = remote
             .iter()
-            .map(|(id, s)| tier.record_key(s.epoch, *id, s.version, "r"))
+            .map(|(id, s)| tier.record_key(*id, s.0))
             .collect();
         let values = match tier.get_many(&keys).await {
             Ok(v) => v,
             Err(_) => {
                 Stats::add(&stats.errors, 1);
+                return false;
+            }
+        };
+        for (((id, stamp), key), value) in remote.iter().zip(&keys).zip(values) {
+            let Some(bytes) = value else { continue };
+            match self.decode(sealer, key, *id, *stamp, &bytes) {
+                Some(answer) => {
+                    Stats::add(&stats.redis_hits, 1);
+                    self.local_put(*id, *stamp, answer.clone());
+                    found.insert(*id, answer);
+                }
+                None => continue,
+            }
+        }
+        true
+    }
+
+    /// Opens and decodes a value read at `key`: `None` (a miss) unless it opens, decodes, and
+    /// answers what the database says (a record of `id` when the person exists, absence when
+    /// not).
+    fn decode(
+        &self,
+        sealer: &Sealer,
+        key: &str,
+        id: Uuid,
+        stamp: Stamp,
+        bytes: &[u8],
+    ) -> Option<Answer> {
+        let plain = match sealer.open(key, bytes) {
+            Ok(p) => p,
+            Err(sealed::Rejection::UnknownKey) => {
+                // Sealed with a key rotated out (or never shared with this instance): stale
+                // bytes, not an attack.
+                tracing::debug!(key, "cache value sealed with an unknown key");
+                return None;
+            }
+            Err(why) => {
+                Stats::add(&self.inner.stats.rejected, 1);
+                tracing::warn!(
+                    target: "izgraph::security",
+                    event = "cache_value_rejected",
+                    reason = why.as_str(),
+                    key,
+                    "a value in Redis failed authentication and was ignored"
+                );
                 return None;
             }
         };
-        let mut fill = HashMap::new();
-        for ((id, stamp), value) in remote.into_iter().zip(values) {
-            match value.and_then(|bytes| serde_json::from_slice::<PersonRecord>(&bytes).ok()) {
-                Some(record) => {
-                    let record = Arc::new(record);
-                    Stats::add(&stats.redis_hits, 1);
-                    self.local_put(id, stamp, record.clone());
-                    found.insert(id, record);
-                }
-                None => {
-                    fill.insert(id, stamp);
-                }
+        let answer = match plain.split_first() {
+            Some((b'A', filler)) => {
+                // Decoded and dropped: an absence costs what a small record does.
+                std::hint::black_box(serde_json::from_slice::<PersonRecord>(filler).ok());
+                None
             }
-        }
-        Some(fill)
+            Some((b'P', json)) => {
+                Some(Arc::new(serde_json::from_slice::<PersonRecord>(json).ok()?))
+            }
+            _ => return None,
+        };
+        let consistent = match (&answer, stamp.0) {
+            (Some(r), Some(_)) => r.id() == id,
+            (None, None) => true,
+            _ => false,
+        };
+        consistent.then_some(answer)
     }
 
-    fn local_put(&self, id: Uuid, stamp: Stamp, record: SharedRecord) {
+    fn local_put(&self, id: Uuid, stamp: Stamp, answer: Answer) {
         if let Some(local) = &self.inner.local {
-            local.insert(id, Entry { stamp, record });
+            local.insert(id, Entry { stamp, answer });
         }
     }
 
-    /// Stores records read from the database under the stamps their lookup saw.
-    pub(crate) fn fill(&self, stamps: &HashMap<Uuid, Stamp>, records: &[SharedRecord]) {
+    /// Stores answers read from the database under the stamps their read began with. A
+    /// record newer than its stamp may be stored (a write landed in between): it is then never
+    /// asked for, since the write changed the version.
+    pub(crate) fn fill(&self, answers: Vec<(Uuid, Stamp, Answer)>) {
         let mut remote = Vec::new();
-        for record in records {
-            let Some(&stamp) = stamps.get(&record.id()) else {
-                continue;
-            };
-            self.local_put(record.id(), stamp, record.clone());
-            if let Tier::Redis(tier) = &self.inner.tier {
-                if let Ok(bytes) = serde_json::to_vec(&**record) {
-                    remote.push((
-                        tier.record_key(stamp.epoch, record.id(), stamp.version, "r"),
-                        bytes,
-                    ));
+        for (id, stamp, answer) in answers {
+            if let Tier::Redis(tier, sealer) = &self.inner.tier {
+                let plain = match &answer {
+                    None => Some([&b"A"[..], record::absence_filler()].concat()),
+                    Some(r) => {
+                        let mut v = vec![b'P'];
+                        serde_json::to_writer(&mut v, &**r).ok().map(|()| v)
+                    }
+                };
+                if let Some(plain) = plain {
+                    let key = tier.record_key(id, stamp.0);
+                    let sealed = sealer.seal(&key, &plain);
+                    remote.push((key, sealed));
                 }
             }
+            self.local_put(id, stamp, answer);
         }
-        if let (Tier::Redis(tier), false) = (&self.inner.tier, remote.is_empty()) {
+        if let (Tier::Redis(tier, _), false) = (&self.inner.tier, remote.is_empty()) {
             // Off the request's path: a fill only saves later reads some work.
             let tier = tier.clone();
             let ttl = self.inner.config.ttl;
@@ -287,30 +343,13 @@ impl RecordCache {
         }
     }
 
-    /// Retires the cached records of `ids`, on every instance. Called after a write commits
-    /// and before it is acknowledged.
-    pub(crate) async fn invalidate(&self, ids: &[Uuid]) {
-        if ids.is_empty() {
-            return;
-        }
-        let inner = &*self.inner;
-        Stats::add(&inner.stats.invalidations, ids.len());
-        if let Some(local) = &inner.local {
+    /// Drops this instance's copies of `ids` after a write committed. Not needed for
+    /// freshness (their versions changed); it frees memory early.
+    pub(crate) fn forget(&self, ids: &[Uuid]) {
+        Stats::add(&self.inner.stats.invalidations, ids.len());
+        if let Some(local) = &self.inner.local {
             for id in ids {
                 local.invalidate(id);
-            }
-        }
-        match &inner.tier {
-            Tier::None => {}
-            Tier::Memory(versions) => ids.iter().for_each(|id| versions.restamp(*id)),
-            Tier::Redis(tier) => {
-                // Tried even while the tier is marked down: in a cluster the records on the
-                // masters that are up must be retired now, for instances that still read them.
-                // Where it fails the tier is marked down, and its recovery retires every
-                // entry written before it (a new epoch), this one included.
-                if tier.restamp(ids, inner.config.version_ttl()).await.is_err() {
-                    Stats::add(&inner.stats.errors, 1);
-                }
             }
         }
     }

@@ -29,7 +29,7 @@ return 1";
 
 impl RecordCache {
     pub(crate) async fn pin(&self, principal: &str) -> PinLookup {
-        let Tier::Redis(tier) = &self.inner.tier else {
+        let Tier::Redis(tier, _) = &self.inner.tier else {
             return PinLookup::NotShared;
         };
         let mut cmd = redis::cmd("GET");
@@ -46,7 +46,7 @@ impl RecordCache {
     /// Shares a writer's pin. A failure is not the writer's: its write is committed, and every
     /// instance reads from the primary while the shared tier is down.
     pub(crate) async fn set_pin(&self, principal: &str, lsn: u64, ttl: Duration) {
-        let Tier::Redis(tier) = &self.inner.tier else {
+        let Tier::Redis(tier, _) = &self.inner.tier else {
             return;
         };
         let mut cmd = redis::cmd("EVAL");

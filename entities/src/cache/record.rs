@@ -64,3 +64,44 @@ impl PersonRecord {
 
 /// A shared, immutable record.
 pub type SharedRecord = Arc<PersonRecord>;
+
+/// The bytes stored for "no such person": a minimal record (a person with no relations, as
+/// an opted-out person's is), which a reader decodes and discards, so reading an absence costs
+/// what reading a small record does (see `cache`'s existence-oracle note).
+pub(crate) fn absence_filler() -> &'static [u8] {
+    static FILLER: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
+    FILLER.get_or_init(|| {
+        let epoch = chrono::DateTime::<chrono::Utc>::UNIX_EPOCH;
+        let record = PersonRecord {
+            person: person::Model {
+                id: Uuid::nil(),
+                first_name: "Absent".into(),
+                middle_name: None,
+                last_name: "Absent".into(),
+                first_name_key: "ABSENT".into(),
+                last_name_key: "ABSENT".into(),
+                date_of_birth: epoch.date_naive(),
+                gender: crate::codes::Gender::Unknown,
+                address_line1: None,
+                address_line2: None,
+                city: None,
+                state: None,
+                postal_code: None,
+                phone: None,
+                email: None,
+                participation: Participation::OptedOut,
+                locked_to_org_id: None,
+                reminders: false,
+                created_at: epoch,
+                updated_at: epoch,
+            },
+            doses: Vec::new(),
+            contraindications: Vec::new(),
+            consent_history: Vec::new(),
+            guardian_links: Vec::new(),
+            enrollments: Vec::new(),
+            memberships: Vec::new(),
+        };
+        serde_json::to_vec(&record).unwrap_or_default()
+    })
+}

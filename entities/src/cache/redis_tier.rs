@@ -1,18 +1,21 @@
-//! The shared tier: records and version stamps in Redis (one node or a cluster).
+//! The shared tier: sealed record values in Redis (one node or a cluster), reached over
+//! `redis://` or `rediss://` (TLS), with a password or ACL user in the URL when Redis asks for
+//! one.
+//!
+//! Redis holds payloads only: which version of a record is current is the database's to say
+//! (see the module docs of `cache`), so nothing here has to reach Redis for a read to be
+//! fresh, and a lost, evicted or flushed value is only a miss.
 //!
 //! Every call is bounded by the configured timeout (plus an allowance per key, so a roster's
 //! thousands of keys are not held to one key's deadline). A failure marks the tier unhealthy:
-//! reads and writes then skip Redis entirely (the database answers), a warning is logged once,
-//! and a background probe brings the tier back. Before it does, it bumps the namespace's
-//! epoch, which retires every entry written before the outage: writes made during the outage
-//! could not stamp their records, so nothing older may be trusted.
+//! reads and fills then skip Redis entirely (the database answers), a warning is logged once,
+//! and a background probe brings the tier back.
 //!
 //! A slow read or fill is not yet an outage: on a saturated gateway the reply can sit unread
 //! past its deadline while the runtime's threads are busy, and taking the tier down for that
-//! (and retiring every entry on its return) would turn load into more load on the database.
-//! Such a call falls back to the database alone; only [`TIMEOUTS_BEFORE_DOWN`] in a row, or any
-//! other failure, take the tier down. A failed invalidation (a version stamp, a
-//! read-your-writes pin) always does: it is a freshness guarantee that did not land.
+//! would turn load into more load on the database. Such a call falls back to the database
+//! alone; only [`TIMEOUTS_BEFORE_DOWN`] in a row, or any other failure, take the tier down. A
+//! failed read-your-writes pin always does.
 
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
@@ -48,11 +51,26 @@ enum Target {
 }
 
 impl Target {
-    /// `redis://h:p`, `redis+cluster://h1:p1,h2:p2`, or a comma-separated list of node URLs
-    /// (a cluster).
+    /// `redis://h:p`, `rediss://…` (TLS), `redis+cluster://[user:pass@]h1:p1,h2:p2` (or
+    /// `rediss+cluster://…`: the credentials apply to every node), or a comma-separated list of
+    /// node URLs (a cluster).
     fn parse(url: &str) -> Target {
-        if let Some(rest) = url.strip_prefix("redis+cluster://") {
-            return Target::Cluster(rest.split(',').map(|n| format!("redis://{n}")).collect());
+        for (scheme, node) in [
+            ("redis+cluster://", "redis://"),
+            ("rediss+cluster://", "rediss://"),
+        ] {
+            if let Some(rest) = url.strip_prefix(scheme) {
+                let (auth, hosts) = match rest.rsplit_once('@') {
+                    Some((auth, hosts)) => (format!("{auth}@"), hosts),
+                    None => (String::new(), rest),
+                };
+                return Target::Cluster(
+                    hosts
+                        .split(',')
+                        .map(|n| format!("{node}{auth}{}", n.trim()))
+                        .collect(),
+                );
+            }
         }
         if url.contains(',') {
             return Target::Cluster(url.split(',').map(|n| n.trim().to_owned()).collect());
@@ -89,7 +107,7 @@ const MGET_CHUNK: usize = 512;
 pub(super) enum Call {
     /// Reads and fills: the database can answer instead.
     Read,
-    /// Retiring records, sharing a pin: a failure is a freshness guarantee lost.
+    /// Sharing a read-your-writes pin: a failure is a guarantee lost.
     Invalidate,
 }
 
@@ -187,7 +205,8 @@ impl RedisTier {
         }
     }
 
-    /// Probes until Redis answers, retires pre-outage entries, then reopens the tier.
+    /// Probes until Redis answers, then reopens the tier. Nothing needs retiring: values are
+    /// only ever read under the versions the database holds.
     async fn recover(self: Arc<Self>) {
         loop {
             tokio::time::sleep(Duration::from_millis(250)).await;
@@ -201,11 +220,7 @@ impl RedisTier {
                     Err(_) => continue,
                 },
             };
-            if self
-                .raw(conn, redis::cmd("INCR").arg(self.epoch_key()), 1)
-                .await
-                .is_ok()
-            {
+            if self.raw(conn, &redis::cmd("PING"), 1).await.is_ok() {
                 self.timeouts_in_a_row.store(0, Ordering::Relaxed);
                 self.healthy.store(true, Ordering::Release);
                 self.probing.store(false, Ordering::Release);
@@ -267,17 +282,6 @@ impl RedisTier {
         }
     }
 
-    /// Runs an invalidation even while the tier is marked down, when a connection exists. In
-    /// a cluster an outage may be one master's, and the records a write must retire on the
-    /// others are still served to instances that have not noticed it.
-    async fn run_even_if_down(self: &Arc<Self>, cmd: &Cmd) -> Result<Value, TierError> {
-        if self.is_healthy() {
-            return self.run(cmd, Call::Invalidate, 1).await;
-        }
-        let conn = self.current().ok_or(TierError::Down)?;
-        self.raw(conn, cmd, 1).await
-    }
-
     /// Sends `cmds` together on the multiplexed connection; the first failure, if any. The
     /// batch counts as one call towards the tier's health: a fill of a thousand records that
     /// runs late is one slow call, not a thousand.
@@ -332,35 +336,13 @@ impl RedisTier {
         format!("{}:{kind}:{name}", self.prefix)
     }
 
-    fn epoch_key(&self) -> String {
-        format!("{}:epoch", self.prefix)
-    }
-
-    /// A person's stamp and records carry the id as a hash tag (`{id}`), so in a cluster they
-    /// live on one master: a master that restarts empty loses a person's stamp together with
-    /// the records it vouched for, never the stamp alone (which would make a record stored
-    /// before the first stamp look current again).
-    fn version_key(&self, id: Uuid) -> String {
-        format!("{}:ver:{{{id}}}", self.prefix)
-    }
-
-    pub(crate) fn record_key(&self, epoch: u64, id: Uuid, version: u64, kind: &str) -> String {
-        format!("{}:{kind}:{epoch}:{{{id}}}:{version}", self.prefix)
-    }
-
-    /// The namespace epoch and the version stamp of each id (0: never stamped, or expired).
-    pub(crate) async fn stamps(
-        self: &Arc<Self>,
-        ids: &[Uuid],
-    ) -> Result<(u64, Vec<u64>), TierError> {
-        let mut keys = Vec::with_capacity(ids.len() + 1);
-        keys.push(self.epoch_key());
-        keys.extend(ids.iter().map(|id| self.version_key(*id)));
-        let values: Vec<Option<u64>> =
-            redis::from_redis_value(Value::Array(self.mget(keys).await?))?;
-        let mut it = values.into_iter();
-        let epoch = it.next().flatten().unwrap_or(0);
-        Ok((epoch, it.map(|v| v.unwrap_or(0)).collect()))
+    /// The key of a person's answer at a record version (`None`: the person does not exist).
+    /// The id is a hash tag (`{id}`), spreading persons over a cluster's masters.
+    pub(crate) fn record_key(&self, id: Uuid, version: Option<i64>) -> String {
+        match version {
+            Some(v) => format!("{}:r:{{{id}}}:{v}", self.prefix),
+            None => format!("{}:r:{{{id}}}:none", self.prefix),
+        }
     }
 
     /// Values at `keys`, `None` where absent.
@@ -392,29 +374,6 @@ impl RedisTier {
             })
             .collect();
         self.run_all(&cmds, Call::Read).await
-    }
-
-    /// Gives each id a new random version stamp, retiring every record stored under the old.
-    pub(crate) async fn restamp(
-        self: &Arc<Self>,
-        ids: &[Uuid],
-        ttl: Duration,
-    ) -> Result<(), TierError> {
-        let secs = ttl.as_secs().max(1);
-        let cmds: Vec<Cmd> = ids
-            .iter()
-            .map(|id| {
-                let mut c = redis::cmd("SET");
-                c.arg(self.version_key(*id))
-                    .arg(super::versions::fresh_version())
-                    .arg("EX")
-                    .arg(secs);
-                c
-            })
-            .collect();
-        first_failure(
-            futures::future::join_all(cmds.iter().map(|c| self.run_even_if_down(c))).await,
-        )
     }
 }
 

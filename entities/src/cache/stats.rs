@@ -10,6 +10,7 @@ pub(crate) struct Stats {
     pub(crate) misses: AtomicU64,
     pub(crate) errors: AtomicU64,
     pub(crate) invalidations: AtomicU64,
+    pub(crate) rejected: AtomicU64,
 }
 
 impl Stats {
@@ -32,6 +33,10 @@ pub struct CacheStatus {
     pub misses: u64,
     pub errors: u64,
     pub invalidations: u64,
+    /// Values read from Redis that failed authentication (altered, swapped between keys,
+    /// replayed under another version, or not sealed at all): each was a miss, and is logged
+    /// as a security event.
+    pub rejected: u64,
 }
 
 impl CacheStatus {

@@ -1,41 +1,73 @@
-//! Version stamps: what makes a cached record provably current.
-//!
-//! Every cached record is stored under the stamp its person had when the read that filled it
-//! began, and is served only while that stamp is still the person's stamp. A write gives the
-//! person a fresh random stamp after it commits and before it acknowledges, so a fill racing
-//! with a write can at worst store a record nobody will ever read again.
-//!
-//! Stamps expire (they would otherwise accumulate for every person ever written), and an
-//! expired stamp reads as 0 again. That is safe because stamps live longer than records: a
-//! record stored under 0 before a write has expired before that write's stamp does.
+//! Record versions in the database: read at the start of every cached read, changed in the
+//! transaction of every write (see the module docs of `cache`).
 
-use std::time::Duration;
+use std::collections::HashMap;
 
+use sea_orm::sea_query::{Expr, ExprTrait, JoinType, OnConflict, Query};
+use sea_orm::{ConnectionTrait, EntityTrait, Set};
 use uuid::Uuid;
 
-/// A new stamp: random, so two instances never hand out the same one, and never 0 (which
-/// means "no write within the stamp lifetime").
-pub(crate) fn fresh_version() -> u64 {
-    rand::random::<u64>() | 1
-}
+use crate::model::{person, person_version};
 
-/// The in-process stamps of the memory backend.
-pub(crate) struct MemoryVersions {
-    stamps: moka::sync::Cache<Uuid, u64>,
-}
+/// Ids per statement, well under the databases' bind limits.
+const CHUNK: usize = 1000;
 
-impl MemoryVersions {
-    pub(crate) fn new(ttl: Duration) -> MemoryVersions {
-        MemoryVersions {
-            stamps: moka::sync::Cache::builder().time_to_live(ttl).build(),
+/// Which of `ids` exist, each with its record version (0: never written since versions were
+/// kept). One indexed statement per chunk of ids: the persons' primary key joined to the
+/// versions' primary key.
+pub(crate) async fn current_versions<C: ConnectionTrait>(
+    db: &C,
+    ids: &[Uuid],
+) -> Result<HashMap<Uuid, i64>, sea_orm::DbErr> {
+    let mut out = HashMap::with_capacity(ids.len());
+    for chunk in ids.chunks(CHUNK) {
+        let mut q = Query::select();
+        q.column((person::Entity, person::Column::Id))
+            .column((person_version::Entity, person_version::Column::Version))
+            .from(person::Entity)
+            .join(
+                JoinType::LeftJoin,
+                person_version::Entity,
+                Expr::col((person_version::Entity, person_version::Column::PersonId))
+                    .equals((person::Entity, person::Column::Id)),
+            )
+            .and_where(
+                Expr::col((person::Entity, person::Column::Id)).is_in(chunk.iter().copied()),
+            );
+        for row in db.query_all(&q).await? {
+            let id: Uuid = row.try_get_by_index(0)?;
+            let version: Option<i64> = row.try_get_by_index(1)?;
+            out.insert(id, version.unwrap_or(0));
         }
     }
+    Ok(out)
+}
 
-    pub(crate) fn get(&self, id: Uuid) -> u64 {
-        self.stamps.get(&id).unwrap_or(0)
+/// Gives each of `ids` (sorted, so concurrent writers lock rows in one order) a new random
+/// version, inside the write's transaction. Random rather than incremented: a version is
+/// never handed out twice, even across a database restored from a backup.
+pub(crate) async fn bump_versions<C: ConnectionTrait>(
+    txn: &C,
+    ids: &[Uuid],
+) -> Result<(), sea_orm::DbErr> {
+    for chunk in ids.chunks(CHUNK) {
+        let rows = chunk.iter().map(|id| person_version::ActiveModel {
+            person_id: Set(*id),
+            version: Set(fresh_version()),
+        });
+        person_version::Entity::insert_many(rows)
+            .on_conflict(
+                OnConflict::column(person_version::Column::PersonId)
+                    .update_column(person_version::Column::Version)
+                    .to_owned(),
+            )
+            .exec_without_returning(txn)
+            .await?;
     }
+    Ok(())
+}
 
-    pub(crate) fn restamp(&self, id: Uuid) {
-        self.stamps.insert(id, fresh_version());
-    }
+/// A new version: random, positive, never 0 (which a person never written has).
+fn fresh_version() -> i64 {
+    i64::try_from(rand::random::<u64>() >> 1).unwrap_or(i64::MAX) | 1
 }

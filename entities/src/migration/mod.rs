@@ -11,6 +11,7 @@ mod m20261203_000001_p14b_write_path;
 mod m20261203_000001_s22_immunity_evidence;
 mod m20261203_000001_p14a_access_log_detail;
 pub(crate) use m20261203_000001_p14a_access_log_detail::CLIENT_REQUEST_ID_CHARS;
+mod m20261203_000005_r23_person_versions;
 
 /// The longest subject the schema holds (`policies::MAX_SUBJECT_CHARS`).
 const SUBJECT_CHARS: u32 = policies::MAX_SUBJECT_CHARS as u32;
@@ -30,6 +31,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000001_p14b_write_path::Migration),
             Box::new(m20261203_000001_s22_immunity_evidence::Migration),
             Box::new(m20261203_000001_p14a_access_log_detail::Migration),
+            Box::new(m20261203_000005_r23_person_versions::Migration),
         ]
     }
 }

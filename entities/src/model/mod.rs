@@ -14,5 +14,6 @@ pub mod membership;
 pub mod oauth_client;
 pub mod organization;
 pub mod person;
+pub mod person_version;
 pub mod vaccine;
 pub mod vaccine_group;

@@ -132,6 +132,40 @@ impl Store {
         OAuthClient::from_row(row)
     }
 
+    /// Removes a client; `false` when no client has this id. Its tokens are refused from
+    /// then on (the gateway checks a client token's client on every request).
+    pub async fn remove_oauth_client(&self, id: Uuid) -> Result<bool, StoreError> {
+        let txn = self.begin_write().await?;
+        let removed = oauth_client::Entity::delete_by_id(id)
+            .exec(&*txn)
+            .await?
+            .rows_affected;
+        txn.commit().await?;
+        Ok(removed > 0)
+    }
+
+    /// Replaces a client's secret hash (a rotation): the old secret, and the tokens issued
+    /// with it, stop working.
+    pub async fn rotate_oauth_client_secret(
+        &self,
+        id: Uuid,
+        secret_hash: String,
+    ) -> Result<OAuthClient, StoreError> {
+        if secret_hash.is_empty() || secret_hash.len() > 200 {
+            return Err(StoreError::Invalid("the secret hash is malformed".into()));
+        }
+        let txn = self.begin_write().await?;
+        let row = oauth_client::Entity::find_by_id(id)
+            .one(&*txn)
+            .await?
+            .ok_or_else(|| StoreError::not_found("oauth client", id))?;
+        let mut model: oauth_client::ActiveModel = row.into();
+        model.secret_hash = Set(secret_hash);
+        let row = model.update(&*txn).await?;
+        txn.commit().await?;
+        OAuthClient::from_row(row)
+    }
+
     /// The client with this id, if registered.
     pub async fn oauth_client(&self, id: Uuid) -> Result<Option<OAuthClient>, StoreError> {
         oauth_client::Entity::find_by_id(id)

@@ -13,7 +13,7 @@ use policies::{RowScope, Visibility};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
 use uuid::Uuid;
 
-use crate::cache::{PersonRecord, SharedRecord};
+use crate::cache::{current_versions, PersonRecord, SharedRecord, Stamp};
 use crate::model::{
     consent_event, contraindication, dose, enrollment, guardian_link, membership, person,
 };
@@ -71,6 +71,11 @@ impl Store {
 
     /// Records by id from the cache, or from the database (then cached). No row scope: only
     /// for this crate, which applies one before anything leaves it.
+    ///
+    /// With a cache, the database first says which ids exist and at which record version (one
+    /// statement per batch); only answers stored under exactly those are taken from the cache
+    /// (see [`crate::cache`]). Nonexistent ids go the same way as existing ones, their absence
+    /// cached like a record, so a hidden id and a nonexistent one cost the same work.
     pub(crate) async fn records_unscoped(
         &self,
         ids: &[Uuid],
@@ -80,25 +85,56 @@ impl Store {
         if ids.is_empty() {
             return Ok(HashMap::new());
         }
-        let lookup = self.cache.get(&ids).await;
-        let mut found = lookup.found;
-        let missing: Vec<Uuid> = ids
-            .into_iter()
-            .filter(|id| !found.contains_key(id))
+        if !self.cache.is_enabled() {
+            let loaded = load_records(&self.db, &ids).await?;
+            return Ok(loaded.into_iter().map(|r| (r.id(), r)).collect());
+        }
+        let versions = current_versions(&self.db, &ids).await?;
+        let stamps: Vec<(Uuid, Stamp)> = ids
+            .iter()
+            .map(|id| (*id, Stamp(versions.get(id).copied())))
             .collect();
-        if !missing.is_empty() {
-            let loaded = load_records(&self.db, &missing).await?;
-            if let Some(stamps) = &lookup.fill {
-                self.cache.fill(stamps, &loaded);
+        let lookup = self.cache.get(&stamps).await;
+        let mut found: HashMap<Uuid, SharedRecord> = HashMap::with_capacity(ids.len());
+        let mut missing = Vec::new();
+        for (id, stamp) in &stamps {
+            match lookup.found.get(id) {
+                Some(Some(record)) => {
+                    found.insert(*id, record.clone());
+                }
+                Some(None) => {}
+                None => missing.push((*id, *stamp)),
             }
-            found.extend(loaded.into_iter().map(|r| (r.id(), r)));
+        }
+        if !missing.is_empty() {
+            let missing_ids: Vec<Uuid> = missing.iter().map(|(id, _)| *id).collect();
+            let loaded: HashMap<Uuid, SharedRecord> = load_records(&self.db, &missing_ids)
+                .await?
+                .into_iter()
+                .map(|r| (r.id(), r))
+                .collect();
+            if lookup.fill {
+                // Stored only where the database's two answers agree: a person created or
+                // removed between them is simply not cached this time.
+                let answers = missing
+                    .iter()
+                    .filter_map(|(id, stamp)| match (stamp.0, loaded.get(id)) {
+                        (Some(_), Some(r)) => Some((*id, *stamp, Some(r.clone()))),
+                        (None, None) => Some((*id, *stamp, None)),
+                        _ => None,
+                    })
+                    .collect();
+                self.cache.fill(answers);
+            }
+            found.extend(loaded);
         }
         Ok(found)
     }
 }
 
 /// Reads whole records from the database: seven statements per chunk of ids, whatever the
-/// number of persons.
+/// number of persons, and whether or not any exists (so an id that exists but is hidden costs
+/// what a nonexistent one does).
 async fn load_records<C: ConnectionTrait>(
     db: &C,
     ids: &[Uuid],
@@ -110,9 +146,6 @@ async fn load_records<C: ConnectionTrait>(
             .filter(person::Column::Id.is_in(ids()))
             .all(db)
             .await?;
-        if persons.is_empty() {
-            continue;
-        }
         let doses = dose::Entity::find()
             .filter(dose::Column::PersonId.is_in(ids()))
             .order_by_asc(dose::Column::DateGiven)

@@ -3,6 +3,8 @@
 
 pub mod redis_cluster;
 pub mod redis_server;
+#[allow(dead_code, reason = "not every test binary uses the proxy")]
+pub mod tcp_proxy;
 
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};

@@ -7,20 +7,29 @@ use super::{free_port, kill, spawn_redis};
 pub struct RedisServer {
     port: u16,
     child: Option<Child>,
+    /// Extra `redis-server` arguments (kept for restarts).
+    args: Vec<String>,
 }
 
 impl RedisServer {
     /// Starts a server; `None` when `redis-server` is not installed.
     pub fn start() -> Option<RedisServer> {
+        RedisServer::start_with(&[])
+    }
+
+    /// Starts a server with extra arguments (`--requirepass …`, `--maxmemory …`).
+    pub fn start_with(args: &[&str]) -> Option<RedisServer> {
         if !super::redis_installed() {
             return None;
         }
+        let args: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
         for _ in 0..10 {
             let port = free_port(0);
-            if let Some(child) = spawn_redis(port, &[]) {
+            if let Some(child) = spawn_redis(port, &args) {
                 return Some(RedisServer {
                     port,
                     child: Some(child),
+                    args,
                 });
             }
         }
@@ -29,6 +38,11 @@ impl RedisServer {
 
     pub fn url(&self) -> String {
         format!("redis://127.0.0.1:{}", self.port)
+    }
+
+    #[allow(dead_code, reason = "not every test binary needs the port")]
+    pub fn port(&self) -> u16 {
+        self.port
     }
 
     /// Kills the server (its data is gone: no persistence).
@@ -62,7 +76,7 @@ impl RedisServer {
     /// Starts it again, empty, on the same port.
     pub fn restart(&mut self) {
         self.stop();
-        self.child = Some(spawn_redis(self.port, &[]).expect("restart redis-server"));
+        self.child = Some(spawn_redis(self.port, &self.args).expect("restart redis-server"));
     }
 }
 

@@ -3,10 +3,17 @@
 //!
 //! A client secret is 256 random bits, shown once and stored only as an Argon2id hash. The
 //! secret's entropy is what protects it; Argon2id at OWASP's minimum parameters is a second
-//! line should the table leak. Hashing runs on the blocking pool, a few at a time, so a flood
-//! of token requests cannot starve the request workers.
+//! line should the table leak. Hashing runs on the blocking pool, a few at a time, behind the
+//! admission control of [`super::throttle`] (rates per source and per client, a bounded
+//! queue), so a flood of token requests can neither starve the request workers nor stall a
+//! good client behind it.
+//!
+//! A client can be removed (`izgraph client remove`) or given a new secret (`izgraph client
+//! rotate`); either refuses the tokens it was issued before, on every instance at once (see
+//! [`secret_generation`]).
 
-use std::sync::{Arc, OnceLock};
+use std::net::IpAddr;
+use std::sync::OnceLock;
 
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::{Argon2, Params};
@@ -15,9 +22,9 @@ use entities::repo::oauth_clients::{NewOAuthClient, OAuthClient};
 use entities::{Store, StoreError};
 use policies::{Role, ScopeSet};
 use rand::RngCore as _;
-use tokio::sync::Semaphore;
 use uuid::Uuid;
 
+use super::throttle::{Gate, Limits, Refusal};
 use crate::config::Secret;
 
 /// Prefix of every client secret, so secret scanners can recognise a leaked one.
@@ -25,8 +32,6 @@ const SECRET_PREFIX: &str = "izs_";
 /// Argon2id memory cost in KiB (OWASP: 19 MiB, 2 passes, 1 lane).
 const ARGON2_MEMORY_KIB: u32 = 19 * 1024;
 const ARGON2_PASSES: u32 = 2;
-/// Hashes verified at the same time; the rest wait.
-const CONCURRENT_VERIFICATIONS: usize = 2;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
@@ -45,6 +50,12 @@ pub enum ClientAuthError {
     Store(#[from] StoreError),
     #[error("client authentication is unavailable: {0}")]
     Unavailable(String),
+    /// Too many requests from this source or for this client: retry after this long.
+    #[error("too many token requests")]
+    RateLimited(std::time::Duration),
+    /// Every verification slot and queue place is taken.
+    #[error("the token endpoint is busy")]
+    Busy,
 }
 
 /// What a client is registered as.
@@ -123,10 +134,30 @@ pub async fn register(
     Ok(IssuedClient { client, secret })
 }
 
+/// Gives a registered client a new secret; the old one, and every token issued with it,
+/// stop working at once.
+pub async fn rotate(store: &Store, id: Uuid) -> Result<IssuedClient, ClientError> {
+    let secret = new_secret();
+    let to_hash = secret.clone();
+    let secret_hash = tokio::task::spawn_blocking(move || hash_secret(to_hash.expose()))
+        .await
+        .map_err(|e| ClientError::Hash(e.to_string()))?
+        .map_err(ClientError::Hash)?;
+    let client = store.rotate_oauth_client_secret(id, secret_hash).await?;
+    Ok(IssuedClient { client, secret })
+}
+
+/// Which secret of its client a token was issued with: a digest of the secret's hash, carried
+/// in the token (`cgen`), so a token outlives neither its client's removal nor a rotation.
+pub fn secret_generation(secret_hash: &str) -> String {
+    use sha2::Digest;
+    hex::encode(&sha2::Sha256::digest(secret_hash.as_bytes())[..8])
+}
+
 /// Authenticates clients at the token endpoint.
 #[derive(Debug, Clone)]
 pub struct ClientVerifier {
-    permits: Arc<Semaphore>,
+    gate: Gate,
 }
 
 impl Default for ClientVerifier {
@@ -137,36 +168,55 @@ impl Default for ClientVerifier {
 
 impl ClientVerifier {
     pub fn new() -> Self {
+        Self::with_limits(Limits::default())
+    }
+
+    pub fn with_limits(limits: Limits) -> Self {
+        // The hash unknown ids are checked against is computed now, off the async workers,
+        // rather than by the first request that needs it.
+        if let Ok(rt) = tokio::runtime::Handle::try_current() {
+            rt.spawn_blocking(|| {
+                let _ = dummy_hash();
+            });
+        }
         ClientVerifier {
-            permits: Arc::new(Semaphore::new(CONCURRENT_VERIFICATIONS)),
+            gate: Gate::new(limits),
         }
     }
 
-    /// The registered client `client_id` if `secret` is its secret. An unknown client costs
-    /// the same hash as a known one, so timing does not tell which client ids exist.
+    /// The registered client `client_id` if `secret` is its secret, for a request from
+    /// `source`. An unknown client costs the same hash as a known one, so timing does not tell
+    /// which client ids exist; rates and the queue apply to both alike.
     pub async fn authenticate(
         &self,
         store: &Store,
         client_id: &str,
         secret: &str,
+        source: IpAddr,
     ) -> Result<OAuthClient, ClientAuthError> {
+        let _admitted = self
+            .gate
+            .admit(source, client_id)
+            .await
+            .map_err(|r| match r {
+                Refusal::RateLimited(after) => ClientAuthError::RateLimited(after),
+                Refusal::Busy => ClientAuthError::Busy,
+            })?;
         let client = match Uuid::parse_str(client_id) {
             Ok(id) => store.oauth_client(id).await?,
             Err(_) => None,
         };
-        let hash = match &client {
-            Some(c) => c.secret_hash.clone(),
-            None => dummy_hash()?,
-        };
-        let _permit = self
-            .permits
-            .acquire()
-            .await
-            .map_err(|e| ClientAuthError::Unavailable(e.to_string()))?;
+        let hash = client.as_ref().map(|c| c.secret_hash.clone());
         let secret = secret.to_owned();
-        let matches = tokio::task::spawn_blocking(move || secret_matches(&secret, &hash))
-            .await
-            .map_err(|e| ClientAuthError::Unavailable(e.to_string()))?;
+        let matches = tokio::task::spawn_blocking(move || {
+            let hash = match hash {
+                Some(h) => h,
+                None => dummy_hash()?,
+            };
+            Ok::<_, ClientAuthError>(secret_matches(&secret, &hash))
+        })
+        .await
+        .map_err(|e| ClientAuthError::Unavailable(e.to_string()))??;
         match client {
             Some(c) if matches => Ok(c),
             _ => Err(ClientAuthError::Failed),
@@ -174,7 +224,8 @@ impl ClientVerifier {
     }
 }
 
-/// A hash of nothing anyone knows, verified against for unknown client ids.
+/// A hash of nothing anyone knows, verified against for unknown client ids. Computing it takes
+/// as long as a verification: only ever on the blocking pool.
 fn dummy_hash() -> Result<String, ClientAuthError> {
     static DUMMY: OnceLock<Result<String, String>> = OnceLock::new();
     DUMMY

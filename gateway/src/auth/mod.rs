@@ -8,6 +8,7 @@
 pub mod clients;
 pub mod introspect;
 pub mod jwks;
+pub mod throttle;
 
 use std::sync::Arc;
 
@@ -45,6 +46,12 @@ pub struct Claims {
     pub scope: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub purpose: Option<String>,
+    /// The registered client a token-endpoint token was issued to (RFC 9068 `client_id`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<String>,
+    /// Which secret of that client it was issued with (see [`clients::secret_generation`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cgen: Option<String>,
 }
 
 /// The claims a principal is made of, as received. `iss`, `aud`, `exp` and `nbf` are checked
@@ -149,6 +156,9 @@ pub struct TokenRequest {
     pub purpose: Option<Purpose>,
     pub ttl_seconds: i64,
     pub subject: Option<String>,
+    /// For the token endpoint: the client and its secret's generation, so the token is
+    /// refused once the client is removed or its secret rotated.
+    pub client: Option<(Uuid, String)>,
 }
 
 impl TokenRequest {
@@ -161,6 +171,7 @@ impl TokenRequest {
             purpose: None,
             ttl_seconds: 3600,
             subject: None,
+            client: None,
         }
     }
 
@@ -219,6 +230,11 @@ pub fn mint(keys: &DevKeys, req: &TokenRequest) -> Result<String, MintError> {
         person: req.person.map(|p| p.to_string()),
         scope: req.scope.clone(),
         purpose: req.purpose.map(|p| p.as_str().to_owned()),
+        client_id: req.client.as_ref().map(|(id, _)| id.to_string()),
+        cgen: req
+            .client
+            .as_ref()
+            .map(|(_, generation)| generation.clone()),
     };
     Ok(keys.sign(&claims)?)
 }
@@ -338,6 +354,32 @@ impl Authenticator {
         }
     }
 
+    /// Refuses a token-endpoint token whose client was removed or rotated its secret since.
+    /// Every instance asks the database on every such request, so a removal takes effect at
+    /// once everywhere. The client is read from the token unverified: this can only refuse,
+    /// and [`authenticate`](Self::authenticate) verifies the token itself. Other tokens (and
+    /// an external issuer's) pass untouched.
+    pub async fn refuse_revoked_client(
+        &self,
+        store: &entities::Store,
+        header: Option<&str>,
+    ) -> Result<(), RevokedClient> {
+        let (Mode::Dev { .. }, Some(token)) = (&self.mode, header.and_then(bearer)) else {
+            return Ok(());
+        };
+        let Some((id, generation)) = client_of(token) else {
+            return Ok(());
+        };
+        match store.oauth_client(id).await {
+            Ok(Some(c)) if clients::secret_generation(&c.secret_hash) == generation => Ok(()),
+            Ok(_) => Err(RevokedClient::Revoked),
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot check a client token's client");
+                Err(RevokedClient::Unavailable)
+            }
+        }
+    }
+
     /// The principal of an `Authorization` header value.
     pub fn authenticate(&self, header: Option<&str>) -> Result<Principal, AuthError> {
         let header = header.ok_or(AuthError::Missing)?;
@@ -356,6 +398,34 @@ impl Authenticator {
         };
         principal_of_claims(&claims)
     }
+}
+
+/// Why [`Authenticator::refuse_revoked_client`] refused a token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RevokedClient {
+    /// The client was removed, or its secret rotated.
+    Revoked,
+    /// The database could not say.
+    Unavailable,
+}
+
+/// The client and secret generation a JWT's payload names, if any (not verified).
+fn client_of(token: &str) -> Option<(Uuid, String)> {
+    #[derive(Deserialize)]
+    struct ClientClaims {
+        client_id: Option<String>,
+        cgen: Option<String>,
+    }
+    use base64::Engine as _;
+    let payload = token.split('.').nth(1)?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload.trim_end_matches('='))
+        .ok()?;
+    let claims: ClientClaims = serde_json::from_slice(&bytes).ok()?;
+    Some((
+        claims.client_id?.parse().ok()?,
+        claims.cgen.unwrap_or_default(),
+    ))
 }
 
 /// The token of a `Bearer` credential (the scheme is case-insensitive, RFC 7235).

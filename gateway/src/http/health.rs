@@ -56,7 +56,10 @@ pub async fn jwks(State(state): State<AppState>) -> Json<Value> {
 /// served without a token (keep the port off the internet like any metrics endpoint).
 pub async fn metrics(State(state): State<AppState>) -> axum::response::Response {
     use axum::response::IntoResponse;
-    match state.metrics.render(&state.store) {
+    match state
+        .metrics
+        .render(&state.store, &state.forecasts.status())
+    {
         Ok(text) => (
             [(
                 axum::http::header::CONTENT_TYPE,

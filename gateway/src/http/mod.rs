@@ -33,8 +33,10 @@ pub fn router(state: AppState) -> Router {
             "/reports/roster/{file}",
             get(roster_csv::roster_csv)
                 .layer(middleware::from_fn_with_state(state.clone(), fresh_keys)),
-        )
-        .route("/metrics", get(health::metrics));
+        );
+    if state.settings.metrics_listen.is_none() {
+        router = router.route("/metrics", get(health::metrics));
+    }
     // With an external issuer the dev key is trusted by nothing, so it is not published and
     // nothing mints tokens here.
     if state.auth.is_dev() {
@@ -71,6 +73,13 @@ async fn browser_headers(request: Request, next: Next) -> Response {
         .entry(header::CONTENT_SECURITY_POLICY)
         .or_insert(HeaderValue::from_static("frame-ancestors 'none'"));
     response
+}
+
+/// `/metrics` alone, for the separate metrics listener (`IZGRAPH_METRICS_LISTEN`).
+pub fn metrics_router(state: AppState) -> Router {
+    Router::new()
+        .route("/metrics", get(health::metrics))
+        .with_state(state)
 }
 
 /// Answers with `Connection: close` when a request's body was not read to its end (refused
@@ -134,5 +143,37 @@ async fn fresh_keys(State(state): State<AppState>, request: Request, next: Next)
             .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
         return response;
     }
+    if let Err(why) = state.auth.refuse_revoked_client(&state.store, header).await {
+        return revoked(why);
+    }
     next.run(request).await
+}
+
+/// The answer to a token whose client was removed (401) or could not be checked (503), in the
+/// gateway's error shape.
+fn revoked(why: crate::auth::RevokedClient) -> Response {
+    use crate::auth::RevokedClient;
+    let (status, code, message) = match why {
+        RevokedClient::Revoked => (
+            axum::http::StatusCode::UNAUTHORIZED,
+            "UNAUTHENTICATED",
+            "the token is invalid: its client was removed or its secret rotated",
+        ),
+        RevokedClient::Unavailable => (
+            axum::http::StatusCode::SERVICE_UNAVAILABLE,
+            "SERVICE_UNAVAILABLE",
+            "the database is unavailable; try again",
+        ),
+    };
+    let body = serde_json::json!({
+        "errors": [{ "message": message, "extensions": { "code": code } }]
+    });
+    let mut resp = (status, axum::Json(body)).into_response();
+    if why == RevokedClient::Revoked {
+        resp.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            HeaderValue::from_static(r#"Bearer error="invalid_token""#),
+        );
+    }
+    resp
 }

@@ -3,8 +3,10 @@
 //! default. Clients authenticate with HTTP Basic or with `client_id`/`client_secret` form
 //! fields (§2.3.1, one method per request); errors follow §5.2.
 
+use std::net::{IpAddr, SocketAddr};
+
 use axum::body::Bytes;
-use axum::extract::State;
+use axum::extract::{ConnectInfo, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
@@ -12,7 +14,7 @@ use policies::{Scope, ScopeSet};
 use serde_json::json;
 
 use crate::app::AppState;
-use crate::auth::clients::ClientAuthError;
+use crate::auth::clients::{secret_generation, ClientAuthError};
 use crate::auth::{mint, TokenRequest};
 
 /// Lifetime of an issued access token.
@@ -27,6 +29,10 @@ enum ErrorCode {
     UnsupportedGrantType,
     InvalidScope,
     ServerError,
+    /// Over the source's or the client's rate (`429`, with `Retry-After`).
+    TooManyRequests,
+    /// Every verification slot and queue place taken (`503`, with `Retry-After`).
+    TemporarilyUnavailable,
 }
 
 impl ErrorCode {
@@ -37,6 +43,8 @@ impl ErrorCode {
             ErrorCode::UnsupportedGrantType => "unsupported_grant_type",
             ErrorCode::InvalidScope => "invalid_scope",
             ErrorCode::ServerError => "server_error",
+            ErrorCode::TooManyRequests => "too_many_requests",
+            ErrorCode::TemporarilyUnavailable => "temporarily_unavailable",
         }
     }
 
@@ -44,6 +52,8 @@ impl ErrorCode {
         match self {
             ErrorCode::InvalidClient => StatusCode::UNAUTHORIZED,
             ErrorCode::ServerError => StatusCode::INTERNAL_SERVER_ERROR,
+            ErrorCode::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
+            ErrorCode::TemporarilyUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             _ => StatusCode::BAD_REQUEST,
         }
     }
@@ -54,12 +64,15 @@ impl ErrorCode {
 struct OAuthError {
     code: ErrorCode,
     description: String,
+    /// Seconds for `Retry-After`.
+    retry_after: Option<u64>,
 }
 
 fn refuse(code: ErrorCode, description: impl Into<String>) -> OAuthError {
     OAuthError {
         code,
         description: description.into(),
+        retry_after: None,
     }
 }
 
@@ -79,6 +92,10 @@ impl IntoResponse for OAuthError {
                 header::WWW_AUTHENTICATE,
                 HeaderValue::from_static(r#"Basic realm="izgraph", charset="UTF-8""#),
             );
+        }
+        if let Some(secs) = self.retry_after {
+            resp.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(secs.max(1)));
         }
         no_store(&mut resp);
         resp
@@ -209,14 +226,24 @@ fn granted_scopes(requested: Option<&str>, allowed: ScopeSet) -> Result<ScopeSet
     Ok(ScopeSet::of(&scopes))
 }
 
-pub async fn token(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
-    match issue(&state, &headers, &body).await {
+pub async fn token(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    match issue(&state, peer.ip(), &headers, &body).await {
         Ok(resp) => resp,
         Err(e) => e.into_response(),
     }
 }
 
-async fn issue(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Result<Response, OAuthError> {
+async fn issue(
+    state: &AppState,
+    source: IpAddr,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<Response, OAuthError> {
     let Some(verifier) = state.auth.clients() else {
         return Err(refuse(
             ErrorCode::ServerError,
@@ -236,12 +263,26 @@ async fn issue(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Result<Res
     }
     let (id, secret) = credentials(headers, &params)?;
     let client = verifier
-        .authenticate(&state.store, &id, &secret)
+        .authenticate(&state.store, &id, &secret, source)
         .await
         .map_err(|e| match e {
             ClientAuthError::Failed => {
                 refuse(ErrorCode::InvalidClient, "client authentication failed")
             }
+            ClientAuthError::RateLimited(after) => OAuthError {
+                retry_after: Some(after.as_secs_f64().ceil() as u64),
+                ..refuse(
+                    ErrorCode::TooManyRequests,
+                    "too many token requests; retry later",
+                )
+            },
+            ClientAuthError::Busy => OAuthError {
+                retry_after: Some(1),
+                ..refuse(
+                    ErrorCode::TemporarilyUnavailable,
+                    "the token endpoint is busy; retry shortly",
+                )
+            },
             other => {
                 tracing::error!(error = %other, "client authentication could not run");
                 refuse(
@@ -262,6 +303,7 @@ async fn issue(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Result<Res
             purpose: None,
             ttl_seconds: TOKEN_TTL_SECONDS,
             subject: Some(client.id.to_string()),
+            client: Some((client.id, secret_generation(&client.secret_hash))),
         },
     )
     .map_err(|e| {

@@ -166,7 +166,12 @@ pub async fn run(
     )]
     let access = Access::new(principal.clone(), state.settings.today(), rid.to_owned())
         .with_client_request_id(client_rid);
-    let rc = Arc::new(RequestContext::new(access, state.store.clone(), is_query));
+    let rc = Arc::new(RequestContext::new(
+        access,
+        state.store.clone(),
+        state.forecasts.clone(),
+        is_query,
+    ));
     let response = state.schema.execute(request.data(rc.clone())).await;
     for rule in rc.denial_rules() {
         state.metrics.denial(principal.role, rule);

@@ -161,6 +161,25 @@ impl TrustedDocuments {
         self.0.len()
     }
 
+    /// The names of the operations the documents define (for metrics labels).
+    pub fn operation_names(&self) -> Vec<String> {
+        use async_graphql::parser::types::DocumentOperations;
+        let mut names: Vec<String> = self
+            .0
+            .values()
+            .filter_map(|body| async_graphql::parser::parse_query(&**body).ok())
+            .flat_map(|doc| match doc.operations {
+                DocumentOperations::Single(_) => Vec::new(),
+                DocumentOperations::Multiple(ops) => {
+                    ops.into_keys().map(|n| n.to_string()).collect()
+                }
+            })
+            .collect();
+        names.sort_unstable();
+        names.dedup();
+        names
+    }
+
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }

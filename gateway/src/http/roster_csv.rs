@@ -72,7 +72,12 @@ pub async fn roster_csv(
     )]
     let access = Access::new(principal, state.settings.today(), rid.clone())
         .with_client_request_id(headers.get("x-request-id").and_then(|v| v.to_str().ok()));
-    let rc = Arc::new(RequestContext::new(access, state.store.clone(), true));
+    let rc = Arc::new(RequestContext::new(
+        access,
+        state.store.clone(),
+        state.forecasts.clone(),
+        true,
+    ));
     let request = async_graphql::Request::new(ROSTER)
         .variables(async_graphql::Variables::from_json(json!({
             "org": org,
@@ -217,19 +222,26 @@ fn text(v: &Value) -> String {
     }
 }
 
-/// RFC 4180 quoting, and a leading apostrophe on text a spreadsheet would run as a formula
-/// (a name like `=HYPERLINK(…)` must stay a name).
+/// Every field quoted (RFC 4180), and an apostrophe before each formula start (`=`, `+`, `-`,
+/// `@`, tab, CR) that begins a cell anywhere a spreadsheet might split one: at the start, and
+/// after `;`, `,`, `|`, tab or a line break (a semicolon-locale spreadsheet splits on `;`, so
+/// `Ann;=HYPERLINK(…)` would otherwise run its second half). A name must stay a name.
 fn field(value: &str) -> String {
-    let value = if value.starts_with(['=', '+', '-', '@', '\t', '\r']) {
-        format!("'{value}")
-    } else {
-        value.to_owned()
-    };
-    if value.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", value.replace('"', "\"\""))
-    } else {
-        value
+    let mut out = String::with_capacity(value.len() + 4);
+    out.push('"');
+    let mut cell_start = true;
+    for c in value.chars() {
+        if cell_start && matches!(c, '=' | '+' | '-' | '@' | '\t' | '\r') {
+            out.push('\'');
+        }
+        if c == '"' {
+            out.push('"');
+        }
+        out.push(c);
+        cell_start = matches!(c, ';' | ',' | '|' | '\t' | '\n' | '\r');
     }
+    out.push('"');
+    out
 }
 
 #[cfg(test)]
@@ -238,10 +250,24 @@ mod tests {
 
     #[test]
     fn fields_are_quoted_and_formulas_defused() {
-        assert_eq!(field("Olson"), "Olson");
+        assert_eq!(field("Olson"), "\"Olson\"");
+        assert_eq!(field(""), "\"\"");
         assert_eq!(field("O'Brien, Jr."), "\"O'Brien, Jr.\"");
         assert_eq!(field("say \"hi\""), "\"say \"\"hi\"\"\"");
         assert_eq!(field("=HYPERLINK(\"x\")"), "\"'=HYPERLINK(\"\"x\"\")\"");
-        assert_eq!(field("2019-04-30"), "2019-04-30");
+        assert_eq!(field("2019-04-30"), "\"2019-04-30\"");
+        assert_eq!(field("Smith-Jones"), "\"Smith-Jones\"");
+    }
+
+    /// A semicolon-locale spreadsheet splits on `;` (and some on tab or `|`): every piece that
+    /// would become a cell is defused, not only the first.
+    #[test]
+    fn formula_starts_inside_a_field_are_defused_per_cell() {
+        assert_eq!(field("Ann;=1+1"), "\"Ann;'=1+1\"");
+        assert_eq!(field("Ann;@SUM(A1)"), "\"Ann;'@SUM(A1)\"");
+        assert_eq!(field("Ann\t+cmd"), "\"Ann\t'+cmd\"");
+        assert_eq!(field("a|-2"), "\"a|'-2\"");
+        assert_eq!(field("x,\t=y"), "\"x,'\t'=y\"");
+        assert_eq!(field("line\n=z"), "\"line\n'=z\"");
     }
 }

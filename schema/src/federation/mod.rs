@@ -7,6 +7,9 @@
 //! representation from failing the whole batch.
 
 mod entity;
+mod root;
+
+pub use root::EntityRoot;
 
 use async_graphql::{Context, Object, Result, ID};
 

@@ -129,6 +129,7 @@ impl PersonNode {
         let (rc, p) = self.read(ctx, Field::Recommendations)?;
         let store = ctx.data::<entities::Store>()?;
         let as_of = as_of.map_or(rc.access.today, |d| d.0);
+        rc.forecast_date(as_of)?;
         let Some(result) = rc
             .load(ForecastOf {
                 person: p.id,

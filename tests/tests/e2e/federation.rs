@@ -103,6 +103,46 @@ async fn entities_answer_exactly_what_person_by_id_answers_for_every_principal_a
     }
 }
 
+/// A representation naming no entity type of this subgraph fails at its own index; the rest of
+/// the batch is served.
+#[tokio::test]
+async fn an_unknown_typename_nulls_only_its_own_representation() {
+    let fx = Fixture::build().await;
+    let token = fx.token(Who::ProviderB, None);
+    let body = fx
+        .app
+        .gql(
+            &token,
+            &ENTITIES.replace("SEL", "firstName"),
+            json!({ "r": [
+                person_rep(fx.record(State::Normal)),
+                { "__typename": "Patient", "id": fx.record(State::Normal) },
+                { "id": fx.record(State::Normal) },
+                person_rep(fx.record(State::Normal)),
+            ] }),
+        )
+        .await;
+    let list = body["data"]["_entities"].as_array().expect("list");
+    assert_eq!(list.len(), 4, "{body:#}");
+    assert_eq!(list[0]["firstName"], "Normal", "{body:#}");
+    assert!(list[1].is_null() && list[2].is_null(), "{body:#}");
+    assert_eq!(list[3]["firstName"], "Normal", "{body:#}");
+    assert_eq!(
+        errors_below(&body, 0),
+        vec![
+            (
+                "BAD_USER_INPUT".to_owned(),
+                vec![json!("_entities"), json!(1)]
+            ),
+            (
+                "BAD_USER_INPUT".to_owned(),
+                vec![json!("_entities"), json!(2)]
+            ),
+        ],
+        "{body:#}"
+    );
+}
+
 #[tokio::test]
 async fn one_refused_representation_does_not_fail_the_rest_of_the_batch() {
     let fx = Fixture::build().await;

@@ -208,8 +208,10 @@ async fn scans_never_decide_access_on_a_lagging_replica() {
         .expect("connect to the primary");
     primary_db
         .execute_unprepared(&format!(
-            "INSERT INTO guardian_links (id, person_id, guardian_id, relationship, created_at) \
-             VALUES ('{}', '{ward}', '{parent}', 'mother', now())",
+            // Verified, so the link would grant access if the replica's copy were trusted.
+            "INSERT INTO guardian_links \
+             (id, person_id, guardian_id, relationship, created_at, verified_at, verified_by) \
+             VALUES ('{}', '{ward}', '{parent}', 'mother', now(), now(), 'birth-record')",
             uuid::Uuid::new_v4()
         ))
         .await

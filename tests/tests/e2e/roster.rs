@@ -849,10 +849,13 @@ async fn schools_read_only_their_own_current_roster_and_providers_none() {
     assert!(
         lines[1..]
             .iter()
-            .all(|l| l.starts_with(&format!("{kid},Student,Cleo,"))),
+            .all(|l| l.starts_with(&format!("\"{kid}\",\"Student\",\"Cleo\","))),
         "{body}"
     );
-    assert!(lines.iter().any(|l| l.contains(",DTaP,1,4,")), "{body}");
+    assert!(
+        lines.iter().any(|l| l.contains(",\"DTaP\",\"1\",\"4\",")),
+        "{body}"
+    );
     for (token, org, status) in [
         (Some(other.as_str()), f.school.as_str(), 403),
         (Some(provider.as_str()), f.school.as_str(), 403),
