@@ -5,6 +5,10 @@
 //! Two instances share one database (PostgreSQL when `DATABASE_URL` is set, SQLite otherwise)
 //! and a private `redis-server`, which the tests partition (through a proxy), flush, restart
 //! and tamper with. Skipped, saying so, when `redis-server` is not installed.
+#![allow(
+    clippy::disallowed_methods,
+    reason = "tests build principals and accesses without a token"
+)]
 
 #[allow(
     dead_code,

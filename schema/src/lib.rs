@@ -32,9 +32,9 @@ use async_graphql::{EmptySubscription, MergedObject, Schema, SchemaBuilder};
 
 pub use context::RequestContext;
 pub use error::{ApiError, ErrorCode};
+pub use forecast_cache::{ForecastCache, ForecastCacheConfig, ForecastCacheStatus};
 pub use limits::{Limits, MAX_STRING_CHARS};
 pub use nulls::{Nulls, MAX_ERRORS};
-pub use forecast_cache::{ForecastCache, ForecastCacheConfig, ForecastCacheStatus};
 pub use spans::Spans;
 
 /// The query root: every root field, with `_entities` representations failing one by one.

@@ -7,9 +7,9 @@ pub use m20261125_000001_core::GENESIS_HASH;
 mod m20261125_000002_cvx_codes;
 mod m20261125_000003_oauth_clients;
 mod m20261201_000004_subject_length;
+mod m20261203_000001_p14a_access_log_detail;
 mod m20261203_000001_p14b_write_path;
 mod m20261203_000001_s22_immunity_evidence;
-mod m20261203_000001_p14a_access_log_detail;
 pub(crate) use m20261203_000001_p14a_access_log_detail::CLIENT_REQUEST_ID_CHARS;
 mod m20261203_000005_r23_person_versions;
 
