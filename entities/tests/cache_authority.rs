@@ -19,54 +19,15 @@ mod support;
 use std::time::{Duration, Instant};
 
 use chrono::NaiveDate;
-use entities::cache::{CacheKey, CacheKeys};
 use entities::codes::Gender;
 use entities::repo::persons::{Lookup, NewPerson, PersonPatch};
-use entities::{Access, CacheConfig, CacheStatus, RecordCache, Store};
+use entities::{Access, CacheConfig, CacheStatus, Store};
 use policies::{Principal, Role};
-use sea_orm::{ConnectionTrait, EntityTrait};
+use sea_orm::EntityTrait;
 use support::redis_server::RedisServer;
+use support::store::{database, instance, keys};
 use support::tcp_proxy::TcpProxy;
 use uuid::Uuid;
-
-struct Db {
-    url: String,
-    _dir: tempfile::TempDir,
-}
-
-async fn database() -> Db {
-    let dir = tempfile::tempdir().expect("dir");
-    let url = match std::env::var("DATABASE_URL")
-        .ok()
-        .filter(|u| u.starts_with("postgres"))
-    {
-        Some(admin) => {
-            let name = format!("izgraph_auth_{}", Uuid::new_v4().simple());
-            let db = sea_orm::Database::connect(&admin).await.expect("connect");
-            db.execute_unprepared(&format!("CREATE DATABASE {name}"))
-                .await
-                .expect("create database");
-            db.close().await.ok();
-            let base = admin.rsplit_once('/').map_or(admin.as_str(), |(b, _)| b);
-            format!("{base}/{name}")
-        }
-        None => format!("sqlite://{}?mode=rwc", dir.path().join("t.db").display()),
-    };
-    Db { url, _dir: dir }
-}
-
-async fn instance(db: &Db, cache: CacheConfig) -> Store {
-    let store = Store::connect(&db.url, 4).await.expect("connect");
-    store.migrate().await.expect("migrate");
-    store.with_cache(RecordCache::new(cache).await)
-}
-
-/// The cache key every instance of this test binary shares, as a registry's instances do.
-fn keys() -> CacheKeys {
-    static KEYS: std::sync::LazyLock<CacheKeys> =
-        std::sync::LazyLock::new(|| CacheKeys::new(CacheKey::generate()));
-    KEYS.clone()
-}
 
 /// Redis at `url` in namespace `ns`, patient enough for a loaded test machine.
 fn redis(url: &str, ns: &str, near_cache: bool) -> CacheConfig {

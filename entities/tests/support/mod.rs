@@ -3,6 +3,7 @@
 
 pub mod redis_cluster;
 pub mod redis_server;
+pub mod store;
 #[allow(dead_code, reason = "not every test binary uses the proxy")]
 pub mod tcp_proxy;
 
