@@ -428,11 +428,24 @@ async fn an_altered_value_is_a_miss_never_data() {
     let id = new_person(&b, &admin(), "Real").await;
     assert_eq!(last_name(&b, id).await, "Real");
     let mut conn = tokio::task::block_in_place(|| intruder(&server.url()));
+    let mut forged: Vec<Vec<u8>> = Vec::new();
     for round in 0..3 {
         let keys = cached_in_redis(&server.url(), &ns, id, 1).await;
+        // The read that refused last round's forgery refills Redis after it answers: wait for
+        // the sealed value to be back, or this round would forge the forgery and race the fill.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while keys
+            .iter()
+            .any(|key| forged.contains(&get_raw(&mut conn, key)))
+        {
+            assert!(Instant::now() < deadline, "round {round}: never refilled");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        forged.clear();
         for key in &keys {
-            let value = get_raw(&mut conn, key);
-            set_raw(&mut conn, key, &forge(&value));
+            let value = forge(&get_raw(&mut conn, key));
+            set_raw(&mut conn, key, &value);
+            forged.push(value);
         }
         let before = rejected(&b.cache_status());
         assert_eq!(last_name(&b, id).await, "Real", "round {round}");
