@@ -34,6 +34,8 @@ pub struct RequestContext {
     decisions: [OnceLock<Result<RowsOf, FieldDenial>>; Field::ALL.len()],
     /// Where each `_entities` representation sits, by (`__typename`, `id`), once asked.
     entity_positions: OnceLock<EntityPositions>,
+    /// Set once the `Person` references of an `_entities` call are prefetched.
+    entities_prefetched: tokio::sync::OnceCell<()>,
     /// The distinct forecast dates asked so far, and how many are allowed.
     forecast_dates: crate::forecast_cache::DatesAsked,
     max_forecast_dates: usize,
@@ -66,6 +68,7 @@ impl RequestContext {
             touched: Mutex::new(Touched::default()),
             decisions: Default::default(),
             entity_positions: OnceLock::new(),
+            entities_prefetched: tokio::sync::OnceCell::new(),
             forecast_dates: Default::default(),
             max_forecast_dates,
         }
@@ -95,6 +98,14 @@ impl RequestContext {
             Some(i) => *self.decisions[i].get_or_init(decide),
             None => decide(),
         }
+    }
+
+    /// Runs `prefetch` the first time it is asked in this request; later callers wait for it.
+    pub(crate) async fn prefetch_entities_once<F>(&self, prefetch: F)
+    where
+        F: std::future::Future<Output = ()>,
+    {
+        self.entities_prefetched.get_or_init(|| prefetch).await;
     }
 
     /// Loads one key through the request's batch loader.

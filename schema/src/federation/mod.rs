@@ -15,7 +15,7 @@ use async_graphql::{Context, Object, Result, ID};
 
 use crate::dose::{dose_by_id, DoseNode};
 use crate::organization::{organization_reference, OrganizationNode};
-use crate::person::{person_reference, PersonNode};
+use crate::person::{person_reference, prefetch_references, PersonNode};
 use entity::Entity;
 
 /// The entity resolvers, merged into `Query` (async-graphql serves them as `_entities`).
@@ -27,6 +27,7 @@ impl EntityQuery {
     /// `Person` references resolve exactly like `person(id:)`.
     #[graphql(entity)]
     async fn find_person_by_id(&self, ctx: &Context<'_>, id: ID) -> Result<Entity<PersonNode>> {
+        prefetch_references(ctx).await;
         let outcome = person_reference(ctx, &id).await;
         Ok(Entity::settle(ctx, "Person", &id, outcome))
     }

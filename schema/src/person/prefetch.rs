@@ -14,7 +14,7 @@ use uuid::Uuid;
 use crate::context::RequestContext;
 use crate::loaders::{
     ConsentHistoryOf, ContraindicationsOf, DosesOf, EnrollmentsOf, GuardiansOf, MembershipsOf,
-    OrgId,
+    OrgId, PersonRef,
 };
 use crate::ApiError;
 
@@ -78,4 +78,52 @@ pub(crate) async fn prefetch(
         rc.load_many(orgs.into_iter().map(OrgId)).await?;
     }
     Ok(())
+}
+
+/// A router's `_entities` call: its `Person` references looked up in one batch, then the
+/// relations their selection reads loaded in one batch each for the persons found, as a list
+/// page's are. Without it, each reference's relations would be loaded in whatever batches the
+/// loader's collection window happens to gather (and each batch asks the database for the
+/// records' versions), so the cost would grow with the number of references. Runs once per
+/// request, whichever reference resolves first; errors surface in the references' own loads.
+pub(crate) async fn prefetch_references(ctx: &Context<'_>) {
+    let Ok(rc) = ctx.data::<std::sync::Arc<RequestContext>>() else {
+        return;
+    };
+    rc.prefetch_entities_once(async {
+        let ids: Vec<Uuid> = ctx
+            .param_value::<Vec<async_graphql::Any>>("representations", None)
+            .map(|(_, representations)| {
+                representations
+                    .iter()
+                    .filter_map(|r| match &r.0 {
+                        async_graphql::Value::Object(fields) => {
+                            match (fields.get("__typename"), fields.get("id")) {
+                                (
+                                    Some(async_graphql::Value::String(t)),
+                                    Some(async_graphql::Value::String(id)),
+                                ) if t == "Person" => id.parse().ok(),
+                                _ => None,
+                            }
+                        }
+                        _ => None,
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        if ids.is_empty() {
+            return;
+        }
+        let Ok(found) = rc.load_many(ids.into_iter().map(PersonRef)).await else {
+            return;
+        };
+        // Only persons the caller may read: the others are refused before any relation.
+        let admitted: Vec<Uuid> = found
+            .into_iter()
+            .filter(|(_, lookup)| matches!(lookup, entities::repo::persons::Lookup::Found(_)))
+            .map(|(key, _)| key.0)
+            .collect();
+        let _ = prefetch(ctx, rc, ctx.look_ahead(), &admitted).await;
+    })
+    .await;
 }
