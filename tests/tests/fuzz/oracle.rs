@@ -49,7 +49,10 @@ fn clear_cursor(v: &Value) -> Option<String> {
                 let uuid_like = text
                     .split(|ch: char| !(ch.is_ascii_hexdigit() || ch == '-'))
                     .any(|w| w.parse::<uuid::Uuid>().is_ok());
-                (text.contains('\u{1f}') || uuid_like).then(|| c.clone())
+                // The old form was text joined by unit separators; a sealed cursor's random
+                // bytes hold a 0x1F byte about once in seven, so only text counts for that.
+                let separated = std::str::from_utf8(&bytes).is_ok_and(|t| t.contains('\u{1f}'));
+                (separated || uuid_like).then(|| c.clone())
             }
             other => clear_cursor(other),
         }),
