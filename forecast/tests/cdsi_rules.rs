@@ -2,39 +2,14 @@
 //! embedded schedule (the supporting data 4.64). Each test names the rule (chapter
 //! of the CDSi logic specification) and the supporting-data row it exercises.
 
+mod common;
+
 use chrono::NaiveDate;
+use common::{d, patient, run, schedule};
 use forecast::{
-    forecast, forecast_with_dates, EvaluationStatus, Gender, ObservationDate, Patient, PatientDose,
-    PatientForecast, Schedule, SeriesStatus, VaccineGroup, VaccineGroupForecast,
+    forecast_with_dates, EvaluationStatus, ObservationDate, PatientForecast, SeriesStatus,
+    VaccineGroup, VaccineGroupForecast,
 };
-
-fn d(y: i32, m: u32, day: u32) -> NaiveDate {
-    NaiveDate::from_ymd_opt(y, m, day).expect("valid date")
-}
-
-fn schedule() -> &'static Schedule {
-    Schedule::embedded().expect("embedded schedule loads")
-}
-
-fn patient(dob: NaiveDate, doses: &[(NaiveDate, &str)], observations: &[&str]) -> Patient {
-    Patient {
-        date_of_birth: dob,
-        gender: Gender::Female,
-        doses: doses
-            .iter()
-            .map(|(date, cvx)| PatientDose {
-                date_given: *date,
-                cvx: (*cvx).into(),
-                mvx: None,
-            })
-            .collect(),
-        observations: observations.iter().map(|o| (*o).to_string()).collect(),
-    }
-}
-
-fn run(p: &Patient, on: NaiveDate) -> PatientForecast {
-    forecast(schedule(), p, on)
-}
 
 fn group(r: &PatientForecast, g: VaccineGroup) -> &VaccineGroupForecast {
     r.group(g).expect("group forecast")

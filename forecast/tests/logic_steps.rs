@@ -1,40 +1,14 @@
 //! One test per CDSi logic step, on the embedded schedule. Each builds a small
 //! patient and checks the step's observable effect.
 
+mod common;
+
 use chrono::NaiveDate;
+use common::{d, patient, run, schedule};
 use forecast::{
     cases::{check_case, Case},
-    forecast, EvaluationStatus, Gender, Patient, PatientDose, PatientForecast, Schedule,
-    SeriesStatus, VaccineGroup,
+    EvaluationStatus, Gender, PatientForecast, SeriesStatus, VaccineGroup,
 };
-
-fn d(y: i32, m: u32, day: u32) -> NaiveDate {
-    NaiveDate::from_ymd_opt(y, m, day).expect("valid date")
-}
-
-fn schedule() -> &'static Schedule {
-    Schedule::embedded().expect("embedded schedule loads")
-}
-
-fn patient(dob: NaiveDate, doses: &[(NaiveDate, &str)], observations: &[&str]) -> Patient {
-    Patient {
-        date_of_birth: dob,
-        gender: Gender::Female,
-        doses: doses
-            .iter()
-            .map(|(date, cvx)| PatientDose {
-                date_given: *date,
-                cvx: (*cvx).into(),
-                mvx: None,
-            })
-            .collect(),
-        observations: observations.iter().map(|o| (*o).to_string()).collect(),
-    }
-}
-
-fn run(p: &Patient, on: NaiveDate) -> PatientForecast {
-    forecast(schedule(), p, on)
-}
 
 fn group_status(r: &PatientForecast, g: VaccineGroup) -> SeriesStatus {
     r.group(g).expect("group present").status
