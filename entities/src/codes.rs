@@ -12,7 +12,9 @@ macro_rules! stored_enum {
         )]
         #[sea_orm(rs_type = "String", db_type = "String(StringLen::N(32))")]
         pub enum $name {
-            $(#[sea_orm(string_value = $text)] $variant,)+
+            // The alias lets a record aggregated to JSON by the database (stored spellings)
+            // decode with the same `Deserialize` the cache uses (variant names).
+            $(#[sea_orm(string_value = $text)] #[serde(alias = $text)] $variant,)+
         }
 
         impl $name {

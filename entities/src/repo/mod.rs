@@ -14,6 +14,7 @@ pub mod oauth_clients;
 pub mod organizations;
 mod page;
 pub mod persons;
+mod record_sql;
 pub mod records;
 pub mod roster;
 mod visible;

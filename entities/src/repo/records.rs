@@ -7,16 +7,12 @@
 //! exercise both paths).
 
 use std::collections::{HashMap, HashSet};
-use std::sync::Arc;
 
 use policies::{RowScope, Visibility};
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::ConnectionTrait;
 use uuid::Uuid;
 
 use crate::cache::{current_versions, PersonRecord, SharedRecord, Stamp};
-use crate::model::{
-    consent_event, contraindication, dose, enrollment, guardian_link, membership, person,
-};
 use crate::{Access, Store, StoreError};
 
 /// A fetched record as the caller may see it.
@@ -132,84 +128,16 @@ impl Store {
     }
 }
 
-/// Reads whole records from the database: seven statements per chunk of ids, whatever the
-/// number of persons, and whether or not any exists (so an id that exists but is hidden costs
-/// what a nonexistent one does).
+/// Reads whole records from the database: one statement per chunk of ids (see
+/// [`super::record_sql`]), whatever the number of persons, and whether or not any exists (so an
+/// id that exists but is hidden costs what a nonexistent one does).
 async fn load_records<C: ConnectionTrait>(
     db: &C,
     ids: &[Uuid],
 ) -> Result<Vec<SharedRecord>, StoreError> {
     let mut out = Vec::with_capacity(ids.len());
     for chunk in ids.chunks(CHUNK) {
-        let ids = || chunk.iter().copied();
-        let persons = person::Entity::find()
-            .filter(person::Column::Id.is_in(ids()))
-            .all(db)
-            .await?;
-        let doses = dose::Entity::find()
-            .filter(dose::Column::PersonId.is_in(ids()))
-            .order_by_asc(dose::Column::DateGiven)
-            .order_by_asc(dose::Column::RecordedAt)
-            .all(db)
-            .await?;
-        let contraindications = contraindication::Entity::find()
-            .filter(contraindication::Column::PersonId.is_in(ids()))
-            .order_by_asc(contraindication::Column::RecordedAt)
-            .all(db)
-            .await?;
-        let consent = consent_event::Entity::find()
-            .filter(consent_event::Column::PersonId.is_in(ids()))
-            .order_by_asc(consent_event::Column::At)
-            .all(db)
-            .await?;
-        let links = guardian_link::Entity::find()
-            .filter(guardian_link::Column::PersonId.is_in(ids()))
-            .order_by_asc(guardian_link::Column::CreatedAt)
-            .all(db)
-            .await?;
-        let enrollments = enrollment::Entity::find()
-            .filter(enrollment::Column::PersonId.is_in(ids()))
-            .order_by_desc(enrollment::Column::SchoolYear)
-            .all(db)
-            .await?;
-        let memberships = membership::Entity::find()
-            .filter(membership::Column::PersonId.is_in(ids()))
-            .order_by_asc(membership::Column::CreatedAt)
-            .all(db)
-            .await?;
-        let mut records: HashMap<Uuid, PersonRecord> = persons
-            .into_iter()
-            .map(|p| {
-                (
-                    p.id,
-                    PersonRecord {
-                        person: p,
-                        doses: Vec::new(),
-                        contraindications: Vec::new(),
-                        consent_history: Vec::new(),
-                        guardian_links: Vec::new(),
-                        enrollments: Vec::new(),
-                        memberships: Vec::new(),
-                    },
-                )
-            })
-            .collect();
-        macro_rules! attach {
-            ($rows:expr, $field:ident) => {
-                for row in $rows {
-                    if let Some(r) = records.get_mut(&row.person_id) {
-                        r.$field.push(row);
-                    }
-                }
-            };
-        }
-        attach!(doses, doses);
-        attach!(contraindications, contraindications);
-        attach!(consent, consent_history);
-        attach!(links, guardian_links);
-        attach!(enrollments, enrollments);
-        attach!(memberships, memberships);
-        out.extend(records.into_values().map(Arc::new));
+        out.extend(super::record_sql::load_chunk(db, chunk).await?);
     }
     Ok(out)
 }
