@@ -220,8 +220,8 @@ impl Families {
             first_name: first.to_owned(),
             middle_name: None,
             last_name: last_name.to_owned(),
-            first_name_key: first.to_uppercase(),
-            last_name_key: last_name.to_uppercase(),
+            first_name_key: crate::repo::persons::name_key(first),
+            last_name_key: crate::repo::persons::name_key(last_name),
             date_of_birth: dob,
             gender: if g.rng.gen_bool(0.5) {
                 Gender::Female
