@@ -71,6 +71,8 @@ pub struct AppState {
     pub persisted: Arc<Persisted>,
     /// Forecasts kept across requests, bounded in bytes (`IZGRAPH_FORECAST_CACHE_BYTES`).
     pub forecasts: schema::ForecastCache,
+    /// Parsed documents by text (see [`crate::http::documents`]).
+    pub documents: crate::http::documents::Documents,
 }
 
 /// A configured, bound, not yet serving gateway.
@@ -202,6 +204,7 @@ impl Application {
                 metrics: Arc::new(Metrics::with_operations(known_operations)),
                 persisted: Arc::new(persisted),
                 forecasts,
+                documents: Default::default(),
             },
             checkpoints,
         })

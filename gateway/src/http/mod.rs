@@ -1,6 +1,7 @@
 //! The HTTP surface: GraphQL over HTTP, health probes, Prometheus metrics, and — for the dev issuer only — its JWKS
 //! and its OAuth2 token endpoint.
 
+pub mod documents;
 mod graphiql;
 mod graphql;
 mod health;

@@ -107,6 +107,7 @@ pub async fn run(
     }
     let (kind, name) = {
         let _span = info_span!("graphql.parse").entered();
+        state.documents.attach(&mut request);
         match operation_of(&mut request) {
             Ok(found) => found,
             Err(message) => {
