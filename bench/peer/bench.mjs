@@ -106,7 +106,7 @@ await start("postgraphile-audit", "node", [path.join(HERE, "postgraphile.mjs"), 
 const IZ_BY_ID = `query($id: ID!) { person(id: $id) { id firstName lastName dateOfBirth doses { dateGiven vaccine { cvx } } } }`;
 const PG_BY_ID = `query($id: UUID!) { personById(id: $id) { id firstName lastName dateOfBirth dosesByPersonId(orderBy: [DATE_GIVEN_ASC, RECORDED_AT_ASC]) { nodes { dateGiven cvx } } } }`;
 const IZ_SEARCH = `query($n: String!) { persons(filter: { lastName: $n }, first: 20) { edges { node { id firstName lastName doses { dateGiven vaccine { cvx } } } } } }`;
-const PG_SEARCH = `query($k: String!) { allPersons(condition: { lastNameKey: $k }, first: 20, orderBy: [LAST_NAME_KEY_ASC, FIRST_NAME_KEY_ASC, ID_ASC]) { nodes { id firstName lastName dosesByPersonId(orderBy: [DATE_GIVEN_ASC, RECORDED_AT_ASC]) { nodes { dateGiven cvx } } } } }`;
+const PG_SEARCH = `query($k: String!) { allPeople(condition: { lastNameKey: $k }, first: 20, orderBy: [LAST_NAME_KEY_ASC, FIRST_NAME_KEY_ASC, ID_ASC]) { nodes { id firstName lastName dosesByPersonId(orderBy: [DATE_GIVEN_ASC, RECORDED_AT_ASC]) { nodes { dateGiven cvx } } } } }`;
 
 const servers = [
   { name: "izgraph (Redis + near cache)", url: `${cached}/graphql`, kind: "iz" },
@@ -147,7 +147,7 @@ function shape(kind, w, data) {
     const doses = kind === "iz" ? p.doses.map((d) => `${d.dateGiven}/${d.vaccine.cvx}`) : p.dosesByPersonId.nodes.map((d) => `${d.dateGiven}/${d.cvx}`);
     return JSON.stringify([p.id, doses]);
   }
-  const nodes = kind === "iz" ? data.persons.edges.map((e) => e.node) : data.allPersons.nodes;
+  const nodes = kind === "iz" ? data.persons.edges.map((e) => e.node) : data.allPeople.nodes;
   return JSON.stringify(
     nodes.map((p) => [p.id, (kind === "iz" ? p.doses.map((d) => d.vaccine.cvx) : p.dosesByPersonId.nodes.map((d) => d.cvx))]),
   );

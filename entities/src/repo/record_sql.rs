@@ -66,22 +66,16 @@ fn decode<T: DeserializeOwned>(json: &str) -> Result<T, StoreError> {
 /// Each list in the order reads return it (see [`PersonRecord`]), ties broken by id so the
 /// order does not depend on the plan the database chose.
 fn order(r: &mut PersonRecord) {
-    r.doses.sort_by(|a, b| {
-        (a.date_given, a.recorded_at, a.id).cmp(&(b.date_given, b.recorded_at, b.id))
-    });
-    r.contraindications
-        .sort_by(|a, b| (a.recorded_at, a.id).cmp(&(b.recorded_at, b.id)));
-    r.consent_history
-        .sort_by(|a, b| (a.at, a.id).cmp(&(b.at, b.id)));
-    r.guardian_links
-        .sort_by(|a, b| (a.created_at, a.id).cmp(&(b.created_at, b.id)));
+    r.doses.sort_by_key(|d| (d.date_given, d.recorded_at, d.id));
+    r.contraindications.sort_by_key(|c| (c.recorded_at, c.id));
+    r.consent_history.sort_by_key(|c| (c.at, c.id));
+    r.guardian_links.sort_by_key(|g| (g.created_at, g.id));
     r.enrollments.sort_by(|a, b| {
         b.school_year
             .cmp(&a.school_year)
             .then_with(|| a.id.cmp(&b.id))
     });
-    r.memberships
-        .sort_by(|a, b| (a.created_at, a.id).cmp(&(b.created_at, b.id)));
+    r.memberships.sort_by_key(|m| (m.created_at, m.id));
 }
 
 /// The statement for `n` ids: one row per existing person, seven JSON texts (the person, then
