@@ -232,7 +232,12 @@ impl Slots {
             .iter()
             .map(|(s, q)| (*s, q.len()))
             .filter(|(_, n)| *n > mine)
-            .max_by_key(|(s, n)| (*n, self.waiting.get(s).and_then(|q| q.back()).map(|w| w.seq)))
+            .max_by_key(|(s, n)| {
+                (
+                    *n,
+                    self.waiting.get(s).and_then(|q| q.back()).map(|w| w.seq),
+                )
+            })
         else {
             return false;
         };
@@ -473,7 +478,10 @@ mod tests {
             queued: 3,
             max_wait: Duration::from_secs(10),
         });
-        let (a, b): (IpAddr, IpAddr) = ("10.0.0.1".parse().expect("ip"), "10.0.0.2".parse().expect("ip"));
+        let (a, b): (IpAddr, IpAddr) = (
+            "10.0.0.1".parse().expect("ip"),
+            "10.0.0.2".parse().expect("ip"),
+        );
         let running = gate.admit(a, "x").await.expect("admitted");
         let order = Arc::new(Mutex::new(Vec::new()));
         let mut waiting = Vec::new();
@@ -502,7 +510,10 @@ mod tests {
         // b's request took the place of a's newest (the queue holds 3), and ran first.
         assert_eq!(results, vec![Ok(()), Ok(()), Err(Refusal::Busy), Ok(())]);
         assert_eq!(*order.lock().expect("lock"), vec![3, 0, 1]);
-        assert!(gate.lock().last_start.is_empty(), "nothing kept about idle sources");
+        assert!(
+            gate.lock().last_start.is_empty(),
+            "nothing kept about idle sources"
+        );
         // Every slot was given back: the next request runs at once.
         let started = Instant::now();
         drop(gate.admit(b, "y").await.expect("admitted"));
@@ -519,7 +530,10 @@ mod tests {
             max_wait: Duration::from_millis(30),
             ..Limits::default()
         });
-        let (a, b): (IpAddr, IpAddr) = ("10.0.0.1".parse().expect("ip"), "10.0.0.2".parse().expect("ip"));
+        let (a, b): (IpAddr, IpAddr) = (
+            "10.0.0.1".parse().expect("ip"),
+            "10.0.0.2".parse().expect("ip"),
+        );
         let held = gate.admit(a, "x").await.expect("admitted");
         let abandoned = {
             let gate = gate.clone();
@@ -528,7 +542,11 @@ mod tests {
         tokio::time::sleep(Duration::from_millis(5)).await;
         abandoned.abort();
         let _ = abandoned.await;
-        assert_eq!(gate.lock().waiting_total, 0, "the aborted request's place is free");
+        assert_eq!(
+            gate.lock().waiting_total,
+            0,
+            "the aborted request's place is free"
+        );
         // Timed out while waiting: its place is free too.
         assert_eq!(gate.admit(b, "y").await.err(), Some(Refusal::Busy));
         assert_eq!(gate.lock().waiting_total, 0);
