@@ -541,12 +541,21 @@ async fn a_redis_with_a_password_is_used_with_it() {
     }
     let status = b.cache_status();
     assert!(status.healthy && status.redis_hits >= 15, "{status:?}");
-    // Without the password the cache is unavailable, and reads still succeed.
-    let wrong = instance(&db, redis(&server.url(), &ns, false)).await;
-    assert_eq!(last_name(&wrong, id).await, "v20");
-    let refused = wrong.cache_status();
-    assert!(refused.errors > 0 || !refused.healthy, "{refused:?}");
-    assert_eq!(refused.redis_hits, 0);
+    // Without the password, or with a wrong one, the cache does not start: a configuration
+    // Redis refuses is an error, not a silent fallback to the database.
+    for url in [
+        server.url(),
+        format!("redis://:wrong@127.0.0.1:{}", server.port()),
+    ] {
+        let refused = entities::RecordCache::new(redis(&url, &ns, false))
+            .await
+            .err()
+            .unwrap_or_else(|| panic!("{url} was accepted"));
+        assert!(
+            refused.to_string().starts_with("Redis refused"),
+            "{refused}"
+        );
+    }
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -58,6 +58,8 @@ pub enum StartError {
     Config(#[from] crate::config::ConfigError),
     #[error("access log checkpoints: {0}")]
     Checkpoints(#[from] crate::checkpoints::CheckpointError),
+    #[error(transparent)]
+    Cache(#[from] entities::cache::CacheStartError),
 }
 
 /// Shared by every request handler.
@@ -127,7 +129,7 @@ impl Application {
         let schedule =
             forecast::Schedule::embedded().map_err(|e| StartError::Schedule(e.to_string()))?;
         let requirements = Arc::new(crate::school::load_requirements(&settings, schedule)?);
-        let cache = entities::RecordCache::new(settings.cache_config()?).await;
+        let cache = entities::RecordCache::new(settings.cache_config()?).await?;
         let cursor_key = crate::keys::cursor_key(
             settings.cursor_key.as_ref().map(|k| k.expose()),
             &settings.data_dir,

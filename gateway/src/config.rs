@@ -213,6 +213,9 @@ pub struct CacheSettings {
     pub key: Option<entities::cache::CacheKey>,
     /// Keys still accepted for reading during a rotation (`IZGRAPH_CACHE_KEY_PREVIOUS`).
     pub previous_keys: Vec<entities::cache::CacheKey>,
+    /// PEM file of the authorities trusted for `rediss://` instead of the system's roots
+    /// (`IZGRAPH_REDIS_CA_FILE`), for a Redis with a certificate from a private CA.
+    pub redis_ca_file: Option<PathBuf>,
 }
 
 impl Default for CacheSettings {
@@ -227,6 +230,7 @@ impl Default for CacheSettings {
             namespace: None,
             key: None,
             previous_keys: Vec::new(),
+            redis_ca_file: None,
         }
     }
 }
@@ -258,6 +262,8 @@ pub enum ConfigError {
     PartialIntrospection,
     #[error("cache key file {path}: {why}")]
     CacheKeyFile { path: String, why: String },
+    #[error("IZGRAPH_REDIS_CA_FILE {path}: {why}")]
+    RedisCaFile { path: String, why: String },
     #[error("{name} `{value}` is not valid: {why}")]
     Invalid {
         name: &'static str,
@@ -392,6 +398,7 @@ fn cache_settings(lookup: &impl Fn(&str) -> Option<String>) -> Result<CacheSetti
         };
     }
     c.namespace = lookup("IZGRAPH_CACHE_NAMESPACE");
+    c.redis_ca_file = lookup("IZGRAPH_REDIS_CA_FILE").map(PathBuf::from);
     let bad_key = |name| {
         ConfigError::Invalid {
         name,
@@ -857,6 +864,22 @@ impl Settings {
             current,
             previous: self.cache.previous_keys.clone(),
         });
+        let tls_ca = match &self.cache.redis_ca_file {
+            Some(path) => {
+                let pem = std::fs::read(path).map_err(|e| ConfigError::RedisCaFile {
+                    path: path.display().to_string(),
+                    why: e.to_string(),
+                })?;
+                if !pem.windows(27).any(|w| w == b"-----BEGIN CERTIFICATE-----") {
+                    return Err(ConfigError::RedisCaFile {
+                        path: path.display().to_string(),
+                        why: "no PEM certificate in it".into(),
+                    });
+                }
+                Some(pem)
+            }
+            None => None,
+        };
         Ok(entities::CacheConfig {
             backend,
             ttl: self.cache.ttl,
@@ -865,6 +888,7 @@ impl Settings {
             timeout: self.cache.timeout,
             namespace,
             keys,
+            tls_ca,
         })
     }
 

@@ -40,6 +40,9 @@ pub struct CacheConfig {
     /// then unreadable to every other instance and after a restart; the gateway always sets
     /// one, see `IZGRAPH_CACHE_KEY`).
     pub keys: Option<super::CacheKeys>,
+    /// PEM certificates of the authorities trusted for `rediss://` (a private CA's, say),
+    /// instead of the system's roots.
+    pub tls_ca: Option<Vec<u8>>,
 }
 
 impl CacheConfig {
@@ -61,6 +64,7 @@ impl CacheConfig {
             timeout: Duration::from_millis(250),
             namespace: "izgraph".into(),
             keys: None,
+            tls_ca: None,
         }
     }
 

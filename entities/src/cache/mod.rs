@@ -35,6 +35,7 @@ use uuid::Uuid;
 
 pub use config::{CacheBackend, CacheConfig};
 pub use record::{PersonRecord, SharedRecord};
+pub use redis_tier::CacheStartError;
 pub use sealed::{BadCacheKey, CacheKey, CacheKeys};
 pub use stats::CacheStatus;
 
@@ -102,8 +103,12 @@ pub(crate) struct Lookup {
 }
 
 impl RecordCache {
-    /// Builds the cache. With Redis this connects (or starts degraded, never fails).
-    pub async fn new(config: CacheConfig) -> RecordCache {
+    /// Builds the cache. With Redis this connects, or starts degraded when Redis cannot be
+    /// reached (the gateway must come up without its cache); it fails only when Redis is
+    /// reached and refuses this configuration (a wrong password or ACL user, a certificate
+    /// not trusted): that never heals by itself, and falling back to the database in silence
+    /// would hide it.
+    pub async fn new(config: CacheConfig) -> Result<RecordCache, CacheStartError> {
         let local = || {
             Some(
                 moka::sync::Cache::builder()
@@ -117,7 +122,8 @@ impl RecordCache {
             CacheBackend::Memory => (Tier::Memory, local()),
             CacheBackend::Redis { url } => {
                 let prefix = format!("izg:{}:{RECORD_FORMAT}", config.namespace);
-                let tier = RedisTier::connect(url, prefix, config.timeout).await;
+                let tier =
+                    RedisTier::connect(url, config.tls_ca.clone(), prefix, config.timeout).await?;
                 let keys = config
                     .keys
                     .clone()
@@ -128,14 +134,14 @@ impl RecordCache {
                 )
             }
         };
-        RecordCache {
+        Ok(RecordCache {
             inner: Arc::new(Inner {
                 config,
                 tier,
                 local,
                 stats: Stats::default(),
             }),
-        }
+        })
     }
 
     /// No caching at all.
@@ -167,14 +173,15 @@ impl RecordCache {
     pub fn status(&self) -> CacheStatus {
         let s = &self.inner.stats;
         let load = |c: &std::sync::atomic::AtomicU64| c.load(std::sync::atomic::Ordering::Relaxed);
-        let (healthy, outages) = match &self.inner.tier {
-            Tier::Redis(t, _) => (t.is_healthy(), t.outages()),
-            _ => (true, 0),
+        let (healthy, outages, error) = match &self.inner.tier {
+            Tier::Redis(t, _) => (t.is_healthy(), t.outages(), t.last_error()),
+            _ => (true, 0, None),
         };
         CacheStatus {
             backend: self.backend_name(),
             healthy,
             outages,
+            error,
             memory_hits: load(&s.memory_hits),
             redis_hits: load(&s.redis_hits),
             misses: load(&s.misses),

@@ -1,6 +1,12 @@
 //! The shared tier: sealed record values in Redis (one node or a cluster), reached over
-//! `redis://` or `rediss://` (TLS), with a password or ACL user in the URL when Redis asks for
-//! one.
+//! `redis://` or `rediss://` (TLS, verified against the system's roots or a configured CA),
+//! with a password or ACL user in the URL when Redis asks for one.
+//!
+//! Reaching Redis and being refused by it are different failures. An unreachable Redis is an
+//! outage: the gateway starts without its cache and a probe brings it back. A Redis that
+//! refuses the password or ACL user, or whose certificate is not trusted, is a configuration
+//! error that will not heal: start-up fails with it ([`CacheStartError`]), and should it
+//! happen later (a password rotated on Redis first), `/readyz` names it.
 //!
 //! Redis holds payloads only: which version of a record is current is the database's to say
 //! (see the module docs of `cache`), so nothing here has to reach Redis for a read to be
@@ -18,13 +24,13 @@
 //! failed read-your-writes pin always does.
 
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
 use redis::aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig};
 use redis::cluster::ClusterClientBuilder;
 use redis::cluster_async::ClusterConnection;
-use redis::{Cmd, RedisError, Value};
+use redis::{Cmd, ErrorKind, RedisError, TlsCertificates, Value};
 use uuid::Uuid;
 
 /// A connection to one node (reconnecting) or to a cluster (slot-routing).
@@ -35,11 +41,14 @@ enum Conn {
 }
 
 impl Conn {
+    /// `cmd`'s reply; an error reply (`-NOAUTH`, `-OOM`...) is an error, not a value (the
+    /// raw call hands it back as [`Value::ServerError`]).
     async fn query(&mut self, cmd: &Cmd) -> Result<Value, RedisError> {
-        match self {
+        let reply = match self {
             Conn::Single(c) => c.req_packed_command(cmd).await,
             Conn::Cluster(c) => c.req_packed_command(cmd).await,
-        }
+        }?;
+        reply.extract_error()
     }
 }
 
@@ -92,6 +101,31 @@ pub(crate) enum TierError {
     Down,
 }
 
+impl TierError {
+    /// Whether Redis answered and refused this client: a wrong password or ACL user, a
+    /// command the ACL user may not run, a server certificate not trusted, or a URL the client
+    /// cannot use. Retrying does not help; the configuration must change.
+    fn is_refusal(&self) -> bool {
+        let TierError::Redis(e) = self else {
+            return false;
+        };
+        let text = e.to_string();
+        matches!(
+            e.kind(),
+            ErrorKind::AuthenticationFailed | ErrorKind::InvalidClientConfig
+        ) || matches!(e.code(), Some("NOAUTH" | "WRONGPASS" | "NOPERM"))
+            // A refusal inside the connection's set-up pipeline carries no code of its own.
+            || ["NOAUTH", "WRONGPASS", "NOPERM"].iter().any(|c| text.contains(c))
+            // rustls' verdicts reach us as I/O errors; their text is all that says so.
+            || (e.kind() == ErrorKind::Io && text.contains("certificate"))
+    }
+}
+
+/// Redis was reached and refused the gateway's configuration.
+#[derive(Debug, thiserror::Error)]
+#[error("Redis refused the cache's connection: {0} (check the password or ACL user in REDIS_URL and, for rediss://, the CA in IZGRAPH_REDIS_CA_FILE)")]
+pub struct CacheStartError(String);
+
 /// Consecutive read or fill timeouts that count as an outage.
 pub(crate) const TIMEOUTS_BEFORE_DOWN: u32 = 3;
 
@@ -113,6 +147,10 @@ pub(super) enum Call {
 
 pub(crate) struct RedisTier {
     target: Target,
+    /// PEM roots for `rediss://` instead of the system's.
+    tls_ca: Option<Vec<u8>>,
+    /// Why the tier last went down, until it recovers (for `/readyz`).
+    last_error: Mutex<Option<String>>,
     conn: RwLock<Option<Conn>>,
     prefix: String,
     timeout: Duration,
@@ -123,11 +161,19 @@ pub(crate) struct RedisTier {
 }
 
 impl RedisTier {
-    /// Connects, or starts unhealthy (and probing) when Redis cannot be reached: the gateway
-    /// must come up without its cache.
-    pub(crate) async fn connect(url: &str, prefix: String, timeout: Duration) -> Arc<RedisTier> {
+    /// Connects and checks that Redis accepts commands, or starts unhealthy (and probing)
+    /// when Redis cannot be reached: the gateway must come up without its cache. Redis
+    /// refusing the client (see [`TierError::is_refusal`]) is an error.
+    pub(crate) async fn connect(
+        url: &str,
+        tls_ca: Option<Vec<u8>>,
+        prefix: String,
+        timeout: Duration,
+    ) -> Result<Arc<RedisTier>, CacheStartError> {
         let tier = Arc::new(RedisTier {
             target: Target::parse(url),
+            tls_ca,
+            last_error: Mutex::new(None),
             conn: RwLock::new(None),
             prefix,
             timeout,
@@ -136,14 +182,47 @@ impl RedisTier {
             outages: AtomicU64::new(0),
             timeouts_in_a_row: AtomicU32::new(0),
         });
-        match tier.open().await {
+        let opened = match tier.open().await {
             Ok(conn) => {
-                tier.set_conn(conn);
-                tier.healthy.store(true, Ordering::Release);
+                tier.set_conn(conn.clone());
+                // A connection is made before any command is refused (NOAUTH without a
+                // password): ask once, with the connection's deadline.
+                let deadline = tier.timeout.max(Duration::from_millis(500)) * 2;
+                match tokio::time::timeout(deadline, conn.clone().query(&redis::cmd("PING"))).await
+                {
+                    Ok(answer) => answer.map(|_| ()).map_err(TierError::Redis),
+                    Err(_) => Err(TierError::Timeout(deadline)),
+                }
             }
+            Err(e) => Err(e),
+        };
+        match opened {
+            Ok(()) => tier.healthy.store(true, Ordering::Release),
+            Err(e) if e.is_refusal() => return Err(CacheStartError(e.to_string())),
             Err(e) => tier.fail(&e),
         }
-        tier
+        Ok(tier)
+    }
+
+    /// A client for one node, with the configured roots for `rediss://`.
+    fn client(&self, url: &str) -> Result<redis::Client, RedisError> {
+        match &self.tls_ca {
+            Some(ca) if url.starts_with("rediss://") => redis::Client::build_with_tls(
+                url,
+                TlsCertificates {
+                    client_tls: None,
+                    root_cert: Some(ca.clone()),
+                },
+            ),
+            _ => redis::Client::open(url),
+        }
+    }
+
+    pub(crate) fn last_error(&self) -> Option<String> {
+        if self.is_healthy() {
+            return None;
+        }
+        self.last_error.lock().ok().and_then(|e| e.clone())
     }
 
     async fn open(&self) -> Result<Conn, TierError> {
@@ -151,7 +230,7 @@ impl RedisTier {
         let fut = async {
             match &self.target {
                 Target::Single(url) => {
-                    let client = redis::Client::open(url.as_str())?;
+                    let client = self.client(url)?;
                     let config = ConnectionManagerConfig::new()
                         .set_connection_timeout(Some(connect_timeout))
                         // Each call's own deadline (`raw`) is the one that counts; this only
@@ -164,7 +243,14 @@ impl RedisTier {
                     ))
                 }
                 Target::Cluster(nodes) => {
-                    let client = ClusterClientBuilder::new(nodes.clone())
+                    let mut builder = ClusterClientBuilder::new(nodes.clone());
+                    if let Some(ca) = &self.tls_ca {
+                        builder = builder.certs(TlsCertificates {
+                            client_tls: None,
+                            root_cert: Some(ca.clone()),
+                        });
+                    }
+                    let client = builder
                         .connection_timeout(connect_timeout)
                         .response_timeout(connect_timeout * 2)
                         .retries(1)
@@ -195,13 +281,29 @@ impl RedisTier {
 
     /// Marks the tier down (logging once per outage) and starts the recovery probe.
     pub(crate) fn fail(self: &Arc<Self>, error: &TierError) {
+        self.note(error);
         if self.healthy.swap(false, Ordering::AcqRel) || self.outages() == 0 {
             self.outages.fetch_add(1, Ordering::Relaxed);
-            tracing::warn!(%error, "Redis cache unavailable: serving from the database until it returns");
+            if error.is_refusal() {
+                tracing::error!(%error, "Redis refused the cache's connection (password, ACL user or certificate): serving from the database");
+            } else {
+                tracing::warn!(%error, "Redis cache unavailable: serving from the database until it returns");
+            }
         }
         if !self.probing.swap(true, Ordering::AcqRel) {
             let tier = self.clone();
             tokio::spawn(async move { tier.recover().await });
+        }
+    }
+
+    /// Keeps `error` as the reason the tier is down.
+    fn note(&self, error: &TierError) {
+        if let Ok(mut last) = self.last_error.lock() {
+            *last = Some(if error.is_refusal() {
+                format!("refused: {error}")
+            } else {
+                error.to_string()
+            });
         }
     }
 
@@ -217,10 +319,17 @@ impl RedisTier {
                         self.set_conn(c.clone());
                         c
                     }
-                    Err(_) => continue,
+                    Err(e) => {
+                        self.note(&e);
+                        continue;
+                    }
                 },
             };
-            if self.raw(conn, &redis::cmd("PING"), 1).await.is_ok() {
+            let answered = self.raw(conn, &redis::cmd("PING"), 1).await;
+            if let Err(e) = &answered {
+                self.note(e);
+            }
+            if answered.is_ok() {
                 self.timeouts_in_a_row.store(0, Ordering::Relaxed);
                 self.healthy.store(true, Ordering::Release);
                 self.probing.store(false, Ordering::Release);

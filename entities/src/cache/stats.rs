@@ -28,6 +28,9 @@ pub struct CacheStatus {
     pub healthy: bool,
     /// Outages seen since start.
     pub outages: u64,
+    /// While unhealthy: why Redis was last found unusable (unreachable, a refused password,
+    /// a certificate not trusted...), for `/readyz`. Never holds credentials.
+    pub error: Option<String>,
     pub memory_hits: u64,
     pub redis_hits: u64,
     pub misses: u64,

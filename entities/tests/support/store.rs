@@ -38,7 +38,7 @@ pub async fn database() -> Db {
 pub async fn instance(db: &Db, cache: CacheConfig) -> Store {
     let store = Store::connect(&db.url, 4).await.expect("connect");
     store.migrate().await.expect("migrate");
-    store.with_cache(RecordCache::new(cache).await)
+    store.with_cache(RecordCache::new(cache).await.expect("cache"))
 }
 
 /// The cache key every instance of this test binary shares, as a registry's instances do.

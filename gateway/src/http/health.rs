@@ -19,6 +19,7 @@ pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Value>) 
     let cache = json!({
         "backend": c.backend,
         "status": if c.healthy { "ok" } else { "degraded: serving from the database" },
+        "error": c.error,
         "outages": c.outages,
         "hitRatio": c.hit_ratio(),
     });

@@ -29,6 +29,7 @@ mod policy_fixture;
 mod policy_matrix;
 mod policy_property;
 mod privacy_reads;
+mod redis_tls;
 mod replica;
 mod roster;
 mod write_path;

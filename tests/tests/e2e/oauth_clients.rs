@@ -133,11 +133,29 @@ async fn ask(
     (resp.status().as_u16(), retry_after, started.elapsed())
 }
 
-/// 64 connections sending bad secrets from one address: a good client's token request from
-/// another address is answered promptly, not queued behind them; the flood is answered 429
-/// (with Retry-After) or 503, never left waiting.
+/// The median of a few token requests by the good client, nothing else asking.
+async fn quiet_median(client: &reqwest::Client, url: &str, id: &str, secret: &str) -> Duration {
+    let mut took = Vec::new();
+    for _ in 0..3 {
+        let (status, _, t) = ask(client.clone(), url.into(), id.into(), secret.into()).await;
+        assert_eq!(status, 200);
+        took.push(t);
+    }
+    took.sort();
+    took[1]
+}
+
+/// 64 connections sending bad secrets from four addresses: a good client's token request from
+/// another address is answered promptly, not queued behind theirs or turned away; the flood is
+/// answered 429 (with Retry-After) or 503, never left waiting.
+///
+/// Before the queue was shared fairly between sources, the attackers' bursts sat ahead of the
+/// good client (one source: 2.2 s against 0.12 s alone) or kept every place taken (several
+/// sources: 503). Now it waits for at most the verifications already running. The baseline is
+/// the good client's own median before and after the flood, on the same (shared, loaded)
+/// machine; the bound is generous because the attackers' admitted verifications still take
+/// cores.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "open: with admission control the flood is answered 429 (1,353 of 1,374 attacker requests, 21 hashed) yet the good client's worst request still took 2.4 s against 0.18 s alone on the shared 2-core machine; cause not yet found"]
 async fn bad_secrets_in_bulk_do_not_stall_a_good_client() {
     let app = TestApp::spawn().await;
     let issued = register(
@@ -152,6 +170,7 @@ async fn bad_secrets_in_bulk_do_not_stall_a_good_client() {
     .await
     .expect("register");
     let id = issued.client.id.to_string();
+    let secret: String = issued.secret.expose().into();
     let url = format!("{}/oauth/token", app.base);
     let from = |ip: &str| {
         reqwest::Client::builder()
@@ -161,21 +180,14 @@ async fn bad_secrets_in_bulk_do_not_stall_a_good_client() {
             .expect("client")
     };
     let good = from("127.0.0.2");
-    let (status, _, quiet) = ask(
-        good.clone(),
-        url.clone(),
-        id.clone(),
-        issued.secret.expose().into(),
-    )
-    .await;
-    assert_eq!(status, 200);
+    let before = quiet_median(&good, &url, &id, &secret).await;
 
     let stop = Arc::new(AtomicBool::new(false));
     let counts: Arc<[AtomicUsize; 4]> = Arc::new(Default::default());
     let mut attackers = Vec::new();
-    for _ in 0..64 {
+    for n in 0..64 {
         let (stop, counts, url) = (stop.clone(), counts.clone(), url.clone());
-        let client = from("127.0.0.1");
+        let client = from(&format!("127.0.0.{}", 10 + n % 4));
         attackers.push(tokio::spawn(async move {
             while !stop.load(Ordering::Relaxed) {
                 let guess = uuid::Uuid::new_v4().to_string();
@@ -196,41 +208,40 @@ async fn bad_secrets_in_bulk_do_not_stall_a_good_client() {
             }
         }));
     }
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    let mut worst = Duration::ZERO;
+    // The flood's 64 connections are set up and its first bursts queued (or refused).
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let mut under_attack = Vec::new();
     for _ in 0..5 {
-        let (status, _, took) = ask(
-            good.clone(),
-            url.clone(),
-            id.clone(),
-            issued.secret.expose().into(),
-        )
-        .await;
-        assert_eq!(status, 200, "the good client got {status}");
-        worst = worst.max(took);
+        let (status, _, took) = ask(good.clone(), url.clone(), id.clone(), secret.clone()).await;
+        assert_eq!(status, 200, "the good client got {status} after {took:?}");
+        under_attack.push(took);
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     stop.store(true, Ordering::Relaxed);
     for a in attackers {
         a.await.expect("attacker");
     }
+    let after = quiet_median(&good, &url, &id, &secret).await;
+    let quiet = before.max(after);
+    let worst = under_attack.iter().max().copied().unwrap_or_default();
     let [refused, limited, busy, other] = counts
         .as_ref()
         .each_ref()
         .map(|c| c.load(Ordering::Relaxed));
     eprintln!(
-        "good client: {quiet:?} alone, {worst:?} worst under attack; attackers: {refused} 401, {limited} 429, {busy} 503, {other} other"
+        "good client: {before:?} / {after:?} alone (before / after), {under_attack:?} under attack; attackers: {refused} 401, {limited} 429, {busy} 503, {other} other"
     );
     assert_eq!(
         other, 0,
         "every refusal is 401, or 429/503 with Retry-After"
     );
     assert!(limited > refused, "the flood is rate limited, not hashed");
-    // Ahead of the good client there can be at most one source's burst (8) of checks, two at
-    // a time: about four verification times. Without admission control all 64 connections
-    // queue ahead of it, about 32 verification times, growing with the attacker's connections.
+    // Ahead of the good client: at most the two verifications running, then its own, each
+    // slowed by the attackers' verifications on the same cores. Queued behind the attackers'
+    // bursts it waited for a dozen, or was turned away: 2.2 to 2.7 s, or 503.
+    let bound = (quiet * 10).max(Duration::from_millis(1800));
     assert!(
-        worst < quiet * 10,
+        worst < bound,
         "the good client waited {worst:?} (alone: {quiet:?})"
     );
 }
