@@ -71,6 +71,8 @@ pub struct AppState {
     pub persisted: Arc<Persisted>,
     /// Forecasts kept across requests, bounded in bytes (`IZGRAPH_FORECAST_CACHE_BYTES`).
     pub forecasts: schema::ForecastCache,
+    /// Signs the SMART Health Cards of official records (public key in `/.well-known/jwks.json`).
+    pub card_issuer: Arc<record::shc::Issuer>,
 }
 
 /// A configured, bound, not yet serving gateway.
@@ -172,6 +174,10 @@ impl Application {
             settings.checkpoint_file(),
         )?;
         let forecasts = schema::ForecastCache::new(settings.forecasts);
+        let card_issuer = Arc::new(crate::keys::card_issuer(
+            &settings.card_key(),
+            &settings.records.card_issuer,
+        )?);
         let metrics_listener = match settings.metrics_listen {
             Some(addr) => Some(
                 TcpListener::bind(addr)
@@ -202,6 +208,7 @@ impl Application {
                 metrics: Arc::new(Metrics::with_operations(known_operations)),
                 persisted: Arc::new(persisted),
                 forecasts,
+                card_issuer,
             },
             checkpoints,
         })
