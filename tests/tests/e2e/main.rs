@@ -21,6 +21,7 @@ mod graphql_http;
 mod limits;
 mod metrics;
 mod node_harness;
+mod official_record;
 mod oauth_clients;
 mod organizations;
 mod persisted;
