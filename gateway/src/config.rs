@@ -744,7 +744,11 @@ impl Settings {
         }
         s.records.card_key = lookup("IZGRAPH_CARD_KEY").map(PathBuf::from);
         if let Some(v) = lookup("IZGRAPH_RECORD_ACR") {
-            s.records.accepted_acr = v.split([' ', ',']).filter(|a| !a.is_empty()).map(str::to_owned).collect();
+            s.records.accepted_acr = v
+                .split([' ', ','])
+                .filter(|a| !a.is_empty())
+                .map(str::to_owned)
+                .collect();
         }
         if let Some(v) = lookup("IZGRAPH_DB_MAX_CONNECTIONS") {
             s.max_connections =

@@ -435,7 +435,10 @@ fn verify_card(
             .split_once('=')
             .with_context(|| format!("--issuer-jwks takes ISS=FILE, not `{pair}`"))?;
         let text = std::fs::read_to_string(path).with_context(|| format!("reading {path}"))?;
-        sets.insert(iss.to_owned(), serde_json::from_str(&text).with_context(|| format!("{path} is not JSON"))?);
+        sets.insert(
+            iss.to_owned(),
+            serde_json::from_str(&text).with_context(|| format!("{path} is not JSON"))?,
+        );
     }
     let own_key = settings.card_key();
     if own_key.exists() {

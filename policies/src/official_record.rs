@@ -26,13 +26,11 @@ pub fn authorize_official_record(principal: &Principal) -> Result<Proofing, Fiel
     match principal.role {
         Role::Guardian | Role::Individual => Ok(Proofing::Required),
         Role::RegistryAdmin => Ok(Proofing::NotRequired),
-        Role::Provider
-        | Role::PublicHealth
-        | Role::School
-        | Role::HealthPlan
-        | Role::Auditor => Err(FieldDenial {
-            rule: "official_record_family_and_staff",
-        }),
+        Role::Provider | Role::PublicHealth | Role::School | Role::HealthPlan | Role::Auditor => {
+            Err(FieldDenial {
+                rule: "official_record_family_and_staff",
+            })
+        }
     }
 }
 
@@ -47,13 +45,25 @@ mod tests {
             Principal::from_claims("t", role, Some(Uuid::nil()), Some(Uuid::nil()), None, None)
                 .expect("claims")
         };
-        assert_eq!(authorize_official_record(&p(Role::Guardian)), Ok(Proofing::Required));
-        assert_eq!(authorize_official_record(&p(Role::Individual)), Ok(Proofing::Required));
+        assert_eq!(
+            authorize_official_record(&p(Role::Guardian)),
+            Ok(Proofing::Required)
+        );
+        assert_eq!(
+            authorize_official_record(&p(Role::Individual)),
+            Ok(Proofing::Required)
+        );
         assert_eq!(
             authorize_official_record(&p(Role::RegistryAdmin)),
             Ok(Proofing::NotRequired)
         );
-        for role in [Role::Provider, Role::PublicHealth, Role::School, Role::HealthPlan, Role::Auditor] {
+        for role in [
+            Role::Provider,
+            Role::PublicHealth,
+            Role::School,
+            Role::HealthPlan,
+            Role::Auditor,
+        ] {
             assert!(authorize_official_record(&p(role)).is_err(), "{role}");
         }
     }

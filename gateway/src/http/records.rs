@@ -244,7 +244,11 @@ fn build(state: &AppState, official: &Value, today: NaiveDate) -> Result<Officia
             organization: text(&d["administeredBy"]["name"]),
             lot_number: text(&d["lotNumber"]),
         };
-        for g in d["vaccine"]["vaccineGroups"].as_array().into_iter().flatten() {
+        for g in d["vaccine"]["vaccineGroups"]
+            .as_array()
+            .into_iter()
+            .flatten()
+        {
             if let Some(g) = g.as_str() {
                 groups.entry(g.to_owned()).or_default().push(line.clone());
             }

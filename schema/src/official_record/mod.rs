@@ -74,13 +74,16 @@ impl OfficialRecordNode {
                     .map(|x| x.created_at.date_naive())
                     .min(),
             ),
-            None => match grade_for_age(policies::age_in_years(p.date_of_birth, on).max(0) as u32) {
-                Some(g) => (g.to_owned(), None),
-                None => return Ok(None),
-            },
+            None => {
+                match grade_for_age(policies::age_in_years(p.date_of_birth, on).max(0) as u32) {
+                    Some(g) => (g.to_owned(), None),
+                    None => return Ok(None),
+                }
+            }
         };
         let requirements = crate::roster::requirements_of(ctx, rc)?;
-        let evaluated = crate::roster::evaluate_one(rc, requirements, p, &grade, enrolled_on).await?;
+        let evaluated =
+            crate::roster::evaluate_one(rc, requirements, p, &grade, enrolled_on).await?;
         Ok(evaluated.map(|c| SchoolEntryNode {
             grade,
             compliance: SchoolComplianceNode::from(&c),
@@ -91,7 +94,9 @@ impl OfficialRecordNode {
 /// The grade a child of `age` is usually in on the school year's requirements (child care
 /// before five, kindergarten at five, grade 12 at seventeen); none for adults.
 fn grade_for_age(age: u32) -> Option<&'static str> {
-    const BY_AGE: [&str; 13] = ["K", "1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "11", "12"];
+    const BY_AGE: [&str; 13] = [
+        "K", "1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "11", "12",
+    ];
     match age {
         0..=4 => Some("CC"),
         5..=17 => BY_AGE.get((age - 5) as usize).copied(),
@@ -122,7 +127,8 @@ impl OfficialRecordQuery {
             Err(denial) => {
                 rc.record_denial(Some(id), "officialRecord", denial.rule);
                 return Err(ApiError::Forbidden(
-                    "the official record is given to the person, their guardian, or registry staff".into(),
+                    "the official record is given to the person, their guardian, or registry staff"
+                        .into(),
                 )
                 .into());
             }
@@ -131,7 +137,8 @@ impl OfficialRecordQuery {
             if proofing == Proofing::Required && !download.acr_accepted {
                 rc.record_denial(Some(id), "officialRecord", "identity_proofing_required");
                 return Err(ApiError::Forbidden(
-                    "downloading the official record needs an identity-proofed sign-in (IAL2)".into(),
+                    "downloading the official record needs an identity-proofed sign-in (IAL2)"
+                        .into(),
                 )
                 .into());
             }

@@ -71,7 +71,7 @@ impl AccessHistoryEntry {
     }
 
     /// Which parts of the record: identity, contact, guardians, doses, recommendations,
-    /// contraindications, school compliance, consent, enrollments, memberships.
+    /// contraindications, school compliance, consent, enrollments, memberships, access log.
     async fn parts(&self) -> &[String] {
         &self.parts
     }
@@ -102,6 +102,7 @@ fn part(field: &str) -> Option<&'static str> {
         "consent" => "consent",
         "enrollments" => "enrollments",
         "memberships" => "memberships",
+        "accessLog" => "access log",
         _ => return None,
     })
 }
@@ -140,7 +141,8 @@ pub(crate) async fn access_history(
         Ok(LogView::OwnRecords) => {}
         _ => {
             return Err(ApiError::Forbidden(
-                "accessHistory is a guardian's or individual's view; auditors read accessLog".into(),
+                "accessHistory is a guardian's or individual's view; auditors read accessLog"
+                    .into(),
             )
             .into())
         }

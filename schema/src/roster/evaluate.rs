@@ -167,7 +167,11 @@ pub(crate) async fn evaluate_one(
     grade: &str,
     enrolled_on: Option<NaiveDate>,
 ) -> Result<Option<Compliance>, ApiError> {
-    let mut evaluated =
-        evaluate_many(rc, requirements, &[(person.clone(), grade.to_owned(), enrolled_on)]).await?;
+    let mut evaluated = evaluate_many(
+        rc,
+        requirements,
+        &[(person.clone(), grade.to_owned(), enrolled_on)],
+    )
+    .await?;
     Ok(evaluated.pop().flatten())
 }

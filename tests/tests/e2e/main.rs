@@ -5,6 +5,7 @@
 mod pg_cluster;
 mod support;
 
+mod access_history;
 mod access_log;
 mod audit;
 mod auth;
@@ -21,8 +22,8 @@ mod graphql_http;
 mod limits;
 mod metrics;
 mod node_harness;
-mod official_record;
 mod oauth_clients;
+mod official_record;
 mod organizations;
 mod persisted;
 mod persons;

@@ -89,7 +89,14 @@ async fn the_official_record_has_every_valid_dose_and_the_school_status() {
     let at = |months: u32| (f.dob + Months::new(months)).to_string();
     // DTaP at 2, 4, 6 and 15 months, MMR at 12 months, and an MMR at 6 months (too early:
     // not valid, so not on the record).
-    for (cvx, months) in [("20", 2), ("20", 4), ("20", 6), ("20", 15), ("03", 12), ("03", 6)] {
+    for (cvx, months) in [
+        ("20", 2),
+        ("20", 4),
+        ("20", 6),
+        ("20", 15),
+        ("03", 12),
+        ("03", 6),
+    ] {
         let body = app.record_dose(&provider, &f.child, cvx, &at(months)).await;
         assert!(body.get("errors").is_none(), "{body}");
     }
@@ -145,7 +152,9 @@ async fn the_official_record_has_every_valid_dose_and_the_school_status() {
     let words = {
         let lower = status.replace('_', " ").to_lowercase();
         let mut c = lower.chars();
-        c.next().map(|f| f.to_uppercase().chain(c).collect::<String>()).unwrap_or_default()
+        c.next()
+            .map(|f| f.to_uppercase().chain(c).collect::<String>())
+            .unwrap_or_default()
     };
     assert!(text.contains(&format!("Grade K: {words}")), "{text}");
     assert!(text.contains("Ava Lindqvist"), "{text}");
@@ -165,7 +174,8 @@ async fn the_official_record_has_every_valid_dose_and_the_school_status() {
     // The download is an EXPORT by the guardian.
     let log = exports(&app, &f.child).await;
     assert!(
-        log.iter().any(|e| e["action"] == "EXPORT" && e["outcome"] == "ALLOWED"),
+        log.iter()
+            .any(|e| e["action"] == "EXPORT" && e["outcome"] == "ALLOWED"),
         "{log:#?}"
     );
 }
@@ -184,10 +194,12 @@ async fn downloads_need_identity_proofing_and_the_right_role() {
         assert_eq!(body["errors"][0]["extensions"]["code"], "FORBIDDEN");
     }
     let log = exports(&app, &f.child).await;
-    assert!(log
-        .iter()
-        .any(|e| e["reason"].as_str().is_some_and(|r| r.contains("identity_proofing_required"))),
-        "{log:#?}");
+    assert!(
+        log.iter().any(|e| e["reason"]
+            .as_str()
+            .is_some_and(|r| r.contains("identity_proofing_required"))),
+        "{log:#?}"
+    );
     assert!(!log.iter().any(|e| e["action"] == "EXPORT"), "{log:#?}");
 
     // A provider reads the record but is not given the official copy.
@@ -220,7 +232,8 @@ async fn the_card_verifies_with_the_published_key_and_not_after_a_change() {
     let provider = app.provider(&f.clinic);
     let at = |months: u32| (f.dob + Months::new(months)).to_string();
     for months in [2, 4, 6] {
-        app.record_dose(&provider, &f.child, "20", &at(months)).await;
+        app.record_dose(&provider, &f.child, "20", &at(months))
+            .await;
     }
     let resp = download(
         &app,
@@ -251,12 +264,21 @@ async fn the_card_verifies_with_the_published_key_and_not_after_a_change() {
     assert_eq!(entries.len(), 1 + 3, "the patient and three doses");
     assert_eq!(entries[0]["resource"]["birthDate"], f.dob.to_string());
     let text = bundle.to_string();
-    for absent in [f.child.as_str(), f.guardian.as_str(), "FEMALE", "female", "\"id\""] {
+    for absent in [
+        f.child.as_str(),
+        f.guardian.as_str(),
+        "FEMALE",
+        "female",
+        "\"id\"",
+    ] {
         assert!(!text.contains(absent), "`{absent}` in the card: {text}");
     }
     // One byte of the JWS changed: refused.
     let v: Value = serde_json::from_slice(&file).expect("json");
-    let jws = v["verifiableCredential"][0].as_str().expect("jws").to_owned();
+    let jws = v["verifiableCredential"][0]
+        .as_str()
+        .expect("jws")
+        .to_owned();
     let mut bytes = jws.into_bytes();
     let middle = bytes.len() / 2;
     bytes[middle] = if bytes[middle] == b'A' { b'B' } else { b'A' };
