@@ -75,6 +75,8 @@ pub struct AppState {
     pub forecasts: schema::ForecastCache,
     /// Parsed documents by text (see [`crate::http::documents`]).
     pub documents: crate::http::documents::Documents,
+    /// Signs the SMART Health Cards of official records (public key in `/.well-known/jwks.json`).
+    pub card_issuer: Arc<record::shc::Issuer>,
 }
 
 /// A configured, bound, not yet serving gateway.
@@ -176,6 +178,10 @@ impl Application {
             settings.checkpoint_file(),
         )?;
         let forecasts = schema::ForecastCache::new(settings.forecasts);
+        let card_issuer = Arc::new(crate::keys::card_issuer(
+            &settings.card_key(),
+            &settings.records.card_issuer,
+        )?);
         let metrics_listener = match settings.metrics_listen {
             Some(addr) => Some(
                 TcpListener::bind(addr)
@@ -207,6 +213,7 @@ impl Application {
                 persisted: Arc::new(persisted),
                 forecasts,
                 documents: Default::default(),
+                card_issuer,
             },
             checkpoints,
         })

@@ -139,6 +139,8 @@ pub struct Settings {
     pub jurisdiction: String,
     /// A requirements file to load instead of the built-in one.
     pub requirements_file: Option<PathBuf>,
+    /// The official record and its SMART Health Card (issue 18).
+    pub records: RecordSettings,
     /// Depth, complexity, aliases, root fields and who may introspect.
     pub limits: schema::Limits,
     /// The largest request body (and GET query string) accepted.
@@ -288,6 +290,7 @@ impl Default for Settings {
             max_connections: 16,
             jurisdiction: "MN".into(),
             requirements_file: None,
+            records: RecordSettings::default(),
             limits: schema::Limits::default(),
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             max_batch: 10,
@@ -732,6 +735,28 @@ impl Settings {
             s.jurisdiction = j.trim().to_owned();
         }
         s.requirements_file = lookup("IZGRAPH_REQUIREMENTS_FILE").map(PathBuf::from);
+        if let Some(v) = lookup("IZGRAPH_REGISTRY_NAME") {
+            s.records.registry_name = v.trim().to_owned();
+        }
+        if let Some(v) = lookup("IZGRAPH_CARD_ISSUER") {
+            let v = v.trim().to_owned();
+            if !v.starts_with("https://") || v.ends_with('/') {
+                return Err(ConfigError::Invalid {
+                    name: "IZGRAPH_CARD_ISSUER",
+                    value: v,
+                    why: "a SMART Health Card issuer is an https:// URL without a trailing slash",
+                });
+            }
+            s.records.card_issuer = v;
+        }
+        s.records.card_key = lookup("IZGRAPH_CARD_KEY").map(PathBuf::from);
+        if let Some(v) = lookup("IZGRAPH_RECORD_ACR") {
+            s.records.accepted_acr = v
+                .split([' ', ','])
+                .filter(|a| !a.is_empty())
+                .map(str::to_owned)
+                .collect();
+        }
         if let Some(v) = lookup("IZGRAPH_DB_MAX_CONNECTIONS") {
             s.max_connections =
                 v.parse()
@@ -817,6 +842,15 @@ impl Settings {
             .file
             .clone()
             .unwrap_or_else(|| self.data_dir.join("access-log-checkpoints.jsonl"))
+    }
+
+    /// The key that signs SMART Health Cards: `IZGRAPH_CARD_KEY`, or `card-signing-key.pem`
+    /// in the data directory (created on first use).
+    pub fn card_key(&self) -> PathBuf {
+        self.records
+            .card_key
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("card-signing-key.pem"))
     }
 
     /// The key that signs checkpoints: `IZGRAPH_CHECKPOINT_KEY`, or
@@ -1075,6 +1109,39 @@ mod tests {
             let mut vars = issuer.to_vec();
             vars.push(bad);
             assert!(settings(&vars).is_err(), "{bad:?}");
+        }
+    }
+}
+
+/// The official immunization record and its SMART Health Card.
+#[derive(Debug, Clone)]
+pub struct RecordSettings {
+    /// Printed on the record as its issuer (`IZGRAPH_REGISTRY_NAME`).
+    pub registry_name: String,
+    /// The cards' `iss` (`IZGRAPH_CARD_ISSUER`): verifiers fetch
+    /// `<iss>/.well-known/jwks.json`, so it is the registry's public https origin.
+    pub card_issuer: String,
+    /// The P-256 key cards are signed with (`IZGRAPH_CARD_KEY`).
+    pub card_key: Option<PathBuf>,
+    /// `acr` values a guardian's or individual's token must carry to download a record
+    /// (`IZGRAPH_RECORD_ACR`): identity proofed at NIST 800-63 IAL2 or above.
+    pub accepted_acr: Vec<String>,
+}
+
+impl Default for RecordSettings {
+    fn default() -> Self {
+        RecordSettings {
+            registry_name: "izgraph Immunization Registry".into(),
+            card_issuer: "https://izgraph.localhost".into(),
+            card_key: None,
+            accepted_acr: [
+                "IAL2",
+                "IAL3",
+                "http://idmanagement.gov/ns/assurance/ial/2",
+                "http://idmanagement.gov/ns/assurance/ial/3",
+            ]
+            .map(str::to_owned)
+            .to_vec(),
         }
     }
 }

@@ -28,6 +28,23 @@ pub enum KeyError {
     Sign(#[from] jsonwebtoken::errors::Error),
 }
 
+/// The SMART Health Card issuer of this registry: the P-256 key at `path` (PKCS#8 PEM,
+/// created mode 0600 on first use, like the dev key) and the cards' `iss`.
+pub fn card_issuer(path: &Path, iss: &str) -> Result<record::shc::Issuer, KeyError> {
+    use p256::pkcs8::DecodePrivateKey as _;
+    DevKeys::load_or_create_file(path)?;
+    let pem = std::fs::read_to_string(path).map_err(|source| KeyError::Io {
+        path: path.to_owned(),
+        source,
+    })?;
+    let key = p256::ecdsa::SigningKey::from_pkcs8_pem(&pem)
+        .map_err(|_| KeyError::Malformed(path.to_owned()))?;
+    Ok(record::shc::Issuer {
+        iss: iss.to_owned(),
+        key,
+    })
+}
+
 /// The key pair, its key id and its public JWK.
 #[derive(Clone)]
 pub struct DevKeys {

@@ -57,6 +57,10 @@ enum Command {
         ttl: i64,
         #[arg(long)]
         sub: Option<String>,
+        /// The identity-assurance level vouched for (`acr`, e.g. IAL2): guardians and
+        /// individuals need one to download an official record.
+        #[arg(long)]
+        acr: Option<String>,
     },
     /// Access-log tools.
     Audit {
@@ -79,6 +83,15 @@ enum Command {
         decisions: bool,
         #[arg(required = true)]
         files: Vec<std::path::PathBuf>,
+    },
+    /// Verify a SMART Health Card: a `.smart-health-card` file, a JWS, or `shc:/` numeric
+    /// text. Prints each card's issuer and exits 0, or the reason it is refused and exits 1.
+    /// This registry's own issuer (`IZGRAPH_CARD_ISSUER`) resolves to its card key; other
+    /// issuers' key sets are given with `--issuer-jwks ISS=FILE` (no network is used).
+    VerifyCard {
+        file: std::path::PathBuf,
+        #[arg(long = "issuer-jwks", value_name = "ISS=FILE")]
+        issuer_jwks: Vec<String>,
     },
     /// OAuth2 partner clients of the dev token endpoint (`POST /oauth/token`).
     Client {
@@ -286,6 +299,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             purpose,
             ttl,
             sub,
+            acr,
         } => {
             if settings.external_issuer.is_some() {
                 bail!("izgraph token signs dev tokens; this gateway is configured for an external issuer (IZGRAPH_ISSUER)");
@@ -312,6 +326,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     ttl_seconds: ttl,
                     subject: sub,
                     client: None,
+                    acr,
                 },
             )?;
             println!("{token}");
@@ -366,6 +381,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::CdsiCheck { files } => cdsi_check(&files)?,
         Command::MatchCheck { files, decisions } => match_check::run(&files, decisions)?,
+        Command::VerifyCard { file, issuer_jwks } => verify_card(&settings, &file, &issuer_jwks)?,
         Command::Healthcheck { url } => healthcheck(url.as_deref()).await?,
         Command::Audit {
             command: AuditCommand::Verify { checkpoints },
@@ -402,6 +418,52 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 }
             }
         }
+    }
+    Ok(())
+}
+
+/// `izgraph verify-card`: exits 1 (through the error) when the card is refused.
+fn verify_card(
+    settings: &Settings,
+    file: &std::path::Path,
+    issuer_jwks: &[String],
+) -> anyhow::Result<()> {
+    use std::collections::HashMap;
+    let mut sets: HashMap<String, serde_json::Value> = HashMap::new();
+    for pair in issuer_jwks {
+        let (iss, path) = pair
+            .split_once('=')
+            .with_context(|| format!("--issuer-jwks takes ISS=FILE, not `{pair}`"))?;
+        let text = std::fs::read_to_string(path).with_context(|| format!("reading {path}"))?;
+        sets.insert(
+            iss.to_owned(),
+            serde_json::from_str(&text).with_context(|| format!("{path} is not JSON"))?,
+        );
+    }
+    let own_key = settings.card_key();
+    if own_key.exists() {
+        let issuer = gateway::keys::card_issuer(&own_key, &settings.records.card_issuer)?;
+        sets.entry(issuer.iss.clone())
+            .or_insert_with(|| serde_json::json!({ "keys": [issuer.public_jwk()] }));
+    }
+    let bytes = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
+    // A card file is named for its media type (application/smart-health-card).
+    let is_file = bytes.first() == Some(&b'{')
+        && serde_json::from_slice::<serde_json::Value>(&bytes)
+            .ok()
+            .is_some_and(|v| v.get("verifiableCredential").is_some());
+    if is_file && file.extension().and_then(|e| e.to_str()) != Some("smart-health-card") {
+        bail!("invalid card: a card file's name must end in .smart-health-card");
+    }
+    let now = chrono::Utc::now().timestamp();
+    let cards = record::shc::verify(&bytes, &|iss| sets.get(iss).cloned(), now)
+        .map_err(|e| anyhow::anyhow!("invalid card: {e}"))?;
+    for card in cards {
+        let entries = card.bundle["entry"].as_array().map_or(0, Vec::len);
+        println!(
+            "valid card: issuer {} key {} ({} FHIR resources)",
+            card.iss, card.kid, entries
+        );
     }
     Ok(())
 }

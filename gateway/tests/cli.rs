@@ -524,3 +524,82 @@ fn match_check_prints_a_decision_per_pair_and_a_tally() {
     let (ok, _, err) = run(Command::new(BIN).arg("match-check").arg(&bad));
     assert!(!ok && err.contains("line 2"), "{err}");
 }
+
+/// `izgraph verify-card` on the conformance data of `shared/shc/`: the valid example card is
+/// accepted, invalid ones are refused with their reason and exit 1; a card this registry
+/// issued verifies with its own key, and not after one byte is changed.
+#[test]
+fn verify_card_accepts_the_valid_example_and_refuses_invalid_cards() {
+    let dir = tempfile::tempdir().expect("dir");
+    let db = Db {
+        url: None,
+        admin: None,
+    };
+    let shc = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/shc");
+    let jwks = format!(
+        "https://spec.smarthealth.cards/examples/issuer={}",
+        shc.join("example-issuer/jwks.json").display()
+    );
+    let check = |file: &str| {
+        run(izgraph(dir.path(), &db)
+            .args(["verify-card", "--issuer-jwks", &jwks])
+            .arg(shc.join("testdata").join(file)))
+    };
+    let (ok, out, err) = check("test-example-00-fhirhealthcard.json");
+    assert!(ok, "{out}{err}");
+    assert!(
+        out.contains("valid card: issuer https://spec.smarthealth.cards/examples/issuer"),
+        "{out}"
+    );
+    for (file, reason) in [
+        (
+            "test-example-00-d-jws-invalid-signature.txt",
+            "signature does not verify",
+        ),
+        ("test-example-00-d-jws-no_deflate.txt", "zip"),
+        ("test-example-00-d-jws-wrong_jws_header_kid.txt", "no key"),
+        (
+            "test-example-00-e-file-trailing_chars.smart-health-card",
+            "characters",
+        ),
+        (
+            "test-example-00-f-qr-code-numeric-value-0-wrong_qr_header.txt",
+            "shc:/",
+        ),
+        (
+            "test-example-00-e-file.wrong-extension",
+            ".smart-health-card",
+        ),
+    ] {
+        let (ok, out, err) = check(file);
+        assert!(!ok, "{file} accepted: {out}");
+        assert!(
+            err.contains("invalid card") && err.contains(reason),
+            "{file}: {err}"
+        );
+    }
+
+    // A card of this registry: signed with the data directory's card key.
+    let issuer = gateway::keys::card_issuer(
+        &dir.path().join("card-signing-key.pem"),
+        "https://izgraph.localhost",
+    )
+    .expect("card key");
+    let bundle = json!({ "resourceType": "Bundle", "type": "collection", "entry": [
+        { "fullUrl": "resource:0", "resource": { "resourceType": "Patient", "name": [{ "family": "Doe", "given": ["Jo"] }], "birthDate": "2019-01-01" } }
+    ] });
+    let jws = issuer
+        .issue(&bundle, chrono::Utc::now().timestamp())
+        .expect("issue");
+    let card = dir.path().join("mine.smart-health-card");
+    std::fs::write(&card, record::shc::file(&jws)).expect("write");
+    let (ok, out, err) = run(izgraph(dir.path(), &db).arg("verify-card").arg(&card));
+    assert!(ok, "{out}{err}");
+    let mut bytes = jws.into_bytes();
+    let i = bytes.len() - 10;
+    bytes[i] = if bytes[i] == b'A' { b'B' } else { b'A' };
+    let text = dir.path().join("changed.jws");
+    std::fs::write(&text, &bytes).expect("write");
+    let (ok, _, err) = run(izgraph(dir.path(), &db).arg("verify-card").arg(&text));
+    assert!(!ok && err.contains("invalid card"), "{err}");
+}

@@ -32,4 +32,6 @@ pub use decide::{decide, Decision, RecordFacts, Visibility};
 mod roster;
 pub use roster::{authorize_compliance_at, authorize_roster, RosterDenial};
 mod log_view;
+mod official_record;
 pub use log_view::{access_log_view, LogView};
+pub use official_record::{authorize_official_record, Proofing};

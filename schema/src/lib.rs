@@ -19,6 +19,7 @@ mod inline;
 mod limits;
 mod loaders;
 mod nulls;
+mod official_record;
 mod organization;
 mod page;
 mod person;
@@ -35,6 +36,7 @@ pub use error::{ApiError, ErrorCode};
 pub use forecast_cache::{ForecastCache, ForecastCacheConfig, ForecastCacheStatus};
 pub use limits::{Limits, MAX_STRING_CHARS};
 pub use nulls::{Nulls, MAX_ERRORS};
+pub use official_record::RecordDownload;
 pub use spans::Spans;
 
 /// The query root: every root field, with `_entities` representations failing one by one.
@@ -50,6 +52,7 @@ pub struct QueryFields(
     vaccine::VaccineQuery,
     access_log::AccessLogQuery,
     roster::RosterQuery,
+    official_record::OfficialRecordQuery,
     federation::EntityQuery,
 );
 

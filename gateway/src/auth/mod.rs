@@ -52,6 +52,10 @@ pub struct Claims {
     /// Which secret of that client it was issued with (see [`clients::secret_generation`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cgen: Option<String>,
+    /// Authentication context class (OIDC `acr`): how well the user's identity was proofed,
+    /// e.g. `IAL2`. A guardian or individual needs an accepted one to download a record.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub acr: Option<String>,
 }
 
 /// The claims a principal is made of, as received. `iss`, `aud`, `exp` and `nbf` are checked
@@ -159,6 +163,8 @@ pub struct TokenRequest {
     /// For the token endpoint: the client and its secret's generation, so the token is
     /// refused once the client is removed or its secret rotated.
     pub client: Option<(Uuid, String)>,
+    /// The identity-assurance level the dev issuer vouches for (`acr`).
+    pub acr: Option<String>,
 }
 
 impl TokenRequest {
@@ -172,6 +178,7 @@ impl TokenRequest {
             ttl_seconds: 3600,
             subject: None,
             client: None,
+            acr: None,
         }
     }
 
@@ -235,6 +242,7 @@ pub fn mint(keys: &DevKeys, req: &TokenRequest) -> Result<String, MintError> {
             .client
             .as_ref()
             .map(|(_, generation)| generation.clone()),
+        acr: req.acr.clone(),
     };
     Ok(keys.sign(&claims)?)
 }
@@ -382,6 +390,15 @@ impl Authenticator {
 
     /// The principal of an `Authorization` header value.
     pub fn authenticate(&self, header: Option<&str>) -> Result<Principal, AuthError> {
+        self.authenticate_with_acr(header).map(|(p, _)| p)
+    }
+
+    /// The principal and the token's `acr` claim (how well the user's identity was proofed),
+    /// for the downloads that require identity proofing.
+    pub fn authenticate_with_acr(
+        &self,
+        header: Option<&str>,
+    ) -> Result<(Principal, Option<String>), AuthError> {
         let header = header.ok_or(AuthError::Missing)?;
         let token = bearer(header).ok_or(AuthError::Malformed)?;
         let claims = match &self.mode {
@@ -396,7 +413,13 @@ impl Authenticator {
             } if is_opaque(token) => introspector.verify(token)?,
             Mode::External { keys, .. } => keys.verify(token)?,
         };
-        principal_of_claims(&claims)
+        let acr = claims
+            .other
+            .get("acr")
+            .and_then(|v| v.as_str())
+            .filter(|a| !a.chars().any(is_control_or_format))
+            .map(str::to_owned);
+        Ok((principal_of_claims(&claims)?, acr))
     }
 }
 

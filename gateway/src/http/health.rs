@@ -50,7 +50,12 @@ pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Value>) 
 
 /// The dev issuer's JWKS, so partner systems and routers can verify its tokens.
 pub async fn jwks(State(state): State<AppState>) -> Json<Value> {
-    Json(json!({ "keys": [state.auth.keys().jwk()] }))
+    let card = state.card_issuer.public_jwk();
+    if state.auth.is_dev() {
+        Json(json!({ "keys": [state.auth.keys().jwk(), card] }))
+    } else {
+        Json(json!({ "keys": [card] }))
+    }
 }
 
 /// Prometheus text exposition. Counts and pool figures only: no personal data, so it is

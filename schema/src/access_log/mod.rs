@@ -199,6 +199,15 @@ impl AccessLogQuery {
             .access_log(&rc.access, &store_filter, first, after.as_ref())
             .await
             .map_err(store_err(rc))?;
+        // An auditor (or registry staff) looking up one person's history has looked at that
+        // person: logged, so it shows in the person's own `accessHistory`. (A guardian or
+        // individual reading their own entries is not a disclosure to anyone.)
+        if let (Some(person), Ok(policies::LogView::Everything)) = (
+            store_filter.person_id,
+            policies::access_log_view(&rc.access.principal),
+        ) {
+            rc.record_reveal(person, "accessLog");
+        }
         Ok(AccessLogConnection {
             page_info: page_info(&page),
             edges: page

@@ -1,5 +1,7 @@
 //! `me`: the principal the bearer token identifies.
 
+mod history;
+
 use async_graphql::{Context, Enum, Object, Result};
 
 use crate::context::{request, store_err};
@@ -74,6 +76,18 @@ impl PrincipalNode {
         Ok(Some(
             request(ctx)?.0.access.principal.purpose.as_str().to_owned(),
         ))
+    }
+
+    /// Who saw the reader's record (and each minor ward's): newest first. Guardians and
+    /// individuals only; it never names another person or the reader's staff member.
+    #[graphql(complexity = "crate::limits::paged(first, 20, child_complexity)")]
+    async fn access_history(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default = 20)] first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<history::AccessHistoryConnection> {
+        history::access_history(ctx, first.unwrap_or(20), after).await
     }
 
     /// The person a guardian or individual token acts as.

@@ -158,3 +158,20 @@ pub(crate) async fn compliance_at(
     .await?;
     Ok(evaluated.pop().flatten())
 }
+
+/// One person's compliance in `grade` (the official record's school-entry status).
+pub(crate) async fn evaluate_one(
+    rc: &RequestContext,
+    requirements: &Requirements,
+    person: &person::Model,
+    grade: &str,
+    enrolled_on: Option<NaiveDate>,
+) -> Result<Option<Compliance>, ApiError> {
+    let mut evaluated = evaluate_many(
+        rc,
+        requirements,
+        &[(person.clone(), grade.to_owned(), enrolled_on)],
+    )
+    .await?;
+    Ok(evaluated.pop().flatten())
+}

@@ -11,6 +11,7 @@ mod person_field;
 mod query;
 mod types;
 
+pub(crate) use evaluate::{evaluate_one, requirements as requirements_of};
 pub(crate) use person_field::school_compliance;
 pub use query::RosterQuery;
 pub(crate) use types::SchoolComplianceNode;

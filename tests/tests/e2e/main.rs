@@ -5,6 +5,7 @@
 mod pg_cluster;
 mod support;
 
+mod access_history;
 mod access_log;
 mod audit;
 mod auth;
@@ -22,6 +23,7 @@ mod limits;
 mod metrics;
 mod node_harness;
 mod oauth_clients;
+mod official_record;
 mod organizations;
 mod persisted;
 mod persons;
