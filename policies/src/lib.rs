@@ -33,3 +33,5 @@ mod roster;
 pub use roster::{authorize_compliance_at, authorize_roster, RosterDenial};
 mod log_view;
 pub use log_view::{access_log_view, LogView};
+mod data_quality;
+pub use data_quality::{authorize_data_quality, DataQualityDenial};

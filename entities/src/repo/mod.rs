@@ -8,6 +8,7 @@ pub mod contraindications;
 pub mod doses;
 pub mod enrollments;
 pub mod guardians;
+pub mod hl7;
 pub(crate) mod log_writer;
 pub mod memberships;
 pub mod oauth_clients;

@@ -140,6 +140,36 @@ fn like_prefix(key: &str) -> String {
     out
 }
 
+/// A new person's row, validated (names, birth date, contact), not yet inserted: what
+/// `createPerson` and a VXU's new person both insert.
+pub(crate) fn prepare_person(
+    access: &Access,
+    input: NewPerson,
+) -> Result<person::ActiveModel, StoreError> {
+    let first_name = required_name("firstName", &input.first_name)?;
+    let last_name = required_name("lastName", &input.last_name)?;
+    let now = Utc::now();
+    let id = Uuid::now_v7();
+    let mut model = person::ActiveModel {
+        id: Set(id),
+        first_name_key: Set(name_key(&first_name)),
+        last_name_key: Set(name_key(&last_name)),
+        first_name: Set(first_name),
+        middle_name: Set(optional("middleName", input.middle_name.as_deref(), 100)?),
+        last_name: Set(last_name),
+        date_of_birth: Set(date_of_birth(access, input.date_of_birth)?),
+        gender: Set(input.gender),
+        participation: Set(Participation::Participating),
+        locked_to_org_id: Set(None),
+        reminders: Set(true),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    };
+    apply_contact(&mut model, &input.contact.unwrap_or_default())?;
+    Ok(model)
+}
+
 impl Store {
     /// Fetches one person within the caller's row scope.
     pub async fn person(&self, access: &Access, id: Uuid) -> Result<Lookup, StoreError> {
@@ -280,27 +310,11 @@ impl Store {
         access: &Access,
         input: NewPerson,
     ) -> Result<person::Model, StoreError> {
-        let first_name = required_name("firstName", &input.first_name)?;
-        let last_name = required_name("lastName", &input.last_name)?;
-        let now = Utc::now();
-        let id = Uuid::now_v7();
-        let mut model = person::ActiveModel {
-            id: Set(id),
-            first_name_key: Set(name_key(&first_name)),
-            last_name_key: Set(name_key(&last_name)),
-            first_name: Set(first_name),
-            middle_name: Set(optional("middleName", input.middle_name.as_deref(), 100)?),
-            last_name: Set(last_name),
-            date_of_birth: Set(date_of_birth(access, input.date_of_birth)?),
-            gender: Set(input.gender),
-            participation: Set(Participation::Participating),
-            locked_to_org_id: Set(None),
-            reminders: Set(true),
-            created_at: Set(now),
-            updated_at: Set(now),
-            ..Default::default()
+        let model = prepare_person(access, input)?;
+        let id = match &model.id {
+            sea_orm::ActiveValue::Set(id) => *id,
+            _ => Uuid::now_v7(),
         };
-        apply_contact(&mut model, &input.contact.unwrap_or_default())?;
         let txn = self.begin_write_for(access).await?;
         txn.touch(id);
         let row = model.insert(&*txn).await?;
