@@ -40,8 +40,7 @@ mod tests {
     use crate::Role;
 
     fn principal(role: Role, org: Uuid) -> Principal {
-        Principal::from_claims("t", role, Some(org), Some(Uuid::nil()), None, None)
-            .expect("claims")
+        Principal::from_claims("t", role, Some(org), Some(Uuid::nil()), None, None).expect("claims")
     }
 
     #[test]
@@ -51,8 +50,16 @@ mod tests {
         assert!(authorize_data_quality(&principal(Role::Provider, own), other).is_err());
         assert!(authorize_data_quality(&principal(Role::RegistryAdmin, own), other).is_ok());
         assert!(authorize_data_quality(&principal(Role::Auditor, own), other).is_ok());
-        for role in [Role::School, Role::HealthPlan, Role::Guardian, Role::Individual] {
-            assert!(authorize_data_quality(&principal(role, own), own).is_err(), "{role}");
+        for role in [
+            Role::School,
+            Role::HealthPlan,
+            Role::Guardian,
+            Role::Individual,
+        ] {
+            assert!(
+                authorize_data_quality(&principal(role, own), own).is_err(),
+                "{role}"
+            );
         }
     }
 }

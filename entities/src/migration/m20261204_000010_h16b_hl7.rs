@@ -184,12 +184,14 @@ impl MigrationTrait for Migration {
         // have it from the code-set migration, which loads the whole file.
         let known = m
             .get_connection()
-            .query_one_raw(m.get_database_backend().build(
-                Query::select()
-                    .expr(Expr::col(Alias::new("cvx")))
-                    .from(Alias::new("vaccines"))
-                    .and_where(Expr::col(Alias::new("cvx")).eq("24")),
-            ))
+            .query_one_raw(
+                m.get_database_backend().build(
+                    Query::select()
+                        .expr(Expr::col(Alias::new("cvx")))
+                        .from(Alias::new("vaccines"))
+                        .and_where(Expr::col(Alias::new("cvx")).eq("24")),
+                ),
+            )
             .await?
             .is_some();
         if !known {

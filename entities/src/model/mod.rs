@@ -20,5 +20,5 @@ pub mod organization_facility;
 pub mod person;
 pub mod person_version;
 pub mod vaccine;
-pub mod vaccine_refusal;
 pub mod vaccine_group;
+pub mod vaccine_refusal;

@@ -63,7 +63,11 @@ impl RecordOutcome {
     }
 }
 
-pub(crate) fn short(field: &str, value: Option<&str>, max: usize) -> Result<Option<String>, StoreError> {
+pub(crate) fn short(
+    field: &str,
+    value: Option<&str>,
+    max: usize,
+) -> Result<Option<String>, StoreError> {
     match value.map(str::trim) {
         None | Some("") => Ok(None),
         Some(v) if v.chars().count() > max => Err(StoreError::Invalid(format!(

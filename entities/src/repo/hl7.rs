@@ -293,10 +293,7 @@ impl Store {
     }
 
     /// The facility identifiers of `orgs` (those that have one).
-    pub async fn facility_ids(
-        &self,
-        orgs: &[Uuid],
-    ) -> Result<BTreeMap<Uuid, String>, StoreError> {
+    pub async fn facility_ids(&self, orgs: &[Uuid]) -> Result<BTreeMap<Uuid, String>, StoreError> {
         if orgs.is_empty() {
             return Ok(BTreeMap::new());
         }
@@ -387,7 +384,11 @@ impl Store {
                 access,
                 NewEntry {
                     reason: Some("person opted out: VXU acknowledged, not stored".into()),
-                    ..NewEntry::allowed(AccessAction::Write, vec![person.id], vec!["Hl7.vxu".into()])
+                    ..NewEntry::allowed(
+                        AccessAction::Write,
+                        vec![person.id],
+                        vec!["Hl7.vxu".into()],
+                    )
                 },
             )
             .await?;
@@ -530,12 +531,14 @@ impl Store {
             }
         }
         let existing = match &order.filler_order {
-            Some(filler) => hl7_dose_detail::Entity::find()
-                .filter(hl7_dose_detail::Column::SenderOrgId.eq(sender))
-                .filter(hl7_dose_detail::Column::FillerOrder.eq(filler.clone()))
-                .filter(hl7_dose_detail::Column::PersonId.eq(person.id))
-                .one(&**txn)
-                .await?,
+            Some(filler) => {
+                hl7_dose_detail::Entity::find()
+                    .filter(hl7_dose_detail::Column::SenderOrgId.eq(sender))
+                    .filter(hl7_dose_detail::Column::FillerOrder.eq(filler.clone()))
+                    .filter(hl7_dose_detail::Column::PersonId.eq(person.id))
+                    .one(&**txn)
+                    .await?
+            }
             None => None,
         };
         match (order.action, order.completion) {
@@ -591,10 +594,7 @@ impl Store {
             }
             (OrderAction::Update, _) if existing.is_some() => {
                 let detail = existing.unwrap_or_else(|| unreachable!("checked by the guard"));
-                let Some(row) = dose::Entity::find_by_id(detail.dose_id)
-                    .one(&**txn)
-                    .await?
-                else {
+                let Some(row) = dose::Entity::find_by_id(detail.dose_id).one(&**txn).await? else {
                     return Ok(OrderResult::UnknownOrder);
                 };
                 let id = row.id;
@@ -715,7 +715,12 @@ impl Store {
         sender: Option<Uuid>,
         record: MessageRecord,
     ) -> Result<(), StoreError> {
-        self.insert_message(&self.db, sender, &record).await
+        // Through the write path: on SQLite a write outside it would make a concurrent write
+        // transaction fail instead of wait.
+        let txn = self.begin_write().await?;
+        self.insert_message(&*txn, sender, &record).await?;
+        txn.commit().await?;
+        Ok(())
     }
 
     /// The data-quality report of one sender: messages by acknowledgement code, and findings
@@ -740,22 +745,21 @@ impl Store {
                 _ => report.rejected += n,
             }
         }
-        let rows: Vec<(String, String, Option<String>, String, i64)> =
-            hl7_finding::Entity::find()
-                .select_only()
-                .column(hl7_finding::Column::Severity)
-                .column(hl7_finding::Column::Hl7Code)
-                .column(hl7_finding::Column::AppCode)
-                .column(hl7_finding::Column::Location)
-                .column_as(hl7_finding::Column::Id.count(), "n")
-                .filter(hl7_finding::Column::OrganizationId.eq(org))
-                .group_by(hl7_finding::Column::Severity)
-                .group_by(hl7_finding::Column::Hl7Code)
-                .group_by(hl7_finding::Column::AppCode)
-                .group_by(hl7_finding::Column::Location)
-                .into_tuple()
-                .all(&self.db)
-                .await?;
+        let rows: Vec<(String, String, Option<String>, String, i64)> = hl7_finding::Entity::find()
+            .select_only()
+            .column(hl7_finding::Column::Severity)
+            .column(hl7_finding::Column::Hl7Code)
+            .column(hl7_finding::Column::AppCode)
+            .column(hl7_finding::Column::Location)
+            .column_as(hl7_finding::Column::Id.count(), "n")
+            .filter(hl7_finding::Column::OrganizationId.eq(org))
+            .group_by(hl7_finding::Column::Severity)
+            .group_by(hl7_finding::Column::Hl7Code)
+            .group_by(hl7_finding::Column::AppCode)
+            .group_by(hl7_finding::Column::Location)
+            .into_tuple()
+            .all(&self.db)
+            .await?;
         report.findings = rows
             .into_iter()
             .map(|(severity, hl7_code, app_code, location, n)| FindingCount {

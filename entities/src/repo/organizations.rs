@@ -6,8 +6,8 @@ use uuid::Uuid;
 
 use crate::codes::{AccessAction, OrganizationKind};
 use crate::model::{organization, organization_facility};
-use crate::repo::hl7::FACILITY_ID_CHARS;
 use crate::repo::access_log::{append, NewEntry};
+use crate::repo::hl7::FACILITY_ID_CHARS;
 use crate::{Access, Store, StoreError};
 
 impl Store {
@@ -56,7 +56,9 @@ impl Store {
             None | Some("") => None,
             Some(f)
                 if f.chars().count() > FACILITY_ID_CHARS
-                    || !f.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)) =>
+                    || !f
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)) =>
             {
                 return Err(StoreError::Invalid(format!(
                     "facilityId must be 1 to {FACILITY_ID_CHARS} letters, digits, `-`, `_` or `.`"

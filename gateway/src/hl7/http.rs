@@ -36,7 +36,13 @@ pub async fn post_hl7(State(state): State<AppState>, headers: HeaderMap, body: B
     let content_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .map(|v| v.split(';').next().unwrap_or("").trim().to_ascii_lowercase())
+        .map(|v| {
+            v.split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase()
+        })
         .unwrap_or_default();
     let answer_type = match content_type.as_str() {
         ER7 | "application/hl7-v2" => ER7,

@@ -96,8 +96,8 @@ pub async fn import_file(
         .await
         .map_err(|e| ImportError::Unavailable(e.to_string()))?
         .ok_or(ImportError::UnknownClient(client))?;
-    let principal =
-        principal_of_client(&client_row).map_err(|e| ImportError::BadClient(client, e.to_string()))?;
+    let principal = principal_of_client(&client_row)
+        .map_err(|e| ImportError::BadClient(client, e.to_string()))?;
     let messages = split_batch(&text);
     let total = messages.len();
     let batch_id = Uuid::now_v7().simple().to_string();
@@ -167,7 +167,8 @@ mod tests {
 
     #[test]
     fn batches_split_into_messages_without_their_envelope() {
-        let text = "FHS|^~\\&|A\rBHS|^~\\&|A\rMSH|^~\\&|1\rPID|1\rMSH|^~\\&|2\nPID|2\r\nBTS|2\rFTS|1\r";
+        let text =
+            "FHS|^~\\&|A\rBHS|^~\\&|A\rMSH|^~\\&|1\rPID|1\rMSH|^~\\&|2\nPID|2\r\nBTS|2\rFTS|1\r";
         assert_eq!(
             split_batch(text),
             vec!["MSH|^~\\&|1\rPID|1", "MSH|^~\\&|2\rPID|2"]

@@ -164,7 +164,8 @@ pub async fn process(
     let access = Access::new(principal, state.settings.today(), request_id);
     match validation.profile.map(|p| p.identifier.as_str()) {
         Some("Z22") => {
-            if let Err(denial) = policies::authorize_write(&access.principal, WriteAction::RecordDose)
+            if let Err(denial) =
+                policies::authorize_write(&access.principal, WriteAction::RecordDose)
             {
                 state
                     .store
@@ -236,10 +237,7 @@ async fn reject(
     let ack = hl7::ack(msg, control_id, AckCode::Reject, issues, header);
     state
         .store
-        .record_hl7_message(
-            principal.org,
-            message_record(kind, AckCode::Reject, issues),
-        )
+        .record_hl7_message(principal.org, message_record(kind, AckCode::Reject, issues))
         .await?;
     Ok(Answer {
         text: ack.encode(),

@@ -30,7 +30,11 @@ const PERSON_FIELDS: &str = "id firstName middleName lastName dateOfBirth gender
   contact { addressLine1 addressLine2 city state postalCode phone }";
 
 fn query_text(forecast: bool) -> String {
-    let evaluation = if forecast { "evaluation { status reason }" } else { "" };
+    let evaluation = if forecast {
+        "evaluation { status reason }"
+    } else {
+        ""
+    };
     let recommendations = if forecast {
         "recommendations { vaccineGroup status doseNumber earliestDate recommendedDate pastDueDate latestDate vaccines { cvx name } }"
     } else {
@@ -117,7 +121,9 @@ pub(super) async fn process(
             .extensions
             .as_ref()
             .and_then(|x| x.get("code"))
-            .is_some_and(|c| matches!(c, async_graphql::Value::String(s) if s == "SERVICE_UNAVAILABLE"));
+            .is_some_and(
+                |c| matches!(c, async_graphql::Value::String(s) if s == "SERVICE_UNAVAILABLE"),
+            );
         if unavailable {
             return Err(Hl7Failure::Unavailable);
         }

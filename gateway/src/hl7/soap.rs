@@ -273,7 +273,10 @@ pub async fn post_soap(
         }
         other => fault(
             Fault::Unknown,
-            &format!("unsupported operation `{}`", other.chars().take(64).collect::<String>()),
+            &format!(
+                "unsupported operation `{}`",
+                other.chars().take(64).collect::<String>()
+            ),
         ),
     }
 }

@@ -87,7 +87,18 @@ pub(super) async fn process(
     };
     let Some(patient) = patient else {
         let code = ack_code_of(&issues);
-        return finish(state, access, msg, &control_id, code, issues, header, kind, None).await;
+        return finish(
+            state,
+            access,
+            msg,
+            &control_id,
+            code,
+            issues,
+            header,
+            kind,
+            None,
+        )
+        .await;
     };
 
     let mut orders = Vec::new();
@@ -477,14 +488,8 @@ async fn read_order(
         mvx: Some(mvx).filter(|m| !m.is_empty()),
         lot_number: rxa.lots().first().map(|l| (*l).to_owned()),
         lot_expiration: expiration,
-        site: order
-            .rxr
-            .map(|r| r.site().code)
-            .filter(|c| !c.is_empty()),
-        route: order
-            .rxr
-            .map(|r| r.route().code)
-            .filter(|c| !c.is_empty()),
+        site: order.rxr.map(|r| r.site().code).filter(|c| !c.is_empty()),
+        route: order.rxr.map(|r| r.route().code).filter(|c| !c.is_empty()),
         historical,
         administered_at,
         completion,
