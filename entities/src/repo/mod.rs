@@ -15,6 +15,7 @@ pub mod organizations;
 mod page;
 pub mod persons;
 pub mod records;
+pub mod resolve;
 pub mod roster;
 mod visible;
 mod write_guard;
