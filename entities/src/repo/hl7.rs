@@ -19,15 +19,18 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use crate::codes::{AccessAction, ContraindicationKind, Gender, Participation};
+use crate::codes::{
+    AccessAction, ContraindicationKind, Gender, IdentifierKind, Participation, SubmissionSource,
+};
 use crate::db::WriteTxn;
 use crate::model::{
     contraindication, dose, dose_report, hl7_dose_detail, hl7_finding, hl7_message,
-    organization_facility, person, vaccine_refusal,
+    organization_facility, person, person_identifier, vaccine_refusal,
 };
 use crate::repo::access_log::{append, NewEntry};
 use crate::repo::doses::{short, Placement, RecordOutcome};
 use crate::repo::persons::{Contact, NewPerson};
+use crate::repo::resolve::{IdentifierInput, Origin, Resolution, Submission};
 use crate::{Access, Backend, Store, StoreError};
 
 /// Longest facility identifier (MSH-4.1 is an IS of 20 in the guide; some states use longer
@@ -56,18 +59,6 @@ pub struct PatientReport {
     pub multiple_birth: Option<bool>,
     pub birth_order: Option<u8>,
     pub contact: Contact,
-}
-
-/// The answer of person resolution: the one boundary between the VXU path and patient
-/// matching.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Resolution {
-    /// The registry holds this person: link the report to them.
-    Match(Uuid),
-    /// Candidates a person must review; the report is kept apart until then.
-    Possible(Vec<Uuid>),
-    /// A person the registry does not hold: create them.
-    NoMatch,
 }
 
 /// RXA-21.
@@ -146,13 +137,13 @@ pub struct VxuSubmission {
     pub orders: Vec<ReportedDose>,
 }
 
-/// What became of the person a VXU named.
+/// What became of the person a VXU named (from the identity engine's resolution).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PersonOutcome {
     Matched,
     Created,
     /// Candidates exist that a person must review: the report was stored under a new record
-    /// marked for review.
+    /// with a review item per candidate (issue 15's review queue).
     HeldForReview,
     /// Opted out: acknowledged, nothing stored.
     OptedOut,
@@ -223,55 +214,92 @@ pub struct DataQuality {
     pub findings: Vec<FindingCount>,
 }
 
-/// The key names are compared by (the persons table's `*_name_key`).
-fn key(s: &str) -> String {
-    crate::repo::persons::name_key(s)
+/// The submission the identity engine resolves for a VXU's PID: names, birth date, sex and
+/// contact, the mother's maiden name, multiple birth and birth order, and the PID-3 identifiers
+/// with their assigning authorities (MR as MRNs, MA/MC as Medicaid ids, SS as an SSN, which
+/// the engine keeps only as its keyed hash; other types as they are).
+fn submission_of(patient: &PatientReport, person: NewPerson) -> Submission {
+    let mut identifiers = Vec::new();
+    let mut ssn = None;
+    for i in &patient.identifiers {
+        let (id, authority) = (i.id.trim(), i.authority.trim());
+        if id.is_empty() {
+            continue;
+        }
+        let kind = match i.type_code.trim() {
+            "SS" => {
+                ssn = Some(id.to_owned());
+                continue;
+            }
+            "MR" => IdentifierKind::Mrn,
+            "MA" | "MC" => IdentifierKind::Medicaid,
+            _ => IdentifierKind::Other,
+        };
+        if authority.is_empty() {
+            continue;
+        }
+        identifiers.push(IdentifierInput {
+            kind,
+            authority: authority.to_owned(),
+            value: id.to_owned(),
+        });
+    }
+    Submission {
+        mother_maiden_name: patient.mothers_maiden_name.clone(),
+        multiple_birth: patient.multiple_birth,
+        birth_order: patient.birth_order.map(i16::from),
+        identifiers,
+        ssn,
+        ..Submission::of(person)
+    }
 }
 
-/// Resolves the PID of a VXU to a person of the registry, inside the write's transaction.
-///
-/// This is the one boundary between the HL7 path and patient matching. Until the identity
-/// engine is wired in, a person is the same when family name, given name and birth date are
-/// equal after normalization (case, surrounding blanks): one such person is a match, several
-/// need review, none is a new person. The whole registry is searched (matching is the
-/// registry's, not the sender's view).
-pub(crate) async fn resolve_person<C: ConnectionTrait>(
+/// The deterministic step registries run before probabilistic matching: the one person who
+/// holds an MRN of this submission from the same assigning authority and has the same
+/// normalized family name, given name and birth date. A sender's resend of a patient it
+/// already reported is that person whatever the score (the engine scores an exact repeat
+/// without a middle name at about 3.3 bits, below its link threshold of 6.61).
+async fn exact_match<C: ConnectionTrait>(
     conn: &C,
-    patient: &PatientReport,
-) -> Result<Resolution, StoreError> {
-    let ids: Vec<Uuid> = person::Entity::find()
-        .select_only()
-        .column(person::Column::Id)
-        .filter(person::Column::LastNameKey.eq(key(&patient.last_name)))
-        .filter(person::Column::FirstNameKey.eq(key(&patient.first_name)))
-        .filter(person::Column::DateOfBirth.eq(patient.date_of_birth))
-        .limit(10)
-        .into_tuple()
+    sub: &Submission,
+) -> Result<Option<person::Model>, StoreError> {
+    let mut holders: Vec<Uuid> = Vec::new();
+    for i in sub
+        .identifiers
+        .iter()
+        .filter(|i| i.kind == IdentifierKind::Mrn)
+    {
+        let ids: Vec<Uuid> = person_identifier::Entity::find()
+            .select_only()
+            .column(person_identifier::Column::PersonId)
+            .filter(person_identifier::Column::Kind.eq(IdentifierKind::Mrn))
+            .filter(person_identifier::Column::Authority.eq(i.authority.trim()))
+            .filter(person_identifier::Column::Value.eq(i.value.trim()))
+            .limit(10)
+            .into_tuple()
+            .all(conn)
+            .await?;
+        holders.extend(ids);
+    }
+    holders.sort_unstable();
+    holders.dedup();
+    if holders.is_empty() {
+        return Ok(None);
+    }
+    let key = crate::repo::persons::name_key;
+    let rows = person::Entity::find()
+        .filter(person::Column::Id.is_in(holders))
+        .filter(person::Column::MergedInto.is_null())
+        .filter(person::Column::LastNameKey.eq(key(&sub.person.last_name)))
+        .filter(person::Column::FirstNameKey.eq(key(&sub.person.first_name)))
+        .filter(person::Column::DateOfBirth.eq(sub.person.date_of_birth))
+        .limit(2)
         .all(conn)
         .await?;
-    Ok(match ids.as_slice() {
-        [] => Resolution::NoMatch,
-        [one] => Resolution::Match(*one),
-        _ => Resolution::Possible(ids),
+    Ok(match <[person::Model; 1]>::try_from(rows) {
+        Ok([one]) => Some(one),
+        Err(_) => None,
     })
-}
-
-/// A stable 63-bit key for an advisory lock on one (family, given, birth date): two messages
-/// about the same new person resolve one after the other, so the second finds the first's.
-fn resolution_lock_key(patient: &PatientReport) -> i64 {
-    use sha2::Digest;
-    let digest = sha2::Sha256::digest(
-        format!(
-            "{}\u{1f}{}\u{1f}{}",
-            key(&patient.last_name),
-            key(&patient.first_name),
-            patient.date_of_birth
-        )
-        .as_bytes(),
-    );
-    let mut bytes = [0u8; 8];
-    bytes.copy_from_slice(&digest[..8]);
-    (u64::from_be_bytes(bytes) >> 1) as i64
 }
 
 impl Store {
@@ -332,50 +360,46 @@ impl Store {
             .iter()
             .map(|o| (o.order, self.check_order(access, patient, o)))
             .collect();
-        let prepared_person = crate::repo::persons::prepare_person(access, new_person)?;
+        let submission_person = submission_of(patient, new_person);
 
         let txn = self.begin_write_for(access).await?;
-        if Store::backend_of(&*txn) == Backend::Postgres {
-            txn.execute_raw(sea_orm::Statement::from_sql_and_values(
-                sea_orm::DbBackend::Postgres,
-                "SELECT pg_advisory_xact_lock($1)",
-                [resolution_lock_key(patient).into()],
-            ))
-            .await?;
-        }
-        let (person, outcome) = match resolve_person(&*txn, patient).await? {
-            Resolution::Match(id) => {
-                txn.touch(id);
-                let mut q = person::Entity::find_by_id(id);
-                if Store::backend_of(&*txn) == Backend::Postgres {
-                    q = q.lock_exclusive();
-                }
-                let row = q
-                    .one(&*txn)
-                    .await?
-                    .ok_or_else(|| StoreError::not_found("person", id))?;
-                (row, PersonOutcome::Matched)
-            }
-            Resolution::NoMatch => {
-                let row = prepared_person.clone().insert(&*txn).await?;
-                txn.touch(row.id);
-                (row, PersonOutcome::Created)
-            }
-            Resolution::Possible(_) => {
-                let row = prepared_person.clone().insert(&*txn).await?;
-                txn.touch(row.id);
-                (row, PersonOutcome::HeldForReview)
+        // Patient matching (issue 15), in this transaction: the person and the doses commit
+        // together or not at all.
+        let resolution = match exact_match(&*txn, &submission_person).await? {
+            Some(row) => Resolution::Matched {
+                person: row.id,
+                score: f64::INFINITY,
+                stored: row.participation != Participation::OptedOut,
+            },
+            None => {
+                self.resolve_in(
+                    &txn,
+                    access,
+                    Origin::of(access, SubmissionSource::Hl7),
+                    submission_person,
+                )
+                .await?
             }
         };
-        let mut fields: Vec<String> = Vec::new();
-        if matches!(
-            outcome,
-            PersonOutcome::Created | PersonOutcome::HeldForReview
-        ) {
-            fields.push("Person.create".into());
+        let outcome = match &resolution {
+            Resolution::Matched { stored: false, .. } => PersonOutcome::OptedOut,
+            Resolution::Matched { .. } => PersonOutcome::Matched,
+            Resolution::Created { .. } => PersonOutcome::Created,
+            Resolution::Review { .. } => PersonOutcome::HeldForReview,
+        };
+        let id = resolution.person();
+        txn.touch(id);
+        let mut q = person::Entity::find_by_id(id);
+        if Store::backend_of(&*txn) == Backend::Postgres {
+            q = q.lock_exclusive();
         }
+        let person = q
+            .one(&*txn)
+            .await?
+            .ok_or_else(|| StoreError::not_found("person", id))?;
+        let mut fields: Vec<String> = Vec::new();
         let mut results = Vec::with_capacity(checked.len());
-        if person.participation == Participation::OptedOut {
+        if outcome == PersonOutcome::OptedOut || person.participation == Participation::OptedOut {
             for (n, _) in &checked {
                 results.push((*n, OrderResult::NotStored));
             }

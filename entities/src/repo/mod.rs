@@ -16,6 +16,7 @@ pub mod organizations;
 mod page;
 pub mod persons;
 pub mod records;
+pub mod resolve;
 pub mod roster;
 mod visible;
 mod write_guard;

@@ -146,10 +146,37 @@ pub(super) async fn process(
     // plus what storing adds (known only after).
     let pre_store = issues.clone();
     let provisional = message_record(kind, ack_code_of(&pre_store), &pre_store);
-    let result = state
+    let result = match state
         .store
         .submit_vxu(access, submission, provisional)
-        .await?;
+        .await
+    {
+        Ok(r) => r,
+        // The patient's data refused by the registry (a birth order out of range, an
+        // identifier too long...): nothing stored.
+        Err(entities::StoreError::Invalid(why)) => {
+            issues.push(issue(
+                Location::segment("PID", 1),
+                Code::ApplicationInternalError,
+                Severity::Error,
+                Some(App::InvalidValue),
+                &format!("The patient could not be recorded: {why}"),
+            ));
+            return finish(
+                state,
+                access,
+                msg,
+                &control_id,
+                AckCode::Error,
+                issues,
+                header,
+                kind,
+                None,
+            )
+            .await;
+        }
+        Err(e) => return Err(e.into()),
+    };
     match result.person_outcome {
         PersonOutcome::HeldForReview => issues.push(issue(
             Location::segment("PID", 1),
@@ -428,10 +455,9 @@ async fn read_order(
         let loinc = obx.observation().code;
         match loinc.as_str() {
             "64994-7" => vfc = Some(obx.coded_value().code).filter(|c| !c.is_empty()),
+            // VIS document, publication and presentation dates (30956-7 in a VIS group names
+            // the vaccine the VIS is for).
             "69764-9" | "29768-9" | "29769-7" | "30956-7" => {
-                if matches!(loinc.as_str(), "30956-7") && vis.is_empty() {
-                    // 30956-7 in a VIS group names the vaccine the VIS is for.
-                }
                 vis.push(
                     serde_json::json!({
                         "loinc": loinc,

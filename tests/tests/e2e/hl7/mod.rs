@@ -108,8 +108,12 @@ pub fn pid(family: &str, given: &str, dob: &str) -> String {
         .bytes()
         .fold(7u32, |h, b| h.wrapping_mul(31).wrapping_add(u32::from(b)))
         % 10_000_000;
+    // Address, phone and mother differ per patient too: two children alike in all but one
+    // name would be linked by the matching engine, as they should.
     format!(
-        "PID|1||M{mrn:07}^^^EHR^MR||{family}^{given}^^^^^L|Maiden^Mother^^^^^M|{dob}|F||2106-3^White^CDCREC|12 Main St^^Saint Paul^MN^55101^USA^L||^PRN^PH^^^651^5550100|||||||||2186-5^Not Hispanic^CDCREC"
+        "PID|1||M{mrn:07}^^^EHR^MR||{family}^{given}^^^^^L|Mom{family}^Mother^^^^^M|{dob}|F||2106-3^White^CDCREC|{street} Main St^^Saint Paul^MN^55101^USA^L||^PRN^PH^^^651^555{phone:04}|||||||||2186-5^Not Hispanic^CDCREC",
+        street = mrn % 900 + 10,
+        phone = mrn % 10_000
     )
 }
 

@@ -393,7 +393,6 @@ async fn malformed_messages_are_answered_with_their_errors_and_store_nothing() {
         assert_eq!(status, 200, "{what}");
         let (code, found) = outcome(&ack);
         assert_eq!(code, msa, "{what}: {ack}");
-        let found: Vec<String> = found;
         assert_eq!(found, errs, "{what}: {ack}");
         assert!(
             persons(&app, "Broken")
@@ -562,4 +561,74 @@ async fn opted_out_persons_are_acknowledged_and_locked_ones_stored_without_acces
         outcome(&ack),
         ("AR".into(), vec!["MSH^1 207 E ".to_owned()])
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn patient_matching_links_creates_or_holds_for_review() {
+    let app = TestApp::spawn().await;
+    let s = sender(&app, "Clinic R1", "R1").await;
+    let patient = |given: &str| {
+        format!(
+            "PID|1||7770001^^^EHR^MR||Review^{given}^^^^^L|Maiden^Mother^^^^^M|20230115|F||2106-3^White^CDCREC|12 Main St^^Saint Paul^MN^55101^USA^L||^PRN^PH^^^651^5550100|||||||||2186-5^Not Hispanic^CDCREC"
+        )
+    };
+    let order = |n: &str, cvx: &str, mvx: &str| {
+        format!("ORC|RE||{n}^EHR\rRXA|0|1|20240115||{cvx}^x^CVX|0.5|mL^^UCUM||00^New^NIP001||||||LOT|20300101|{mvx}^x^MVX|||CP|A")
+    };
+    // No match: a new person.
+    let (_, ack) = post(
+        &app,
+        &s.token,
+        &vxu(
+            "RV-1",
+            "R1",
+            &patient("Ruth"),
+            &[&order("RV-1", "08", "MSD")],
+        ),
+    )
+    .await;
+    assert_eq!(outcome(&ack), ("AA".into(), vec![]));
+    // The same patient again (same MRN, name, birth date, address): linked, not duplicated.
+    let (_, ack) = post(
+        &app,
+        &s.token,
+        &vxu(
+            "RV-2",
+            "R1",
+            &patient("Ruth"),
+            &[&order("RV-2", "20", "PMC")],
+        ),
+    )
+    .await;
+    assert_eq!(outcome(&ack), ("AA".into(), vec![]));
+    let found = persons(&app, "Review").await;
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0]["doses"].as_array().map(Vec::len), Some(2));
+    // The same record under another first name (a twin, or a mistake): never linked
+    // automatically; a new record, held for review when the engine finds it possible (and the
+    // ACK then says so).
+    let (_, ack) = post(
+        &app,
+        &s.token,
+        &vxu(
+            "RV-3",
+            "R1",
+            &patient("Zelda"),
+            &[&order("RV-3", "10", "PMC")],
+        ),
+    )
+    .await;
+    let (code, errs) = outcome(&ack);
+    assert_eq!(code, "AA");
+    assert!(
+        errs.is_empty() || errs == vec!["PID^1 0 I ".to_owned()],
+        "{errs:?}"
+    );
+    let found = persons(&app, "Review").await;
+    assert_eq!(found.len(), 2);
+    let zelda = found
+        .iter()
+        .find(|p| p["firstName"] == "Zelda")
+        .expect("held record");
+    assert_eq!(zelda["doses"].as_array().map(Vec::len), Some(1));
 }
