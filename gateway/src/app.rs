@@ -77,6 +77,8 @@ pub struct AppState {
     pub documents: crate::http::documents::Documents,
     /// Signs the SMART Health Cards of official records (public key in `/.well-known/jwks.json`).
     pub card_issuer: Arc<record::shc::Issuer>,
+    /// Verified SOAP credentials of HL7 senders, remembered briefly.
+    pub hl7_credentials: Arc<crate::hl7::credentials::Credentials>,
 }
 
 /// A configured, bound, not yet serving gateway.
@@ -84,6 +86,8 @@ pub struct Application {
     listener: TcpListener,
     /// `/metrics` alone, when `IZGRAPH_METRICS_LISTEN` is set.
     metrics_listener: Option<TcpListener>,
+    /// HL7 over MLLP, when `IZGRAPH_MLLP_LISTEN` is set, with the client it acts as.
+    mllp_listener: Option<(TcpListener, uuid::Uuid)>,
     state: AppState,
     checkpoints: Publisher,
 }
@@ -190,6 +194,15 @@ impl Application {
             ),
             None => None,
         };
+        let mllp_listener = match settings.mllp {
+            Some((addr, client)) => Some((
+                TcpListener::bind(addr)
+                    .await
+                    .map_err(|source| StartError::Bind { addr, source })?,
+                client,
+            )),
+            None => None,
+        };
         let mut known_operations = settings.metrics_operations.clone();
         if let Persisted::Trusted(documents) = &persisted {
             known_operations.extend(documents.operation_names());
@@ -214,7 +227,9 @@ impl Application {
                 forecasts,
                 documents: Default::default(),
                 card_issuer,
+                hl7_credentials: Arc::new(crate::hl7::credentials::Credentials::new()),
             },
+            mllp_listener,
             checkpoints,
         })
     }
@@ -233,6 +248,19 @@ impl Application {
 
     pub fn store(&self) -> &Store {
         &self.state.store
+    }
+
+    /// What every request handler shares (for commands that process messages in-process,
+    /// like `izgraph import hl7`).
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// The MLLP listener's address, when `IZGRAPH_MLLP_LISTEN` is set.
+    pub fn mllp_address(&self) -> Option<SocketAddr> {
+        self.mllp_listener
+            .as_ref()
+            .and_then(|(l, _)| l.local_addr().ok())
     }
 
     /// The dev signing key; with an external issuer, an in-memory key nothing trusts.
@@ -257,7 +285,15 @@ impl Application {
             state,
             checkpoints: publisher,
             metrics_listener,
+            mllp_listener,
         } = self;
+        let _mllp = mllp_listener.map(|(listener, client)| {
+            AbortOnDrop(tokio::spawn(crate::hl7::mllp::serve(
+                listener,
+                state.clone(),
+                client,
+            )))
+        });
         // `/metrics` on its own listener; ends with this function (aborted when dropped).
         let _metrics = metrics_listener.map(|listener| {
             let router = crate::http::metrics_router(state.clone());

@@ -119,6 +119,9 @@ pub struct Settings {
     /// Serve `/metrics` on this address instead of `listen` (`IZGRAPH_METRICS_LISTEN`), so it
     /// can stay off the network clients reach.
     pub metrics_listen: Option<SocketAddr>,
+    /// MLLP listener for HL7 interface engines (`IZGRAPH_MLLP_LISTEN`, with the registered
+    /// client it acts as, `IZGRAPH_MLLP_CLIENT`); off unless both are set.
+    pub mllp: Option<(SocketAddr, uuid::Uuid)>,
     /// Operation names labelled on their own in `/metrics` besides the trusted documents'
     /// (`IZGRAPH_METRICS_OPERATIONS`); every other name is counted as `other`.
     pub metrics_operations: Vec<String>,
@@ -279,6 +282,7 @@ impl Default for Settings {
         Settings {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             metrics_listen: None,
+            mllp: None,
             metrics_operations: Vec::new(),
             data_dir: PathBuf::from("./.izgraph"),
             database_url: None,
@@ -509,6 +513,36 @@ impl Settings {
                 value: listen,
                 why: "expected an address like 127.0.0.1:9090",
             })?);
+        }
+        match (lookup("IZGRAPH_MLLP_LISTEN"), lookup("IZGRAPH_MLLP_CLIENT")) {
+            (None, None) => {}
+            (Some(listen), Some(client)) => {
+                let addr = listen.parse().map_err(|_| ConfigError::Invalid {
+                    name: "IZGRAPH_MLLP_LISTEN",
+                    value: listen,
+                    why: "expected an address like 127.0.0.1:2575",
+                })?;
+                let id = client.trim().parse().map_err(|_| ConfigError::Invalid {
+                    name: "IZGRAPH_MLLP_CLIENT",
+                    value: client,
+                    why: "expected the id of a registered client (izgraph client add)",
+                })?;
+                s.mllp = Some((addr, id));
+            }
+            (Some(listen), None) => {
+                return Err(ConfigError::Invalid {
+                    name: "IZGRAPH_MLLP_LISTEN",
+                    value: listen,
+                    why: "IZGRAPH_MLLP_CLIENT must name the client the link acts as",
+                })
+            }
+            (None, Some(client)) => {
+                return Err(ConfigError::Invalid {
+                    name: "IZGRAPH_MLLP_CLIENT",
+                    value: client,
+                    why: "set IZGRAPH_MLLP_LISTEN too",
+                })
+            }
         }
         if let Some(names) = lookup("IZGRAPH_METRICS_OPERATIONS") {
             s.metrics_operations = names

@@ -6,6 +6,7 @@ pub mod app;
 pub mod auth;
 pub mod checkpoints;
 pub mod config;
+pub mod hl7;
 pub mod http;
 pub mod keys;
 pub mod metrics;

@@ -98,6 +98,11 @@ enum Command {
         #[command(subcommand)]
         command: ClientCommand,
     },
+    /// Import files of HL7 messages.
+    Import {
+        #[command(subcommand)]
+        command: ImportCommand,
+    },
     /// Exit 0 when the gateway on this machine answers `/healthz` (IZGRAPH_LISTEN, with an
     /// unspecified address probed on loopback), 1 otherwise: the container image has no curl
     /// for its HEALTHCHECK.
@@ -130,6 +135,19 @@ enum ClientCommand {
     /// Give a client a new secret, printed once; the old secret and the tokens issued with it
     /// stop working at once.
     Rotate { id: uuid::Uuid },
+}
+
+#[derive(Subcommand)]
+enum ImportCommand {
+    /// A batch file of HL7 v2 messages (FHS/BHS…BTS/FTS, or messages one after another),
+    /// processed as the registered client `--client` submits them (same policy, MSH-4 must be
+    /// its organization's facility); the acknowledgements go to FILE.ack.
+    Hl7 {
+        file: std::path::PathBuf,
+        /// The registered client (izgraph client add) the file comes from.
+        #[arg(long)]
+        client: uuid::Uuid,
+    },
 }
 
 #[derive(Subcommand)]
@@ -253,6 +271,44 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("izgraph listening on http://{addr}/graphql");
             std::io::stdout().flush()?;
             app.run_until(shutdown_signal()).await?;
+        }
+        Command::Import {
+            command: ImportCommand::Hl7 { file, client },
+        } => {
+            let mut settings = settings;
+            // In-process: the server's state without serving it (a loopback port is bound
+            // and never accepted on) and without demo data.
+            settings.listen = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
+            settings.metrics_listen = None;
+            settings.mllp = None;
+            settings.seed_demo = false;
+            let app = Application::build(settings).await?;
+            let bar = indicatif::ProgressBar::new(0);
+            bar.set_style(
+                indicatif::ProgressStyle::with_template(
+                    "{bar:40} {pos}/{len} messages ({per_sec}, eta {eta})",
+                )
+                .context("progress style")?,
+            );
+            let started = std::time::Instant::now();
+            let summary =
+                gateway::hl7::import::import_file(app.state(), &file, client, |done, total| {
+                    bar.set_length(total as u64);
+                    bar.set_position(done as u64);
+                })
+                .await?;
+            bar.finish_and_clear();
+            let secs = started.elapsed().as_secs_f64();
+            println!(
+                "{} messages in {:.2}s ({:.0}/s): {} accepted, {} with errors, {} rejected; acknowledgements in {}",
+                summary.messages,
+                secs,
+                summary.messages as f64 / secs.max(1e-9),
+                summary.accepted,
+                summary.with_errors,
+                summary.rejected,
+                summary.ack_file.display()
+            );
         }
         Command::Migrate => {
             let store = open_store(&settings).await?;

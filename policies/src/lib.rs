@@ -35,3 +35,5 @@ mod log_view;
 mod official_record;
 pub use log_view::{access_log_view, LogView};
 pub use official_record::{authorize_official_record, Proofing};
+mod data_quality;
+pub use data_quality::{authorize_data_quality, DataQualityDenial};

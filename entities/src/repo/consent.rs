@@ -116,6 +116,15 @@ impl Store {
                 .filter(dose::Column::PersonId.eq(person_id))
                 .exec(&*txn)
                 .await?;
+            // What VXUs reported beside the doses (issue 16) goes with them.
+            crate::model::hl7_dose_detail::Entity::delete_many()
+                .filter(crate::model::hl7_dose_detail::Column::PersonId.eq(person_id))
+                .exec(&*txn)
+                .await?;
+            crate::model::vaccine_refusal::Entity::delete_many()
+                .filter(crate::model::vaccine_refusal::Column::PersonId.eq(person_id))
+                .exec(&*txn)
+                .await?;
             enrollment::Entity::delete_many()
                 .filter(enrollment::Column::PersonId.eq(person_id))
                 .exec(&*txn)

@@ -8,13 +8,14 @@ use uuid::Uuid;
 
 use crate::code_set::SameDay;
 use crate::codes::AccessAction;
-use crate::model::{dose, dose_report, organization};
+use crate::db::WriteTxn;
+use crate::model::{dose, dose_report, organization, person};
 use crate::repo::access_log::{append, NewEntry};
 use crate::repo::persons::Lookup;
 use crate::repo::records::CHUNK;
 use crate::repo::visible::scoped_person_ids;
 use crate::repo::write_guard::{person_or_opt_out, WriteTarget};
-use crate::{Access, Store, StoreError};
+use crate::{Access, Store, StoreError, Vaccine};
 use policies::RowScope;
 
 /// A dose as submitted.
@@ -22,6 +23,17 @@ use policies::RowScope;
 pub struct NewDose {
     pub person_id: Uuid,
     pub cvx: String,
+    pub date_given: NaiveDate,
+    pub mvx: Option<String>,
+    pub lot_number: Option<String>,
+    pub site: Option<String>,
+    pub route: Option<String>,
+    pub administered_by: Option<Uuid>,
+}
+
+/// A validated dose ready to be placed in a person's history (see [`Store::place_dose`]).
+#[derive(Debug, Clone)]
+pub(crate) struct Placement {
     pub date_given: NaiveDate,
     pub mvx: Option<String>,
     pub lot_number: Option<String>,
@@ -40,7 +52,22 @@ pub enum RecordOutcome {
     NotStored,
 }
 
-fn short(field: &str, value: Option<&str>, max: usize) -> Result<Option<String>, StoreError> {
+impl RecordOutcome {
+    /// The access-log field of this outcome.
+    pub(crate) fn log_field(&self) -> &'static str {
+        match self {
+            RecordOutcome::Stored(_) => "Dose.create",
+            RecordOutcome::Duplicate(_) => "Dose.merge",
+            RecordOutcome::NotStored => "Dose.notStored",
+        }
+    }
+}
+
+pub(crate) fn short(
+    field: &str,
+    value: Option<&str>,
+    max: usize,
+) -> Result<Option<String>, StoreError> {
     match value.map(str::trim) {
         None | Some("") => Ok(None),
         Some(v) if v.chars().count() > max => Err(StoreError::Invalid(format!(
@@ -185,11 +212,54 @@ impl Store {
             }
             None => access.principal.org,
         };
+        let placed = self
+            .place_dose(
+                &txn,
+                access,
+                &person,
+                &vaccine,
+                Placement {
+                    date_given: input.date_given,
+                    mvx,
+                    lot_number: lot,
+                    site,
+                    route,
+                    administered_by,
+                },
+            )
+            .await?;
+        append(
+            &*txn,
+            access,
+            NewEntry::allowed(
+                AccessAction::Write,
+                vec![person.id],
+                vec![placed.log_field().into()],
+            ),
+        )
+        .await?;
+        txn.commit().await?;
+        Ok(placed)
+    }
+
+    /// Stores a validated dose for `person` inside `txn` (the person already loaded for the
+    /// write): a duplicate of a dose of the same day is merged into it with the report's
+    /// provenance, a dose sharing only some antigens with one of the same day is stored and
+    /// both are flagged. The caller appends the access-log entry and commits; `recordDose` and
+    /// a VXU's ORDER groups both come through here.
+    pub(crate) async fn place_dose(
+        &self,
+        txn: &WriteTxn,
+        access: &Access,
+        person: &person::Model,
+        vaccine: &Vaccine,
+        input: Placement,
+    ) -> Result<RecordOutcome, StoreError> {
         let same_day = dose::Entity::find()
             .filter(dose::Column::PersonId.eq(person.id))
             .filter(dose::Column::DateGiven.eq(input.date_given))
             .order_by_asc(dose::Column::RecordedAt)
-            .all(&*txn)
+            .all(&**txn)
             .await?;
         let report = |dose_id: Uuid, kind: &str, related: Option<Uuid>| dose_report::ActiveModel {
             id: Set(Uuid::now_v7()),
@@ -199,7 +269,7 @@ impl Store {
             cvx: Set(vaccine.cvx.clone()),
             related_dose_id: Set(related),
             reported_by_org_id: Set(access.principal.org),
-            administered_by_org_id: Set(administered_by),
+            administered_by_org_id: Set(input.administered_by),
             recorded_by: Set(access.principal.subject.clone()),
             recorded_at: Set(Utc::now()),
             request_id: Set(access.request_id.clone()),
@@ -211,26 +281,15 @@ impl Store {
                     // Merged, not stored twice: the report's provenance (and, when it names
                     // the specific vaccine of an unspecified one, its code) joins the dose.
                     report(existing.id, dose_report::MERGED, None)
-                        .insert(&*txn)
+                        .insert(&**txn)
                         .await?;
                     let merged = if keep_new {
                         let mut m: dose::ActiveModel = existing.into();
                         m.cvx = Set(vaccine.cvx.clone());
-                        m.update(&*txn).await?
+                        m.update(&**txn).await?
                     } else {
                         existing
                     };
-                    append(
-                        &*txn,
-                        access,
-                        NewEntry::allowed(
-                            AccessAction::Write,
-                            vec![person.id],
-                            vec!["Dose.merge".into()],
-                        ),
-                    )
-                    .await?;
-                    txn.commit().await?;
                     return Ok(RecordOutcome::Duplicate(merged));
                 }
                 SameDay::SharesAntigens => shares_antigens.push(existing.id),
@@ -242,35 +301,24 @@ impl Store {
             person_id: Set(person.id),
             cvx: Set(vaccine.cvx.clone()),
             date_given: Set(input.date_given),
-            mvx: Set(mvx),
-            lot_number: Set(lot),
-            site: Set(site),
-            route: Set(route),
-            administered_by_org_id: Set(administered_by),
+            mvx: Set(input.mvx),
+            lot_number: Set(input.lot_number),
+            site: Set(input.site),
+            route: Set(input.route),
+            administered_by_org_id: Set(input.administered_by),
             reported_by_org_id: Set(access.principal.org),
             recorded_by: Set(access.principal.subject.clone()),
             recorded_at: Set(Utc::now()),
         }
-        .insert(&*txn)
+        .insert(&**txn)
         .await?;
         // Both doses are kept (no reported antigen is lost) and each is flagged for data
         // quality, naming the other.
         for other in shares_antigens {
             report(row.id, dose_report::SHARES_ANTIGENS, Some(other))
-                .insert(&*txn)
+                .insert(&**txn)
                 .await?;
         }
-        append(
-            &*txn,
-            access,
-            NewEntry::allowed(
-                AccessAction::Write,
-                vec![person.id],
-                vec!["Dose.create".into()],
-            ),
-        )
-        .await?;
-        txn.commit().await?;
         Ok(RecordOutcome::Stored(row))
     }
 }

@@ -5,8 +5,9 @@ use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrde
 use uuid::Uuid;
 
 use crate::codes::{AccessAction, OrganizationKind};
-use crate::model::organization;
+use crate::model::{organization, organization_facility};
 use crate::repo::access_log::{append, NewEntry};
+use crate::repo::hl7::FACILITY_ID_CHARS;
 use crate::{Access, Store, StoreError};
 
 impl Store {
@@ -43,6 +44,7 @@ impl Store {
         access: &Access,
         name: &str,
         kind: OrganizationKind,
+        facility_id: Option<&str>,
     ) -> Result<organization::Model, StoreError> {
         let name = name.trim();
         if name.is_empty() || name.chars().count() > 200 {
@@ -50,7 +52,32 @@ impl Store {
                 "name must be 1 to 200 characters".into(),
             ));
         }
+        let facility_id = match facility_id.map(str::trim) {
+            None | Some("") => None,
+            Some(f)
+                if f.chars().count() > FACILITY_ID_CHARS
+                    || !f
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)) =>
+            {
+                return Err(StoreError::Invalid(format!(
+                    "facilityId must be 1 to {FACILITY_ID_CHARS} letters, digits, `-`, `_` or `.`"
+                )))
+            }
+            Some(f) => Some(f.to_owned()),
+        };
         let txn = self.begin_write_for(access).await?;
+        if let Some(f) = &facility_id {
+            if organization_facility::Entity::find_by_id(f.clone())
+                .one(&*txn)
+                .await?
+                .is_some()
+            {
+                return Err(StoreError::Conflict(
+                    "another organization has this facilityId".into(),
+                ));
+            }
+        }
         let row = organization::ActiveModel {
             id: Set(Uuid::now_v7()),
             name: Set(name.to_owned()),
@@ -59,6 +86,14 @@ impl Store {
         }
         .insert(&*txn)
         .await?;
+        if let Some(f) = facility_id {
+            organization_facility::ActiveModel {
+                facility_id: Set(f),
+                organization_id: Set(row.id),
+            }
+            .insert(&*txn)
+            .await?;
+        }
         append(
             &*txn,
             access,

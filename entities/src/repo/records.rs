@@ -40,6 +40,8 @@ impl Store {
         let records = self.records_unscoped(ids).await?;
         Ok(records
             .into_iter()
+            // A person merged into another is outside every row scope, as in the SQL.
+            .filter(|(_, r)| r.person.merged_into.is_none())
             .filter_map(|(id, r)| match access.scope.admits(&r.facts()) {
                 Visibility::Visible => Some((id, RecordLookup::Found(r))),
                 Visibility::Locked => Some((id, RecordLookup::Locked)),

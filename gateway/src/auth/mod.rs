@@ -551,6 +551,25 @@ fn principal_of_claims(claims: &PrincipalClaims) -> Result<Principal, AuthError>
     )?)
 }
 
+/// The principal of a registered client authenticated by its id and secret (the HL7 SOAP
+/// service's username and password): exactly what a token from the token endpoint for that
+/// client, with every scope it is registered for, would make.
+pub fn principal_of_client(
+    client: &entities::repo::oauth_clients::OAuthClient,
+) -> Result<Principal, AuthError> {
+    principal_of_claims(&PrincipalClaims {
+        iss: None,
+        iat: None,
+        sub: client.id.to_string(),
+        role: client.role.to_string(),
+        org: client.organization.map(|o| o.to_string()),
+        person: None,
+        scope: Some(client.scopes.to_claim()),
+        purpose: None,
+        other: serde_json::Map::new(),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -37,6 +37,15 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/.well-known/jwks.json", get(health::jwks))
         .route(
+            "/hl7/v2",
+            post(crate::hl7::http::post_hl7)
+                .layer(middleware::from_fn_with_state(state.clone(), fresh_keys)),
+        )
+        .route(
+            "/soap",
+            get(crate::hl7::soap::get_wsdl).post(crate::hl7::soap::post_soap),
+        )
+        .route(
             "/reports/roster/{file}",
             get(roster_csv::roster_csv)
                 .layer(middleware::from_fn_with_state(state.clone(), fresh_keys)),

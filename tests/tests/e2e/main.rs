@@ -19,6 +19,7 @@ mod federation;
 mod forecast_cache;
 mod forecasts;
 mod graphql_http;
+mod hl7;
 mod limits;
 mod metrics;
 mod node_harness;
