@@ -89,6 +89,7 @@ stored_enum!(
         Export = "EXPORT",
         Consent = "CONSENT",
         Denied = "DENIED",
+        Merge = "MERGE",
     }
 );
 

@@ -10,6 +10,7 @@ pub mod enrollments;
 pub mod guardians;
 pub(crate) mod log_writer;
 pub mod memberships;
+pub mod merge;
 pub mod oauth_clients;
 pub mod organizations;
 mod page;
