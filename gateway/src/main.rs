@@ -12,6 +12,7 @@ use gateway::Settings;
 use policies::{Purpose, Role, ScopeSet};
 
 mod match_check;
+mod vital_records;
 
 #[derive(Parser)]
 #[command(
@@ -80,6 +81,12 @@ enum Command {
         #[arg(required = true)]
         files: Vec<std::path::PathBuf>,
     },
+    /// Import a vital-records file (layouts in README, "Patient matching"): each line is
+    /// checked whole, then applied; rejected lines are listed with their reason.
+    Import {
+        #[command(subcommand)]
+        command: ImportCommand,
+    },
     /// OAuth2 partner clients of the dev token endpoint (`POST /oauth/token`).
     Client {
         #[command(subcommand)]
@@ -117,6 +124,14 @@ enum ClientCommand {
     /// Give a client a new secret, printed once; the old secret and the tokens issued with it
     /// stop working at once.
     Rotate { id: uuid::Uuid },
+}
+
+#[derive(Subcommand)]
+enum ImportCommand {
+    /// A birth file: creates or matches each child, records the mother as verified guardian.
+    Births { file: std::path::PathBuf },
+    /// A death file: marks each matched person deceased with the date of death.
+    Deaths { file: std::path::PathBuf },
 }
 
 #[derive(Subcommand)]
@@ -363,6 +378,28 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("client_secret: {}", issued.secret.expose());
             println!("scope: {}", issued.client.scopes.to_claim());
             eprintln!("store the secret now: only its hash is kept, it cannot be shown again");
+        }
+        Command::Import { command } => {
+            let store = open_store(&settings).await?;
+            let bar = indicatif::ProgressBar::new(0);
+            bar.set_style(
+                indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} lines ({per_sec})")
+                    .context("progress style")?,
+            );
+            let progress = |done: u64, total: u64| {
+                bar.set_length(total);
+                bar.set_position(done);
+            };
+            let summary = match command {
+                ImportCommand::Births { file } => {
+                    vital_records::import_births(&store, &file, settings.today(), progress).await?
+                }
+                ImportCommand::Deaths { file } => {
+                    vital_records::import_deaths(&store, &file, settings.today(), progress).await?
+                }
+            };
+            bar.finish_and_clear();
+            println!("{summary}");
         }
         Command::CdsiCheck { files } => cdsi_check(&files)?,
         Command::MatchCheck { files, decisions } => match_check::run(&files, decisions)?,

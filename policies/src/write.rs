@@ -135,9 +135,16 @@ mod tests {
         ] {
             assert!(authorize_write(&principal(role), WriteAction::MergePersons).is_err());
         }
-        assert!(authorize_write(&principal(Role::RegistryAdmin), WriteAction::MergePersons).is_ok());
+        assert!(
+            authorize_write(&principal(Role::RegistryAdmin), WriteAction::MergePersons).is_ok()
+        );
         assert!(authorize_write(&principal(Role::Provider), WriteAction::MatchPersons).is_ok());
-        for role in [Role::School, Role::HealthPlan, Role::Guardian, Role::Auditor] {
+        for role in [
+            Role::School,
+            Role::HealthPlan,
+            Role::Guardian,
+            Role::Auditor,
+        ] {
             assert!(authorize_write(&principal(role), WriteAction::MatchPersons).is_err());
         }
     }

@@ -109,7 +109,9 @@ impl Store {
     ) -> Result<person_merge::Model, StoreError> {
         staff_only(access)?;
         if survivor == duplicate {
-            return Err(StoreError::Invalid("a person is not merged into itself".into()));
+            return Err(StoreError::Invalid(
+                "a person is not merged into itself".into(),
+            ));
         }
         let txn = self.begin_write_for(access).await?;
         let (first, second) = if survivor < duplicate {
@@ -265,7 +267,13 @@ impl Store {
             .into_tuple()
             .all(&*txn)
             .await?;
-        move_rows!(&txn, contraindication, PersonId, moved.contraindications, sid);
+        move_rows!(
+            &txn,
+            contraindication,
+            PersonId,
+            moved.contraindications,
+            sid
+        );
 
         // Guardian links, both directions, unless the survivor already has the same one.
         let s_links = guardian_link::Entity::find()
@@ -305,7 +313,13 @@ impl Store {
             }
         }
         move_rows!(&txn, guardian_link, PersonId, moved.links_as_person, sid);
-        move_rows!(&txn, guardian_link, GuardianId, moved.links_as_guardian, sid);
+        move_rows!(
+            &txn,
+            guardian_link,
+            GuardianId,
+            moved.links_as_guardian,
+            sid
+        );
 
         let s_enrollments = enrollment::Entity::find()
             .filter(enrollment::Column::PersonId.eq(sid))
@@ -400,7 +414,10 @@ impl Store {
             .await?;
         if !moved.reviews.is_empty() {
             match_review::Entity::update_many()
-                .col_expr(match_review::Column::State, Expr::value(ReviewState::Merged))
+                .col_expr(
+                    match_review::Column::State,
+                    Expr::value(ReviewState::Merged),
+                )
                 .col_expr(match_review::Column::ResolvedAt, Expr::value(Utc::now()))
                 .col_expr(
                     match_review::Column::ResolvedBy,
@@ -427,8 +444,9 @@ impl Store {
             merged_at: Set(Utc::now()),
             merged_by: Set(access.principal.subject.clone()),
             request_id: Set(access.request_id.clone()),
-            moved: Set(serde_json::to_string(&moved)
-                .map_err(|e| StoreError::Corrupt(e.to_string()))?),
+            moved: Set(
+                serde_json::to_string(&moved).map_err(|e| StoreError::Corrupt(e.to_string()))?
+            ),
             unmerged_at: Set(None),
             unmerged_by: Set(None),
         }
@@ -486,7 +504,9 @@ impl Store {
         }
         let (Some(s_before), Some(d_before)) = (moved.survivor_before, moved.duplicate_before)
         else {
-            return Err(StoreError::Corrupt(format!("merge {merge} has no prior state")));
+            return Err(StoreError::Corrupt(format!(
+                "merge {merge} has no prior state"
+            )));
         };
         txn.touch(sid);
         txn.touch(did);
@@ -528,9 +548,21 @@ impl Store {
                 .exec_without_returning(&*txn)
                 .await?;
         }
-        move_rows!(&txn, contraindication, PersonId, moved.contraindications, did);
+        move_rows!(
+            &txn,
+            contraindication,
+            PersonId,
+            moved.contraindications,
+            did
+        );
         move_rows!(&txn, guardian_link, PersonId, moved.links_as_person, did);
-        move_rows!(&txn, guardian_link, GuardianId, moved.links_as_guardian, did);
+        move_rows!(
+            &txn,
+            guardian_link,
+            GuardianId,
+            moved.links_as_guardian,
+            did
+        );
         move_rows!(&txn, enrollment, PersonId, moved.enrollments, did);
         move_rows!(&txn, membership, PersonId, moved.memberships, did);
         move_rows!(&txn, person_identifier, PersonId, moved.identifiers, did);
@@ -620,7 +652,11 @@ impl Store {
         append(
             &*txn,
             access,
-            NewEntry::allowed(AccessAction::Write, persons, vec!["MatchReview.dismiss".into()]),
+            NewEntry::allowed(
+                AccessAction::Write,
+                persons,
+                vec!["MatchReview.dismiss".into()],
+            ),
         )
         .await?;
         txn.commit().await?;

@@ -929,7 +929,9 @@ pub(crate) async fn insert_name<C: ConnectionTrait>(
     n: &NameInput,
     org: Option<Uuid>,
 ) -> Result<(), StoreError> {
-    insert_name_returning(db, person, kind, n, org).await.map(|_| ())
+    insert_name_returning(db, person, kind, n, org)
+        .await
+        .map(|_| ())
 }
 
 /// [`insert_name`], returning the new row's id (`None`: a blank name, not stored).

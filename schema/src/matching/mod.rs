@@ -243,7 +243,11 @@ impl MatchingQuery {
 
     /// The merges a person took part in, newest first (registry staff).
     #[graphql(requires_scopes = "admin")]
-    async fn person_merges(&self, ctx: &Context<'_>, person_id: ID) -> Result<Vec<PersonMergeNode>> {
+    async fn person_merges(
+        &self,
+        ctx: &Context<'_>,
+        person_id: ID,
+    ) -> Result<Vec<PersonMergeNode>> {
         guard::write(ctx, WriteAction::MergePersons)?;
         let (rc, store) = request(ctx)?;
         let id = ids::parse(&person_id, "personId")?;

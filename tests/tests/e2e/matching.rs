@@ -49,10 +49,20 @@ async fn the_same_child_from_two_clinics_is_one_person_with_both_clinics_doses()
         app.create_org("Clinic B", "CLINIC").await,
     );
     let (ta, tb) = (app.provider(&a), app.provider(&b));
-    let first = create(&app, &ta, child("Annika", "12 Elm St", ("CLINIC-A", "A-1001"))).await;
+    let first = create(
+        &app,
+        &ta,
+        child("Annika", "12 Elm St", ("CLINIC-A", "A-1001")),
+    )
+    .await;
     app.record_dose(&ta, &first, "08", "2024-03-14").await;
     // A typo in the first name, a new address, the other clinic's MRN.
-    let second = create(&app, &tb, child("Anika", "400 Oak Ave", ("CLINIC-B", "B-77"))).await;
+    let second = create(
+        &app,
+        &tb,
+        child("Anika", "400 Oak Ave", ("CLINIC-B", "B-77")),
+    )
+    .await;
     assert_eq!(second, first, "linked to the person the registry holds");
     app.record_dose(&tb, &second, "20", "2024-05-14").await;
     let admin = app.admin();
@@ -84,10 +94,12 @@ async fn twins_stay_two_persons() {
     let a = create(&app, &admin, one).await;
     let b = create(&app, &admin, two).await;
     assert_ne!(a, b);
-    let reviews = app
-        .ok(&admin, "{ matchReviews { id } }", json!({}))
-        .await;
-    assert_eq!(reviews["matchReviews"], json!([]), "twins are not even a question");
+    let reviews = app.ok(&admin, "{ matchReviews { id } }", json!({})).await;
+    assert_eq!(
+        reviews["matchReviews"],
+        json!([]),
+        "twins are not even a question"
+    );
 }
 
 #[tokio::test]
@@ -102,8 +114,10 @@ async fn a_review_merge_and_unmerge_restore_exactly_the_prior_state() {
     let second = create(&app, &provider, other).await;
     assert_ne!(first, second, "a first-name difference is never linked");
     app.record_dose(&provider, &first, "08", "2024-03-14").await;
-    app.record_dose(&provider, &second, "08", "2024-03-14").await;
-    app.record_dose(&provider, &second, "20", "2024-05-14").await;
+    app.record_dose(&provider, &second, "08", "2024-03-14")
+        .await;
+    app.record_dose(&provider, &second, "20", "2024-05-14")
+        .await;
     let reviews = app
         .ok(
             &admin,
@@ -134,7 +148,10 @@ async fn a_review_merge_and_unmerge_restore_exactly_the_prior_state() {
             json!({ "s": first, "d": second }),
         )
         .await;
-    let merge_id = merged["mergePersons"]["id"].as_str().expect("id").to_owned();
+    let merge_id = merged["mergePersons"]["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
     // The same-day hepatitis B doses are one dose now; the duplicate's id resolves to the
     // survivor, for staff and for the provider alike.
     assert_eq!(
@@ -142,13 +159,25 @@ async fn a_review_merge_and_unmerge_restore_exactly_the_prior_state() {
         ["\"08\"@\"2024-03-14\"", "\"20\"@\"2024-05-14\""]
     );
     let via_old = app
-        .ok(&provider, "query($id: ID!) { person(id: $id) { id } }", json!({ "id": second }))
+        .ok(
+            &provider,
+            "query($id: ID!) { person(id: $id) { id } }",
+            json!({ "id": second }),
+        )
         .await;
     assert_eq!(via_old["person"]["id"], json!(first));
     let open = app.ok(&admin, "{ matchReviews { id } }", json!({})).await;
-    assert_eq!(open["matchReviews"], json!([]), "the merge settles the review");
+    assert_eq!(
+        open["matchReviews"],
+        json!([]),
+        "the merge settles the review"
+    );
     let log = app
-        .ok(&admin, "{ accessLog(first: 50) { edges { node { action fields } } } }", json!({}))
+        .ok(
+            &admin,
+            "{ accessLog(first: 50) { edges { node { action fields } } } }",
+            json!({}),
+        )
         .await;
     assert!(
         log.to_string().contains("MERGE"),
@@ -164,11 +193,19 @@ async fn a_review_merge_and_unmerge_restore_exactly_the_prior_state() {
     assert_eq!(cvxs(&app, &admin, &first).await, before_first);
     assert_eq!(cvxs(&app, &admin, &second).await, before_second);
     let again = app
-        .ok(&provider, "query($id: ID!) { person(id: $id) { id firstName } }", json!({ "id": second }))
+        .ok(
+            &provider,
+            "query($id: ID!) { person(id: $id) { id firstName } }",
+            json!({ "id": second }),
+        )
         .await;
     assert_eq!(again["person"]["id"], json!(second), "access as before");
     let open = app.ok(&admin, "{ matchReviews { id } }", json!({})).await;
-    assert_eq!(open["matchReviews"].as_array().map(Vec::len), Some(1), "the review is open again");
+    assert_eq!(
+        open["matchReviews"].as_array().map(Vec::len),
+        Some(1),
+        "the review is open again"
+    );
 }
 
 #[tokio::test]
@@ -195,7 +232,8 @@ async fn a_merge_never_loses_a_lock_and_refuses_an_opted_out_person() {
         json!({ "p": opted, "i": { "participation": "OPTED_OUT", "channel": "FORM" } }),
     )
     .await;
-    let merge = "mutation($s: ID!, $d: ID!) { mergePersons(survivorId: $s, duplicateId: $d) { id } }";
+    let merge =
+        "mutation($s: ID!, $d: ID!) { mergePersons(survivorId: $s, duplicateId: $d) { id } }";
     let refused = app
         .gql(&admin, merge, json!({ "s": opted, "d": survivor }))
         .await;
@@ -225,11 +263,20 @@ async fn a_providers_match_persons_never_returns_a_locked_or_opted_out_person() 
     let locked = create(&app, &admin, child("Lockedina", "1 A St", ("X", "2"))).await;
     let opted = create(&app, &admin, child("Optedout", "1 A St", ("X", "3"))).await;
     let set_consent = "mutation($p: ID!, $i: ConsentInput!) { setConsent(personId: $p, input: $i) { participation } }";
-    app.ok(&admin, set_consent, json!({ "p": locked, "i": { "lockedToId": theirs, "channel": "FORM" } }))
-        .await;
-    app.ok(&admin, set_consent, json!({ "p": opted, "i": { "participation": "OPTED_OUT", "channel": "FORM" } }))
-        .await;
-    let query = "query($i: PersonInput!) { matchPersons(input: $i) { person { id } decision score } }";
+    app.ok(
+        &admin,
+        set_consent,
+        json!({ "p": locked, "i": { "lockedToId": theirs, "channel": "FORM" } }),
+    )
+    .await;
+    app.ok(
+        &admin,
+        set_consent,
+        json!({ "p": opted, "i": { "participation": "OPTED_OUT", "channel": "FORM" } }),
+    )
+    .await;
+    let query =
+        "query($i: PersonInput!) { matchPersons(input: $i) { person { id } decision score } }";
     let ids = |v: &Value| -> Vec<String> {
         v["matchPersons"]
             .as_array()
@@ -240,15 +287,26 @@ async fn a_providers_match_persons_never_returns_a_locked_or_opted_out_person() 
     };
     for first in ["Open", "Lockedina", "Optedout"] {
         let seen = app
-            .ok(&app.provider(&mine), query, json!({ "i": child(first, "1 A St", ("X", "9")) }))
+            .ok(
+                &app.provider(&mine),
+                query,
+                json!({ "i": child(first, "1 A St", ("X", "9")) }),
+            )
             .await;
         let seen = ids(&seen);
-        assert!(!seen.contains(&locked) && !seen.contains(&opted), "{first}: {seen:?}");
+        assert!(
+            !seen.contains(&locked) && !seen.contains(&opted),
+            "{first}: {seen:?}"
+        );
         if first == "Open" {
             assert_eq!(seen.first(), Some(&open), "the visible person is found");
         }
         let staff = app
-            .ok(&admin, query, json!({ "i": child(first, "1 A St", ("X", "9")) }))
+            .ok(
+                &admin,
+                query,
+                json!({ "i": child(first, "1 A St", ("X", "9")) }),
+            )
             .await;
         assert!(!ids(&staff).is_empty(), "staff see every candidate");
     }
@@ -300,5 +358,9 @@ async fn merged_ids_resolve_on_a_second_instance_sharing_the_cache() {
             json!({ "r": [{ "__typename": "Person", "id": duplicate }] }),
         )
         .await;
-    assert_eq!(entities["_entities"][0]["id"], json!(survivor), "{entities}");
+    assert_eq!(
+        entities["_entities"][0]["id"],
+        json!(survivor),
+        "{entities}"
+    );
 }
