@@ -91,6 +91,7 @@ stored_enum!(
         Export = "EXPORT",
         Consent = "CONSENT",
         Denied = "DENIED",
+        Merge = "MERGE",
     }
 );
 

@@ -603,3 +603,110 @@ fn verify_card_accepts_the_valid_example_and_refuses_invalid_cards() {
     let (ok, _, err) = run(izgraph(dir.path(), &db).arg("verify-card").arg(&text));
     assert!(!ok && err.contains("invalid card"), "{err}");
 }
+
+/// Reads one value from the test's database (PostgreSQL or the data directory's SQLite file).
+fn query_strings(dir: &std::path::Path, db: &Db, sql: &str) -> Vec<String> {
+    let url = db
+        .url
+        .clone()
+        .unwrap_or_else(|| format!("sqlite://{}?mode=rw", dir.join("izgraph.db").display()));
+    let sql = sql.to_owned();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("rt");
+        rt.block_on(async {
+            use sea_orm::{ConnectionTrait, Statement};
+            let conn = sea_orm::Database::connect(&url).await.expect("connect");
+            let rows = conn
+                .query_all_raw(Statement::from_string(conn.get_database_backend(), sql))
+                .await
+                .expect("query");
+            let out = rows
+                .iter()
+                .map(|r| r.try_get_by_index::<String>(0).expect("text"))
+                .collect();
+            conn.close().await.ok();
+            out
+        })
+    })
+    .join()
+    .expect("query thread")
+}
+
+#[test]
+fn vital_records_births_create_or_match_and_deaths_mark_the_deceased() {
+    let dir = tempfile::tempdir().expect("dir");
+    let db = Db::new();
+    let births = dir.path().join("births.csv");
+    std::fs::write(
+        &births,
+        "child_first,child_middle,child_last,birth_date,sex,multiple_birth,birth_order,mother_first,mother_last,mother_maiden,mother_birth_date,street,city,state,zip,certificate\n\
+         Ella,Rose,Vang,2025-07-01,F,Y,1,Mai,Vang,Xiong,1995-02-03,5 Pine St,Saint Paul,MN,55104,B-1\n\
+         Emma,Rose,Vang,2025-07-01,F,Y,2,Mai,Vang,Xiong,1995-02-03,5 Pine St,Saint Paul,MN,55104,B-2\n\
+         Ella,Rose,Vang,2025-07-01,F,Y,1,Mai,Vang,Xiong,1995-02-03,5 Pine St,Saint Paul,MN,55104,B-1\n\
+         Bad,,Date,2025-13-01,F,,,Mai,Vang,Xiong,1995-02-03,5 Pine St,Saint Paul,MN,55104,B-3\n\
+         Old,,Mother,2025-01-01,F,,,Ann,Lee,Kim,2026-01-01,1 A St,Duluth,MN,55802,B-4\n",
+    )
+    .expect("write births");
+    let (ok, out, err) = run(izgraph(dir.path(), &db)
+        .args(["import", "births"])
+        .arg(&births));
+    assert!(ok, "{out}{err}");
+    assert!(
+        out.contains("line 5: rejected: birth_date `2025-13-01` is not a date"),
+        "{out}"
+    );
+    assert!(
+        out.contains("line 6: rejected: mother_birth_date is not before"),
+        "{out}"
+    );
+    assert_eq!(
+        out.lines().last(),
+        Some("2 created, 1 matched, 0 sent to review, 2 rejected"),
+        "{out}"
+    );
+    // Twins are two persons, the mother one, and she is each twin's verified guardian.
+    let verified = query_strings(
+        dir.path(),
+        &db,
+        "SELECT p.first_name FROM guardian_links g JOIN persons p ON p.id = g.person_id \
+         WHERE g.verified_by = 'birth-record' ORDER BY p.first_name",
+    );
+    assert_eq!(verified, ["Ella", "Emma"]);
+    let maiden = query_strings(
+        dir.path(),
+        &db,
+        "SELECT mother_maiden_name FROM persons WHERE first_name = 'Emma'",
+    );
+    assert_eq!(maiden, ["Xiong"]);
+
+    let deaths = dir.path().join("deaths.csv");
+    std::fs::write(
+        &deaths,
+        "first,middle,last,birth_date,sex,death_date,certificate\n\
+         Emma,Rose,Vang,2025-07-01,F,2025-09-09,B-2\n\
+         Nobody,,Known,2001-01-01,M,2025-09-09,\n",
+    )
+    .expect("write deaths");
+    let (ok, out, err) = run(izgraph(dir.path(), &db)
+        .args(["import", "deaths"])
+        .arg(&deaths));
+    assert!(ok, "{out}{err}");
+    assert!(
+        out.contains("line 3: rejected: no person in the registry matches"),
+        "{out}"
+    );
+    assert_eq!(
+        out.lines().last(),
+        Some("0 created, 1 matched, 0 sent to review, 1 rejected"),
+        "{out}"
+    );
+    let statuses = query_strings(
+        dir.path(),
+        &db,
+        "SELECT first_name || ':' || status FROM persons WHERE last_name = 'Vang' ORDER BY first_name",
+    );
+    assert_eq!(statuses, ["Ella:ACTIVE", "Emma:DECEASED", "Mai:ACTIVE"]);
+}

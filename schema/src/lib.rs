@@ -18,6 +18,7 @@ mod ids;
 mod inline;
 mod limits;
 mod loaders;
+mod matching;
 mod nulls;
 mod official_record;
 mod organization;
@@ -48,6 +49,7 @@ pub type Query = federation::EntityRoot<QueryFields>;
 pub struct QueryFields(
     principal::MeQuery,
     person::PersonQuery,
+    matching::MatchingQuery,
     organization::OrganizationQuery,
     vaccine::VaccineQuery,
     access_log::AccessLogQuery,
@@ -61,6 +63,7 @@ pub struct QueryFields(
 pub struct Mutation(
     organization::OrganizationMutation,
     person::PersonMutation,
+    matching::MatchingMutation,
     dose::DoseMutation,
     consent::ConsentMutation,
 );

@@ -11,6 +11,7 @@ pub mod guardians;
 pub mod hl7;
 pub(crate) mod log_writer;
 pub mod memberships;
+pub mod merge;
 pub mod oauth_clients;
 pub mod organizations;
 mod page;

@@ -943,6 +943,19 @@ pub(crate) async fn insert_name<C: ConnectionTrait>(
     n: &NameInput,
     org: Option<Uuid>,
 ) -> Result<(), StoreError> {
+    insert_name_returning(db, person, kind, n, org)
+        .await
+        .map(|_| ())
+}
+
+/// [`insert_name`], returning the new row's id (`None`: a blank name, not stored).
+pub(crate) async fn insert_name_returning<C: ConnectionTrait>(
+    db: &C,
+    person: Uuid,
+    kind: NameKind,
+    n: &NameInput,
+    org: Option<Uuid>,
+) -> Result<Option<Uuid>, StoreError> {
     let (first, middle, last, suffix) = (
         trimmed(&n.first_name),
         trimmed(&n.middle_name),
@@ -950,10 +963,11 @@ pub(crate) async fn insert_name<C: ConnectionTrait>(
         trimmed(&n.suffix),
     );
     if first.is_none() && last.is_none() {
-        return Ok(());
+        return Ok(None);
     }
+    let id = Uuid::now_v7();
     person_name::ActiveModel {
-        id: Set(Uuid::now_v7()),
+        id: Set(id),
         person_id: Set(person),
         kind: Set(kind),
         first_name: Set(first),
@@ -965,7 +979,7 @@ pub(crate) async fn insert_name<C: ConnectionTrait>(
     }
     .insert(db)
     .await?;
-    Ok(())
+    Ok(Some(id))
 }
 
 /// Adds the person's current address and phone to their history unless the newest entry

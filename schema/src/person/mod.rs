@@ -12,3 +12,4 @@ pub(crate) use prefetch::prefetch_references;
 pub use query::PersonQuery;
 pub(crate) use query::{person_by_id, person_reference};
 pub(crate) use types::organization_by_id;
+pub(crate) use types::PersonInput;

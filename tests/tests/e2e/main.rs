@@ -21,6 +21,7 @@ mod forecasts;
 mod graphql_http;
 mod hl7;
 mod limits;
+mod matching;
 mod metrics;
 mod node_harness;
 mod oauth_clients;
