@@ -33,3 +33,8 @@ mod roster;
 pub use roster::{authorize_compliance_at, authorize_roster, RosterDenial};
 mod log_view;
 pub use log_view::{access_log_view, LogView};
+mod population;
+pub use population::{
+    authorize_geography_write, authorize_job_read, authorize_population, JobOwner,
+    PopulationDenial, PopulationGrant, PopulationKind, PopulationRows,
+};

@@ -22,6 +22,7 @@ mod nulls;
 mod organization;
 mod page;
 mod person;
+pub mod population;
 mod principal;
 mod roster;
 mod scalars;
@@ -50,6 +51,7 @@ pub struct QueryFields(
     vaccine::VaccineQuery,
     access_log::AccessLogQuery,
     roster::RosterQuery,
+    population::PopulationQuery,
     federation::EntityQuery,
 );
 
@@ -60,6 +62,7 @@ pub struct Mutation(
     person::PersonMutation,
     dose::DoseMutation,
     consent::ConsentMutation,
+    population::PopulationMutation,
 );
 
 /// The executable schema type.

@@ -8,6 +8,7 @@ mod negotiate;
 mod oauth;
 mod operation;
 pub mod persisted;
+mod population_export;
 mod roster_csv;
 
 use axum::extract::{DefaultBodyLimit, Request, State};
@@ -29,6 +30,11 @@ pub fn router(state: AppState) -> Router {
         .route("/graphql", graphql)
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
+        .route(
+            "/reports/population/{job}/{file}",
+            get(population_export::population_export)
+                .layer(middleware::from_fn_with_state(state.clone(), fresh_keys)),
+        )
         .route(
             "/reports/roster/{file}",
             get(roster_csv::roster_csv)
