@@ -573,3 +573,149 @@ async fn outbreak_and_coverage_lists_follow_the_jurisdiction_and_the_forecast() 
     let rows = all_results(&app, &admin, &job, Some("NOT_UP_TO_DATE")).await;
     assert_eq!(names(&rows), BTreeSet::from(["FarAway".to_string()]));
 }
+
+async fn export(app: &TestApp, token: &str, job: &str, file: &str) -> (u16, Vec<u8>) {
+    let resp = app
+        .client
+        .get(format!("{}/reports/population/{job}/{file}", app.base))
+        .bearer_auth(token)
+        .send()
+        .await
+        .expect("request");
+    let status = resp.status().as_u16();
+    (status, resp.bytes().await.expect("body").to_vec())
+}
+
+fn poppler(tool: &str, args: &[&str]) -> std::process::Output {
+    std::process::Command::new(tool)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("{tool} (poppler-utils) must be installed: {e}"))
+}
+
+#[tokio::test]
+async fn reminder_letters_print_one_page_per_household_to_the_guardian_and_start_the_frequency_cap()
+{
+    let app = TestApp::spawn().await;
+    let w = world(&app).await;
+    let admin = app.admin();
+    // "Due" gets a verified guardian; "Overdue" moves in with "Due" (one household).
+    let parent = person(&app, "Parent", months_ago(app.today(), 400, 0), "55401").await;
+    app.ok(&admin, "mutation($p: ID!, $g: ID!) { addGuardian(personId: $p, guardianId: $g, relationship: \"MOTHER\") { id } }", json!({ "p": w.ids["Due"], "g": parent })).await;
+    app.ok(&admin, "mutation($p: ID!, $i: PersonPatch!) { updatePerson(id: $p, input: $i) { id } }", json!({ "p": w.ids["Overdue"], "i": { "contact": { "addressLine1": "Due Street 1", "city": "Minneapolis", "state": "MN", "postalCode": "55401" } } })).await;
+    // Mail to "LockedHere" came back: listed, flagged, no letter.
+    let provider = app.provider(&w.clinic);
+    app.ok(
+        &provider,
+        "mutation($p: ID!) { recordReturnedMail(personId: $p) }",
+        json!({ "p": w.ids["LockedHere"] }),
+    )
+    .await;
+
+    let job = start(
+        &app,
+        &provider,
+        "REMINDER_RECALL",
+        json!({ "vaccineGroups": ["MMR"] }),
+    )
+    .await;
+    wait_done(&app, &provider, &job).await;
+    let rows = all_results(&app, &provider, &job, None).await;
+    let flagged: Vec<&Value> = rows.iter().filter(|r| r["addressBad"] == true).collect();
+    assert_eq!(
+        names(&flagged.into_iter().cloned().collect::<Vec<_>>()),
+        BTreeSet::from(["LockedHere".to_string()])
+    );
+
+    let (status, csv) = export(&app, &provider, &job, "results.csv").await;
+    assert_eq!(status, 200);
+    let csv = String::from_utf8(csv).expect("utf-8");
+    assert_eq!(csv.lines().count(), 4, "header and three persons:\n{csv}");
+    assert!(csv.contains("\"OVERDUE\"") && csv.contains("\"DUE\""));
+
+    let (status, pdf) = export(&app, &provider, &job, "letters.pdf").await;
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&pdf));
+    let dir = tempfile::tempdir().expect("dir");
+    let path = dir.path().join("letters.pdf");
+    std::fs::write(&path, &pdf).expect("write");
+    let text = poppler("pdftotext", &["-layout", path.to_str().expect("path"), "-"]);
+    assert!(text.status.success());
+    let text = String::from_utf8_lossy(&text.stdout);
+    let pages: Vec<&str> = text
+        .split('\u{c}')
+        .filter(|p| !p.trim().is_empty())
+        .collect();
+    assert_eq!(
+        pages.len(),
+        1,
+        "one household, one page (the returned-mail address gets none):\n{text}"
+    );
+    assert!(
+        pages[0].contains("Parent Test, parent or guardian of"),
+        "{text}"
+    );
+    assert!(
+        pages[0].contains("Due Test") && pages[0].contains("Overdue Test"),
+        "{text}"
+    );
+    assert!(
+        pages[0].contains("MMR: past due since") && pages[0].contains("MMR: due"),
+        "{text}"
+    );
+    assert!(
+        pages[0].contains("Due Street 1") && !text.contains("LockedHere"),
+        "{text}"
+    );
+    let png = poppler(
+        "pdftoppm",
+        &[
+            "-png",
+            "-r",
+            "40",
+            "-singlefile",
+            path.to_str().expect("path"),
+            dir.path().join("page").to_str().expect("path"),
+        ],
+    );
+    assert!(
+        png.status.success(),
+        "{}",
+        String::from_utf8_lossy(&png.stderr)
+    );
+    let image = std::fs::read(dir.path().join("page.png")).expect("rendered page");
+    assert_eq!(&image[..8], b"\x89PNG\r\n\x1a\n");
+
+    // The letters went out: a new run inside the cap leaves those persons out.
+    let again = start(
+        &app,
+        &provider,
+        "REMINDER_RECALL",
+        json!({ "vaccineGroups": ["MMR"] }),
+    )
+    .await;
+    wait_done(&app, &provider, &again).await;
+    assert_eq!(
+        names(&all_results(&app, &provider, &again, None).await),
+        BTreeSet::from(["LockedHere".to_string()])
+    );
+
+    // Another organization cannot export; a chart is for coverage jobs.
+    let (status, _) = export(&app, &app.provider(&w.other), &job, "results.csv").await;
+    assert_eq!(status, 404);
+    let (status, _) = export(&app, &provider, &job, "chart.svg").await;
+    assert_eq!(status, 400);
+    let cov = start(
+        &app,
+        &admin,
+        "COVERAGE",
+        json!({ "cohort": "CHILDREN_24_TO_35_MONTHS" }),
+    )
+    .await;
+    wait_done(&app, &admin, &cov).await;
+    let (status, svg) = export(&app, &admin, &cov, "chart.svg").await;
+    assert_eq!(status, 200);
+    assert!(String::from_utf8_lossy(&svg).contains("<svg"));
+    let (status, png) = export(&app, &admin, &cov, "chart.png").await;
+    assert_eq!(status, 200);
+    assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
+}
