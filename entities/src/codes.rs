@@ -89,6 +89,7 @@ stored_enum!(
         Export = "EXPORT",
         Consent = "CONSENT",
         Denied = "DENIED",
+        Merge = "MERGE",
     }
 );
 
@@ -106,5 +107,77 @@ stored_enum!(
         Phone = "PHONE",
         Form = "FORM",
         Provider = "PROVIDER",
+    }
+);
+
+stored_enum!(
+    /// A person's registry status (issue 15). Only `ACTIVE` persons are in a population: a
+    /// reminder/recall run, a coverage figure or a roster job leaves the others out.
+    /// `INACTIVE` covers HL7 PD1-16 `I`, `L` (lost to follow-up) and `P` (permanently
+    /// inactive); `MOVED` is `M` (moved or gone elsewhere); `DECEASED` comes from a death
+    /// record (vital records) or PID-30.
+    PersonStatus {
+        Active = "ACTIVE",
+        Inactive = "INACTIVE",
+        Moved = "MOVED",
+        Deceased = "DECEASED",
+    }
+);
+
+impl PersonStatus {
+    /// The status an HL7 v2 PD1-16 (Immunization Registry Status, table 0441) code stands
+    /// for; `None` for `U` (unknown) and anything else, which leaves the status as it is.
+    pub fn from_hl7(code: &str) -> Option<Self> {
+        match code.trim().to_ascii_uppercase().as_str() {
+            "A" => Some(Self::Active),
+            "I" | "L" | "P" => Some(Self::Inactive),
+            "M" => Some(Self::Moved),
+            _ => None,
+        }
+    }
+
+    /// Whether persons of this status belong in population jobs (reminders, coverage).
+    pub fn in_population(self) -> bool {
+        self == Self::Active
+    }
+}
+
+stored_enum!(
+    /// What kind of identifier from another system a `person_identifiers` row holds
+    /// (`SSN_HASH`: an HMAC of a Social Security number under the registry's key, never the
+    /// number).
+    IdentifierKind {
+        Mrn = "MRN",
+        Medicaid = "MEDICAID",
+        SsnHash = "SSN_HASH",
+        Other = "OTHER",
+    }
+);
+
+stored_enum!(
+    /// Why a `person_names` row is kept: another name the person goes by (`ALIAS`, also a
+    /// name a linked submission used), or the record's name before a change (`PREVIOUS`).
+    NameKind {
+        Alias = "ALIAS",
+        Previous = "PREVIOUS",
+    }
+);
+
+stored_enum!(
+    /// Where a submission about a person came from.
+    SubmissionSource {
+        Graphql = "GRAPHQL",
+        Hl7 = "HL7",
+        BirthRecord = "BIRTH_RECORD",
+        DeathRecord = "DEATH_RECORD",
+    }
+);
+
+stored_enum!(
+    /// A review-queue item's state: open, merged by staff, or dismissed (two people).
+    ReviewState {
+        Open = "OPEN",
+        Merged = "MERGED",
+        Dismissed = "DISMISSED",
     }
 );

@@ -51,6 +51,10 @@ pub struct Store {
     health: Arc<Health>,
     /// Seals the cursors this store hands out (see [`crate::repo::CursorKey`]).
     pub(crate) cursor_key: crate::repo::CursorKey,
+    /// The patient-matching engine submissions are resolved with (`repo::resolve`).
+    pub(crate) matcher: Arc<identity::Matcher>,
+    /// The key SSNs are hashed under; without one, submitted SSNs are dropped.
+    pub(crate) ssn_key: Option<identity::SsnKey>,
 }
 
 /// A write transaction, holding SQLite's in-process writer lock until it ends, and
@@ -195,6 +199,11 @@ impl Store {
             replica: None,
             health: Arc::default(),
             cursor_key: crate::repo::CursorKey::random(),
+            matcher: Arc::new(
+                identity::Matcher::new(identity::MatchConfig::default())
+                    .map_err(|e| StoreError::Corrupt(e.to_string()))?,
+            ),
+            ssn_key: None,
         })
     }
 

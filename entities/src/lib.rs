@@ -19,6 +19,7 @@ pub mod codes;
 mod db;
 mod error;
 mod health;
+pub mod matching;
 pub mod migration;
 pub mod model;
 mod replica;

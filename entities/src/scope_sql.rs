@@ -18,7 +18,15 @@ pub(crate) enum Locks {
     Report,
 }
 
+/// The row scope's condition, and never a person merged into another (their id resolves to
+/// the survivor instead; see `repo::merge`).
 pub(crate) fn person_condition(scope: &RowScope, locks: Locks) -> Condition {
+    Condition::all()
+        .add(person::Column::MergedInto.is_null())
+        .add(scope_condition(scope, locks))
+}
+
+fn scope_condition(scope: &RowScope, locks: Locks) -> Condition {
     let unlocked_or = |org| {
         if locks == Locks::Report {
             Condition::all()

@@ -108,6 +108,7 @@ impl Store {
             doses += insert_chunks(&*txn, batch.doses, 2_000).await?;
             insert_chunks(&*txn, batch.enrollments, 2_000).await?;
             insert_chunks(&*txn, batch.memberships, 2_000).await?;
+            insert_chunks(&*txn, batch.keys, 2_000).await?;
             txn.commit().await?;
             progress(written.min(options.persons.max(persons)));
         }

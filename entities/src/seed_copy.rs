@@ -9,7 +9,7 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use uuid::Uuid;
 
-use crate::model::{dose, enrollment, guardian_link, membership, person};
+use crate::model::{dose, enrollment, guardian_link, membership, person, person_blocking_key};
 use crate::seed::generate::Batch;
 
 /// The signature, flags (no OIDs) and header-extension length every binary stream starts with.
@@ -282,11 +282,23 @@ impl CopyRow for membership::Model {
     }
 }
 
+impl CopyRow for person_blocking_key::Model {
+    const TABLE: &'static str = "person_blocking_keys";
+    const COLUMNS: &'static [&'static str] = &["key", "person_id"];
+    const BYTES: usize = 50;
+
+    fn write(&self, out: &mut CopyStream) {
+        out.row(fields::<Self>());
+        out.text(&self.key);
+        out.uuid(self.person_id);
+    }
+}
+
 /// One batch as payloads, in load order (parents before the rows that point at them).
 #[derive(Debug)]
 pub(crate) struct EncodedBatch {
     /// (statement, payload, rows) per table.
-    pub tables: [(String, Vec<u8>, u64); 5],
+    pub tables: [(String, Vec<u8>, u64); 6],
 }
 
 fn table<R: CopyRow>(rows: &[R]) -> (String, Vec<u8>, u64) {
@@ -304,6 +316,7 @@ impl EncodedBatch {
                 table(&batch.doses),
                 table(&batch.enrollments),
                 table(&batch.memberships),
+                table(&batch.keys),
             ],
         }
     }
@@ -425,5 +438,6 @@ mod tests {
         check(&batch.doses);
         check(&batch.enrollments);
         check(&batch.memberships);
+        check(&batch.keys);
     }
 }

@@ -6,10 +6,12 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, NaiveDate, Utc};
-use entities::model::{dose, enrollment, guardian_link, membership, organization, person};
+use entities::model::{
+    dose, enrollment, guardian_link, membership, organization, person, person_blocking_key,
+};
 use entities::seed::{SeedOptions, SeedSummary};
 use entities::Store;
-use sea_orm::{ConnectionTrait, DatabaseConnection, EntityTrait, Statement};
+use sea_orm::{ConnectionTrait, DatabaseConnection, EntityTrait, QueryOrder, Statement};
 use sha2::{Digest, Sha256};
 
 fn today() -> NaiveDate {
@@ -239,6 +241,16 @@ async fn content(db: &DatabaseConnection) -> BTreeMap<&'static str, (usize, Stri
                 })
                 .collect(),
         ),
+    );
+    // Seeded persons are found by candidate searches: their blocking keys are seeded too.
+    let keys = person_blocking_key::Entity::find()
+        .order_by_asc(person_blocking_key::Column::Key)
+        .all(db)
+        .await
+        .expect("keys");
+    out.insert(
+        "person_blocking_keys",
+        digest(keys.into_iter().map(|k| (k.person_id, k.key)).collect()),
     );
     out
 }

@@ -14,6 +14,11 @@ pub enum WriteAction {
     AddGuardian,
     /// Turning a reported guardian link into a verified one, which grants access.
     VerifyGuardian,
+    /// Merging two persons, undoing a merge, settling a review item (issue 15).
+    MergePersons,
+    /// Asking which persons a submission may be (`matchPersons`, issue 15): a submitter's
+    /// question, so it needs the right to submit persons.
+    MatchPersons,
     RecordDose,
     RecordContraindication,
     SetConsent,
@@ -52,6 +57,8 @@ impl WriteAction {
             }
             WriteAction::SetConsent => (Scope::ConsentWrite, "consent_write"),
             WriteAction::VerifyGuardian => (Scope::Admin, "registry_verifies_guardians"),
+            WriteAction::MergePersons => (Scope::Admin, "registry_merges_persons"),
+            WriteAction::MatchPersons => (Scope::PersonWrite, "submitters_match_persons"),
         }
     }
 }
@@ -113,6 +120,33 @@ mod tests {
         }
         let admin = principal(Role::RegistryAdmin);
         assert!(authorize_write(&admin, WriteAction::VerifyGuardian).is_ok());
+    }
+
+    #[test]
+    fn only_registry_staff_merge_and_only_submitters_match() {
+        for role in [
+            Role::Provider,
+            Role::PublicHealth,
+            Role::School,
+            Role::HealthPlan,
+            Role::Guardian,
+            Role::Individual,
+            Role::Auditor,
+        ] {
+            assert!(authorize_write(&principal(role), WriteAction::MergePersons).is_err());
+        }
+        assert!(
+            authorize_write(&principal(Role::RegistryAdmin), WriteAction::MergePersons).is_ok()
+        );
+        assert!(authorize_write(&principal(Role::Provider), WriteAction::MatchPersons).is_ok());
+        for role in [
+            Role::School,
+            Role::HealthPlan,
+            Role::Guardian,
+            Role::Auditor,
+        ] {
+            assert!(authorize_write(&principal(role), WriteAction::MatchPersons).is_err());
+        }
     }
 
     #[test]

@@ -238,6 +238,12 @@ mod tests {
             reminders: true,
             created_at: Utc::now(),
             updated_at: Utc::now(),
+            status: entities::codes::PersonStatus::Active,
+            status_date: None,
+            mother_maiden_name: None,
+            multiple_birth: None,
+            birth_order: None,
+            merged_into: None,
         }
     }
 

@@ -18,6 +18,7 @@ mod ids;
 mod inline;
 mod limits;
 mod loaders;
+mod matching;
 mod nulls;
 mod organization;
 mod page;
@@ -47,6 +48,7 @@ pub type Query = federation::EntityRoot<QueryFields>;
 pub struct QueryFields(
     principal::MeQuery,
     person::PersonQuery,
+    matching::MatchingQuery,
     organization::OrganizationQuery,
     vaccine::VaccineQuery,
     access_log::AccessLogQuery,
@@ -60,6 +62,7 @@ pub struct QueryFields(
 pub struct Mutation(
     organization::OrganizationMutation,
     person::PersonMutation,
+    matching::MatchingMutation,
     dose::DoseMutation,
     consent::ConsentMutation,
     population::PopulationMutation,

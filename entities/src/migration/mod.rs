@@ -12,6 +12,7 @@ mod m20261203_000001_p14b_write_path;
 mod m20261203_000001_s22_immunity_evidence;
 pub(crate) use m20261203_000001_p14a_access_log_detail::CLIENT_REQUEST_ID_CHARS;
 mod m20261203_000005_r23_person_versions;
+mod m20261204_000001_identity;
 mod m20261204_000020_population_jobs;
 
 /// The longest subject the schema holds (`policies::MAX_SUBJECT_CHARS`).
@@ -33,6 +34,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000001_s22_immunity_evidence::Migration),
             Box::new(m20261203_000001_p14a_access_log_detail::Migration),
             Box::new(m20261203_000005_r23_person_versions::Migration),
+            Box::new(m20261204_000001_identity::Migration),
             Box::new(m20261204_000020_population_jobs::Migration),
         ]
     }

@@ -4,7 +4,7 @@ use sea_orm::entity::prelude::*;
 /// (kind `MERGED`, with that report's provenance and code as reported), or a data-quality flag
 /// (kind `SHARES_ANTIGENS`: given the same day as `related_dose_id`, which shares only some of
 /// its antigens; both are kept so that no reported antigen is lost).
-#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, serde::Serialize, serde::Deserialize)]
 #[sea_orm(table_name = "dose_reports")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]

@@ -1,6 +1,6 @@
 use sea_orm::entity::prelude::*;
 
-use crate::codes::{Gender, Participation};
+use crate::codes::{Gender, Participation, PersonStatus};
 
 /// A person's demographics and current consent state. Consent lives on the row (with its
 /// history in `consent_events`) so that the policy's row scope is one indexed predicate.
@@ -29,6 +29,28 @@ pub struct Model {
     pub reminders: bool,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
+    /// Registry status; only `ACTIVE` persons are in population jobs.
+    #[serde(default = "active")]
+    pub status: PersonStatus,
+    /// When the status took effect: the date of death, the date a person moved away.
+    #[serde(default)]
+    pub status_date: Option<Date>,
+    #[serde(default)]
+    pub mother_maiden_name: Option<String>,
+    /// Born in a multiple birth (PID-24), when stated.
+    #[serde(default)]
+    pub multiple_birth: Option<bool>,
+    /// Order in that birth (PID-25), when stated.
+    #[serde(default)]
+    pub birth_order: Option<i16>,
+    /// Set on a duplicate merged into another person: the survivor. Such a row is outside
+    /// every row scope; its id resolves to the survivor.
+    #[serde(default)]
+    pub merged_into: Option<Uuid>,
+}
+
+fn active() -> PersonStatus {
+    PersonStatus::Active
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

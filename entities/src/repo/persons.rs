@@ -9,11 +9,12 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use crate::codes::{AccessAction, Gender, Participation};
+use crate::codes::{AccessAction, Gender, NameKind, Participation, PersonStatus};
 use crate::db::WriteTxn;
 use crate::model::{birth_date_change, guardian_link, person};
 use crate::repo::access_log::{append, NewEntry};
 use crate::repo::records::RecordLookup;
+use crate::repo::resolve::{insert_name, record_contact_history, refresh_keys, NameInput};
 use crate::repo::write_guard::person_for_write;
 use crate::repo::{Cursor, CursorKind, Page};
 use crate::scope_sql::{person_condition, Locks};
@@ -274,40 +275,26 @@ impl Store {
         })
     }
 
-    /// Creates a person (participating, unlocked, reminders on).
+    /// Creates a person (participating, unlocked, reminders on) without matching: the
+    /// person's blocking keys and contact history are written with it. Submissions from
+    /// outside go through [`Store::resolve_person`] instead.
     pub async fn create_person(
         &self,
         access: &Access,
         input: NewPerson,
     ) -> Result<person::Model, StoreError> {
-        let first_name = required_name("firstName", &input.first_name)?;
-        let last_name = required_name("lastName", &input.last_name)?;
-        let now = Utc::now();
-        let id = Uuid::now_v7();
-        let mut model = person::ActiveModel {
-            id: Set(id),
-            first_name_key: Set(name_key(&first_name)),
-            last_name_key: Set(name_key(&last_name)),
-            first_name: Set(first_name),
-            middle_name: Set(optional("middleName", input.middle_name.as_deref(), 100)?),
-            last_name: Set(last_name),
-            date_of_birth: Set(date_of_birth(access, input.date_of_birth)?),
-            gender: Set(input.gender),
-            participation: Set(Participation::Participating),
-            locked_to_org_id: Set(None),
-            reminders: Set(true),
-            created_at: Set(now),
-            updated_at: Set(now),
-            ..Default::default()
-        };
-        apply_contact(&mut model, &input.contact.unwrap_or_default())?;
         let txn = self.begin_write_for(access).await?;
-        txn.touch(id);
-        let row = model.insert(&*txn).await?;
+        let row = insert_person(&txn, access, input, |_| {}).await?;
+        record_contact_history(&*txn, &row, access.principal.org, row.created_at).await?;
+        refresh_keys(&*txn, row.id).await?;
         append(
             &*txn,
             access,
-            NewEntry::allowed(AccessAction::Write, vec![id], vec!["Person.create".into()]),
+            NewEntry::allowed(
+                AccessAction::Write,
+                vec![row.id],
+                vec!["Person.create".into()],
+            ),
         )
         .await?;
         txn.commit().await?;
@@ -324,6 +311,12 @@ impl Store {
         let txn = self.begin_write_for(access).await?;
         let current = person_for_write(&txn, access, id).await?;
         let old_dob = current.date_of_birth;
+        let old_name = NameInput {
+            first_name: Some(current.first_name.clone()),
+            middle_name: current.middle_name.clone(),
+            last_name: Some(current.last_name.clone()),
+            suffix: None,
+        };
         let mut model: person::ActiveModel = current.into();
         let mut fields = Vec::new();
         if let Some(v) = &patch.first_name {
@@ -363,6 +356,23 @@ impl Store {
         }
         model.updated_at = Set(Utc::now());
         let row = model.update(&*txn).await?;
+        if row.first_name != old_name.first_name.as_deref().unwrap_or_default()
+            || row.last_name != old_name.last_name.as_deref().unwrap_or_default()
+        {
+            // The name the person was known by stays findable (and shown as a previous name).
+            insert_name(
+                &*txn,
+                id,
+                NameKind::Previous,
+                &old_name,
+                access.principal.org,
+            )
+            .await?;
+        }
+        if patch.contact.is_some() {
+            record_contact_history(&*txn, &row, access.principal.org, row.updated_at).await?;
+        }
+        refresh_keys(&*txn, id).await?;
         if let Some(new) = birth_date_change {
             birth_date_change::ActiveModel {
                 id: Set(Uuid::now_v7()),
@@ -389,6 +399,46 @@ impl Store {
         txn.commit().await?;
         Ok(row)
     }
+}
+
+/// Validates and inserts a person row in `txn` (`extra` sets the identity columns); the
+/// caller writes the keys, history and access-log entry.
+pub(crate) async fn insert_person(
+    txn: &WriteTxn,
+    access: &Access,
+    input: NewPerson,
+    extra: impl FnOnce(&mut person::ActiveModel),
+) -> Result<person::Model, StoreError> {
+    let first_name = required_name("firstName", &input.first_name)?;
+    let last_name = required_name("lastName", &input.last_name)?;
+    let now = Utc::now();
+    let id = Uuid::now_v7();
+    let mut model = person::ActiveModel {
+        id: Set(id),
+        first_name_key: Set(name_key(&first_name)),
+        last_name_key: Set(name_key(&last_name)),
+        first_name: Set(first_name),
+        middle_name: Set(optional("middleName", input.middle_name.as_deref(), 100)?),
+        last_name: Set(last_name),
+        date_of_birth: Set(date_of_birth(access, input.date_of_birth)?),
+        gender: Set(input.gender),
+        participation: Set(Participation::Participating),
+        locked_to_org_id: Set(None),
+        reminders: Set(true),
+        created_at: Set(now),
+        updated_at: Set(now),
+        status: Set(PersonStatus::Active),
+        status_date: Set(None),
+        mother_maiden_name: Set(None),
+        multiple_birth: Set(None),
+        birth_order: Set(None),
+        merged_into: Set(None),
+        ..Default::default()
+    };
+    apply_contact(&mut model, &input.contact.unwrap_or_default())?;
+    extra(&mut model);
+    txn.touch(id);
+    Ok(model.insert(&**txn).await?)
 }
 
 impl Store {

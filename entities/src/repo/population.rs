@@ -202,8 +202,10 @@ fn person_condition(
     params: &PopulationParams,
     as_of: NaiveDate,
 ) -> Condition {
-    let mut c =
-        Condition::all().add(person::Column::Participation.eq(Participation::Participating));
+    let mut c = Condition::all()
+        .add(person::Column::Participation.eq(Participation::Participating))
+        // Deceased, inactive, moved or gone elsewhere, and merged duplicates (issue 15).
+        .add(crate::matching::population_condition());
     c = c.add(match grant.rows.lock_holder() {
         None => Condition::all().add(person::Column::LockedToOrgId.is_null()),
         Some(org) => Condition::any()

@@ -27,6 +27,9 @@ pub enum RecordLookup {
     Locked,
 }
 
+/// Merges followed from a duplicate's id to its survivor.
+const MAX_MERGE_HOPS: usize = 4;
+
 /// Ids per query: keeps every `IN (…)` list well under the databases' bind limits.
 pub(crate) const CHUNK: usize = 1000;
 
@@ -41,9 +44,29 @@ impl Store {
         if access.scope == RowScope::Nothing {
             return Ok(HashMap::new());
         }
-        let records = self.records_unscoped(ids).await?;
+        let mut records = self.records_unscoped(ids).await?;
+        // A duplicate merged into another person resolves to the survivor (following a chain
+        // of merges a few steps); the survivor's record is then admitted on its own facts.
+        for _ in 0..MAX_MERGE_HOPS {
+            let redirects: Vec<(Uuid, Uuid)> = records
+                .iter()
+                .filter_map(|(id, r)| r.person.merged_into.map(|to| (*id, to)))
+                .collect();
+            if redirects.is_empty() {
+                break;
+            }
+            let targets: Vec<Uuid> = redirects.iter().map(|(_, to)| *to).collect();
+            let survivors = self.records_unscoped(&targets).await?;
+            for (id, to) in redirects {
+                match survivors.get(&to) {
+                    Some(r) => records.insert(id, r.clone()),
+                    None => records.remove(&id),
+                };
+            }
+        }
         Ok(records
             .into_iter()
+            .filter(|(_, r)| r.person.merged_into.is_none())
             .filter_map(|(id, r)| match access.scope.admits(&r.facts()) {
                 Visibility::Visible => Some((id, RecordLookup::Found(r))),
                 Visibility::Locked => Some((id, RecordLookup::Locked)),

@@ -18,6 +18,7 @@ pub(crate) async fn person_for_write(
     access: &Access,
     id: Uuid,
 ) -> Result<person::Model, StoreError> {
+    let txn_ref = txn;
     let txn = {
         // Whatever the write then changes under this person retires their cached record.
         txn.touch(id);
@@ -28,14 +29,39 @@ pub(crate) async fn person_for_write(
     if Store::backend_of(txn) == Backend::Postgres {
         query = query.lock_exclusive();
     }
-    let row = query
-        .one(txn)
-        .await?
-        .ok_or_else(|| StoreError::not_found("person", id))?;
+    let row = match query.one(txn).await? {
+        Some(row) => row,
+        None => {
+            // A duplicate's id, merged into another person, writes to the survivor.
+            let to = survivor_of(txn_ref, id).await?;
+            if to == id {
+                return Err(StoreError::not_found("person", id));
+            }
+            return Box::pin(person_for_write(txn_ref, access, to)).await;
+        }
+    };
     if locked_against(&access.scope, &row) {
         return Err(StoreError::RecordLocked);
     }
     Ok(row)
+}
+
+/// The person `id` resolves to: itself, or the survivor of the merges it went into.
+pub(crate) async fn survivor_of(txn: &WriteTxn, id: Uuid) -> Result<Uuid, StoreError> {
+    let mut id = id;
+    for _ in 0..4 {
+        let merged: Option<Option<Uuid>> = person::Entity::find_by_id(id)
+            .select_only()
+            .column(person::Column::MergedInto)
+            .into_tuple()
+            .one(&**txn)
+            .await?;
+        match merged {
+            Some(Some(to)) => id = to,
+            _ => break,
+        }
+    }
+    Ok(id)
 }
 
 /// The target of a submission that an opt-out answers with an acknowledgement (a dose).

@@ -24,12 +24,13 @@
 use sea_orm::sqlx::{self, Acquire as _, Executor as _, PgConnection};
 
 /// The tables a seed writes, parents first.
-pub(crate) const SEEDED_TABLES: [&str; 5] = [
+pub(crate) const SEEDED_TABLES: [&str; 6] = [
     "persons",
     "guardian_links",
     "doses",
     "enrollments",
     "memberships",
+    "person_blocking_keys",
 ];
 
 /// How long to wait for the seeded tables' locks before loading with everything in place.

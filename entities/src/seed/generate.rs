@@ -11,7 +11,9 @@ use rand_chacha::ChaCha8Rng;
 use uuid::Uuid;
 
 use crate::codes::{Gender, OrganizationKind, Participation};
-use crate::model::{dose, enrollment, guardian_link, membership, organization, person};
+use crate::model::{
+    dose, enrollment, guardian_link, membership, organization, person, person_blocking_key,
+};
 
 /// The routine childhood schedule as (CVX, age in days): when a child on time gets each dose.
 const CHILD_SCHEDULE: &[(&str, i64)] = &[
@@ -151,6 +153,9 @@ pub(crate) struct Batch {
     pub doses: Vec<dose::Model>,
     pub enrollments: Vec<enrollment::Model>,
     pub memberships: Vec<membership::Model>,
+    /// The persons' blocking keys (`crate::matching`), so seeded persons are found by a
+    /// candidate search like any other.
+    pub keys: Vec<person_blocking_key::Model>,
 }
 
 /// One seed's rows, generated on demand: the organizations first, then families in batches.
@@ -199,6 +204,11 @@ impl Families {
         for _ in 0..n {
             self.family(&mut batch);
         }
+        batch.keys = batch
+            .persons
+            .iter()
+            .flat_map(crate::matching::key_rows_of)
+            .collect();
         Some(batch)
     }
 
@@ -240,6 +250,12 @@ impl Families {
             reminders: g.rng.gen_bool(0.95),
             created_at: self.now,
             updated_at: self.now,
+            status: crate::codes::PersonStatus::Active,
+            status_date: None,
+            mother_maiden_name: None,
+            multiple_birth: None,
+            birth_order: None,
+            merged_into: None,
         }
     }
 

@@ -28,7 +28,7 @@ pub(crate) struct Loaded {
     pub persons: u64,
     pub doses: u64,
     /// Time spent in each table's `COPY`s, in load order: the profile of the load.
-    copying: [Duration; 5],
+    copying: [Duration; 6],
 }
 
 fn db(e: sqlx::Error) -> StoreError {
@@ -115,7 +115,7 @@ async fn stream(
     let mut loaded = Loaded::default();
     let copied = async {
         while let Some(batch) = rx.recv().await {
-            let [persons, _, doses, _, _] = copy_batch(conn, batch, &mut loaded.copying).await?;
+            let [persons, _, doses, _, _, _] = copy_batch(conn, batch, &mut loaded.copying).await?;
             loaded.persons += persons;
             loaded.doses += doses;
             progress(loaded.persons);
@@ -134,9 +134,9 @@ async fn stream(
 async fn copy_batch(
     conn: &mut PgConnection,
     batch: EncodedBatch,
-    copying: &mut [Duration; 5],
-) -> Result<[u64; 5], StoreError> {
-    let mut added = [0; 5];
+    copying: &mut [Duration; 6],
+) -> Result<[u64; 6], StoreError> {
+    let mut added = [0; 6];
     for ((n, spent), (statement, payload, rows)) in
         added.iter_mut().zip(copying.iter_mut()).zip(batch.tables)
     {

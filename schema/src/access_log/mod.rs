@@ -24,6 +24,8 @@ pub enum AccessActionGql {
     Export,
     Consent,
     Denied,
+    /// A merge or unmerge of two persons (issue 15).
+    Merge,
 }
 mirror_enum!(
     AccessActionGql,
@@ -34,7 +36,8 @@ mirror_enum!(
         Write,
         Export,
         Consent,
-        Denied
+        Denied,
+        Merge
     }
 );
 

@@ -98,6 +98,7 @@ mod tests {
             "setConsent" => WriteAction::SetConsent,
             "enroll" => WriteAction::Enroll,
             "addMembership" => WriteAction::AddMembership,
+            "mergePersons" | "unmergePerson" | "dismissMatchReview" => WriteAction::MergePersons,
             other => panic!("mutation {other} has no write action in this test"),
         }
     }

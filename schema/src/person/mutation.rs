@@ -1,7 +1,9 @@
 //! Person writes: demographics, guardians, enrollments and memberships.
 
 use async_graphql::{Context, Object, Result, ID};
-use entities::repo::persons::{NewPerson, PersonPatch as StorePatch};
+use entities::codes::SubmissionSource;
+use entities::repo::persons::PersonPatch as StorePatch;
+use entities::repo::resolve::Origin;
 use policies::WriteAction;
 
 use super::node::PersonNode;
@@ -18,21 +20,20 @@ impl PersonMutation {
     async fn create_person(&self, ctx: &Context<'_>, input: PersonInput) -> Result<PersonNode> {
         guard::write(ctx, WriteAction::CreatePerson)?;
         let (rc, store) = request(ctx)?;
-        let row = store
-            .create_person(
-                &rc.access,
-                NewPerson {
-                    first_name: input.first_name,
-                    middle_name: input.middle_name,
-                    last_name: input.last_name,
-                    date_of_birth: input.date_of_birth.0,
-                    gender: input.gender.into(),
-                    contact: input.contact.map(Into::into),
-                },
-            )
+        // Every new person goes through matching (issue 15): a submission of someone the
+        // registry holds is linked to them and answers with that person, as the caller's row
+        // scope lets it see them (a locked record is RECORD_LOCKED; an opted-out one, whose
+        // submission is not stored, NOT_FOUND); an undecided one is a new person and a review.
+        let sub = crate::matching::submission(input, rc.access.principal.org);
+        let origin = Origin::of(&rc.access, SubmissionSource::Graphql);
+        let resolution = store
+            .resolve_person(&rc.access, origin, sub)
             .await
             .map_err(store_err(rc))?;
-        Ok(PersonNode::new(row))
+        let id = ids::to_id(resolution.person());
+        super::person_by_id(ctx, &id)
+            .await?
+            .ok_or_else(|| crate::ApiError::NotFound.into())
     }
 
     #[graphql(requires_scopes = "person:write")]

@@ -289,6 +289,15 @@ pub struct PersonInput {
     pub date_of_birth: Date,
     pub gender: GenderGql,
     pub contact: Option<ContactInput>,
+    /// Matching evidence (issue 15), stored with a new person.
+    pub mothers_maiden_name: Option<String>,
+    pub multiple_birth: Option<bool>,
+    /// Order in a multiple birth (1, 2, …).
+    pub birth_order: Option<i16>,
+    /// Identifiers from other systems (an MRN: authority defaults to the caller's organization).
+    pub identifiers: Option<Vec<crate::matching::IdentifierInputGql>>,
+    /// Other names the person is known by.
+    pub aliases: Option<Vec<crate::matching::NameInputGql>>,
 }
 
 #[derive(InputObject)]

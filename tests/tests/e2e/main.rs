@@ -19,6 +19,7 @@ mod forecast_cache;
 mod forecasts;
 mod graphql_http;
 mod limits;
+mod matching;
 mod metrics;
 mod node_harness;
 mod oauth_clients;

@@ -68,7 +68,7 @@ async fn world(app: &TestApp) -> World {
     let other = app.create_org("Other clinic", "CLINIC").await;
     let mut ids = BTreeMap::new();
     // (name, age in months, extra days, MMR given at 12 months?)
-    let people: [(&str, u32, u64, bool); 8] = [
+    let people: [(&str, u32, u64, bool); 11] = [
         ("Due", 12, 10, false),
         ("Overdue", 20, 0, false),
         ("Done", 20, 0, true),
@@ -77,6 +77,9 @@ async fn world(app: &TestApp) -> World {
         ("LockedElsewhere", 20, 0, false),
         ("LockedHere", 20, 0, false),
         ("Reminded", 20, 0, false),
+        ("Deceased", 20, 0, false),
+        ("Moved", 20, 0, false),
+        ("Inactive", 20, 0, false),
     ];
     for (name, months, days, mmr) in people {
         let dob = months_ago(today, months, days);
@@ -145,6 +148,27 @@ async fn world(app: &TestApp) -> World {
     .exec(app.store.connection())
     .await
     .expect("notification");
+    // Status as issue 15 records it (from death records, PD1-16, "moved or gone elsewhere").
+    for (name, status) in [
+        ("Deceased", entities::codes::PersonStatus::Deceased),
+        ("Moved", entities::codes::PersonStatus::Moved),
+        ("Inactive", entities::codes::PersonStatus::Inactive),
+    ] {
+        let id: uuid::Uuid = ids[name].parse().expect("uuid");
+        entities::model::person::Entity::update_many()
+            .col_expr(
+                entities::model::person::Column::Status,
+                sea_orm::sea_query::Expr::value(status),
+            )
+            .col_expr(
+                entities::model::person::Column::StatusDate,
+                sea_orm::sea_query::Expr::value(Some(months_ago(today, 1, 0))),
+            )
+            .filter(entities::model::person::Column::Id.eq(id))
+            .exec(app.store.connection())
+            .await
+            .expect("status");
+    }
     World { clinic, other, ids }
 }
 
@@ -221,7 +245,7 @@ async fn reminder_recall_leaves_out_each_excluded_person_and_splits_due_from_ove
     assert_eq!(
         names(&rows),
         BTreeSet::from(["Due".into(), "Overdue".into(), "LockedHere".into()]),
-        "reminders off, opted out, locked to another clinic, reminded within the cap and up to date are left out"
+        "reminders off, opted out, deceased, moved, inactive, locked to another clinic, reminded within the cap and up to date are left out"
     );
     // The split is the engine's: each row's dates are the person's recommendation.
     for row in &rows {
