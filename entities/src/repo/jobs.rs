@@ -220,9 +220,9 @@ impl Store {
         job::Entity::update_many()
             .col_expr(
                 job::Column::Status,
-                Expr::val(JobStatus::Cancelled.as_str()).into(),
+                Expr::val(JobStatus::Cancelled.as_str()),
             )
-            .col_expr(job::Column::FinishedAt, Expr::val(Utc::now()).into())
+            .col_expr(job::Column::FinishedAt, Expr::val(Utc::now()))
             .filter(job::Column::Id.eq(id))
             .filter(
                 job::Column::Status
@@ -302,9 +302,9 @@ impl Store {
                     .limit(1)
                     .to_owned();
                 let mut taken = shard::Entity::update_many()
-                    .col_expr(shard::Column::Status, Expr::val(CLAIMED).into())
-                    .col_expr(shard::Column::LeaseOwner, Expr::val(owner).into())
-                    .col_expr(shard::Column::LeaseUntil, Expr::val(until).into())
+                    .col_expr(shard::Column::Status, Expr::val(CLAIMED))
+                    .col_expr(shard::Column::LeaseOwner, Expr::val(owner))
+                    .col_expr(shard::Column::LeaseUntil, Expr::val(until))
                     .col_expr(
                         shard::Column::Attempts,
                         Expr::col(shard::Column::Attempts).add(1),
@@ -328,11 +328,8 @@ impl Store {
         }
         if job.status == JobStatus::Queued.as_str() {
             job::Entity::update_many()
-                .col_expr(
-                    job::Column::Status,
-                    Expr::val(JobStatus::Running.as_str()).into(),
-                )
-                .col_expr(job::Column::StartedAt, Expr::val(now).into())
+                .col_expr(job::Column::Status, Expr::val(JobStatus::Running.as_str()))
+                .col_expr(job::Column::StartedAt, Expr::val(now))
                 .filter(job::Column::Id.eq(job.id))
                 .filter(job::Column::Status.eq(JobStatus::Queued.as_str()))
                 .exec(&self.db)
@@ -357,7 +354,7 @@ impl Store {
         // The fence: still ours, still within the lease.
         let persons = claimed.shard.persons;
         let mine = shard::Entity::update_many()
-            .col_expr(shard::Column::Status, Expr::val(DONE).into())
+            .col_expr(shard::Column::Status, Expr::val(DONE))
             .filter(shard::Column::JobId.eq(claimed.shard.job_id))
             .filter(shard::Column::Shard.eq(claimed.shard.shard))
             .filter(shard::Column::Status.eq(CLAIMED))
@@ -405,9 +402,9 @@ impl Store {
         job::Entity::update_many()
             .col_expr(
                 job::Column::Status,
-                Expr::val(JobStatus::Succeeded.as_str()).into(),
+                Expr::val(JobStatus::Succeeded.as_str()),
             )
-            .col_expr(job::Column::FinishedAt, Expr::val(now).into())
+            .col_expr(job::Column::FinishedAt, Expr::val(now))
             .col_expr(
                 job::Column::Total,
                 Expr::cust("CASE WHEN done > total THEN done ELSE total END"),
@@ -424,11 +421,8 @@ impl Store {
     /// take it at once.
     pub async fn release_shard(&self, claimed: &Claimed) -> Result<(), StoreError> {
         shard::Entity::update_many()
-            .col_expr(shard::Column::Status, Expr::val(PENDING).into())
-            .col_expr(
-                shard::Column::LeaseOwner,
-                Expr::val(Option::<String>::None).into(),
-            )
+            .col_expr(shard::Column::Status, Expr::val(PENDING))
+            .col_expr(shard::Column::LeaseOwner, Expr::val(Option::<String>::None))
             .filter(shard::Column::JobId.eq(claimed.shard.job_id))
             .filter(shard::Column::Shard.eq(claimed.shard.shard))
             .filter(shard::Column::LeaseOwner.eq(claimed.owner.as_str()))
@@ -440,12 +434,9 @@ impl Store {
     /// Marks a job failed with `error` (kept for its owner to read).
     pub async fn fail_population_job(&self, id: Uuid, error: &str) -> Result<(), StoreError> {
         job::Entity::update_many()
-            .col_expr(
-                job::Column::Status,
-                Expr::val(JobStatus::Failed.as_str()).into(),
-            )
-            .col_expr(job::Column::Error, Expr::val(error).into())
-            .col_expr(job::Column::FinishedAt, Expr::val(Utc::now()).into())
+            .col_expr(job::Column::Status, Expr::val(JobStatus::Failed.as_str()))
+            .col_expr(job::Column::Error, Expr::val(error))
+            .col_expr(job::Column::FinishedAt, Expr::val(Utc::now()))
             .filter(job::Column::Id.eq(id))
             .filter(
                 job::Column::Status
