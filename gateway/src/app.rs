@@ -213,6 +213,7 @@ impl Application {
             .extension(settings.limits.clone())
             .data(store.clone())
             .data(requirements)
+            .data(settings.jobs.clone())
             .finish();
         Ok(Application {
             listener,
@@ -300,6 +301,13 @@ impl Application {
             AbortOnDrop(tokio::spawn(async move {
                 let _ = axum::serve(listener, router).await;
             }))
+        });
+        // This instance's share of the population jobs; ends with this function.
+        let _jobs = (state.settings.jobs.workers > 0).then(|| {
+            AbortOnDrop(tokio::spawn(schema::population::run_workers(
+                state.store.clone(),
+                state.settings.jobs.clone(),
+            )))
         });
         let periodic = tokio::spawn(
             publisher

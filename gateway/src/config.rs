@@ -172,6 +172,8 @@ pub struct Settings {
     pub cursor_key: Option<Secret>,
     /// Signed checkpoints of the access log's head (`IZGRAPH_CHECKPOINT_*`).
     pub checkpoints: CheckpointSettings,
+    /// Population jobs (`IZGRAPH_JOBS_*`, `IZGRAPH_REMINDER_INTERVAL_DAYS`).
+    pub jobs: schema::population::PopulationConfig,
 }
 
 /// Where and how often the access log's head is signed and published (see
@@ -301,6 +303,7 @@ impl Default for Settings {
             persisted: PersistedDocuments::Automatic { capacity: 1000 },
             cache: CacheSettings::default(),
             forecasts: schema::ForecastCacheConfig::default(),
+            jobs: schema::population::PopulationConfig::default(),
             shutdown_delay: Duration::ZERO,
             shutdown_timeout: Duration::from_secs(30),
             replica_max_lag: Duration::from_secs(30),
@@ -684,6 +687,33 @@ impl Settings {
             "expected 0 to 1099511627776",
         )? {
             s.forecasts.max_bytes = n;
+        }
+        if let Some(n) = number(&lookup, "IZGRAPH_JOBS_WORKERS", 0..=64, "expected 0 to 64")? {
+            s.jobs.workers = usize::try_from(n).unwrap_or(0);
+        }
+        if let Some(n) = number(
+            &lookup,
+            "IZGRAPH_JOBS_LEASE_SECONDS",
+            1..=3600,
+            "expected 1 to 3600",
+        )? {
+            s.jobs.lease = Duration::from_secs(n);
+        }
+        if let Some(n) = number(
+            &lookup,
+            "IZGRAPH_JOBS_SHARD_SIZE",
+            1..=1_000_000,
+            "expected 1 to 1000000",
+        )? {
+            s.jobs.shard_size = u32::try_from(n).unwrap_or(5000);
+        }
+        if let Some(n) = number(
+            &lookup,
+            "IZGRAPH_REMINDER_INTERVAL_DAYS",
+            0..=3650,
+            "expected 0 to 3650",
+        )? {
+            s.jobs.frequency_cap_days = u32::try_from(n).unwrap_or(30);
         }
         if let Some(n) = number(
             &lookup,

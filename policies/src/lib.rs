@@ -37,3 +37,8 @@ pub use log_view::{access_log_view, LogView};
 pub use official_record::{authorize_official_record, Proofing};
 mod data_quality;
 pub use data_quality::{authorize_data_quality, DataQualityDenial};
+mod population;
+pub use population::{
+    authorize_geography_write, authorize_job_read, authorize_population, JobOwner,
+    PopulationDenial, PopulationGrant, PopulationKind, PopulationRows,
+};

@@ -24,6 +24,7 @@ mod official_record;
 mod organization;
 mod page;
 mod person;
+pub mod population;
 mod principal;
 mod roster;
 mod scalars;
@@ -55,6 +56,7 @@ pub struct QueryFields(
     access_log::AccessLogQuery,
     roster::RosterQuery,
     official_record::OfficialRecordQuery,
+    population::PopulationQuery,
     federation::EntityQuery,
 );
 
@@ -66,6 +68,7 @@ pub struct Mutation(
     matching::MatchingMutation,
     dose::DoseMutation,
     consent::ConsentMutation,
+    population::PopulationMutation,
 );
 
 /// The executable schema type.

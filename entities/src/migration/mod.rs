@@ -14,6 +14,7 @@ pub(crate) use m20261203_000001_p14a_access_log_detail::CLIENT_REQUEST_ID_CHARS;
 mod m20261203_000005_r23_person_versions;
 mod m20261204_000001_identity;
 mod m20261204_000010_h16b_hl7;
+mod m20261204_000020_population_jobs;
 mod m20261204_000040_s20_search_keys;
 
 /// The longest subject the schema holds (`policies::MAX_SUBJECT_CHARS`).
@@ -37,6 +38,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000005_r23_person_versions::Migration),
             Box::new(m20261204_000001_identity::Migration),
             Box::new(m20261204_000010_h16b_hl7::Migration),
+            Box::new(m20261204_000020_population_jobs::Migration),
             Box::new(m20261204_000040_s20_search_keys::Migration),
         ]
     }

@@ -38,6 +38,7 @@ pub(crate) enum CursorKind {
     Persons,
     Roster,
     AccessLog,
+    PopulationResults,
 }
 
 impl CursorKind {
@@ -46,6 +47,7 @@ impl CursorKind {
             CursorKind::Persons => "persons",
             CursorKind::Roster => "roster",
             CursorKind::AccessLog => "accessLog",
+            CursorKind::PopulationResults => "populationResults",
         }
     }
 }

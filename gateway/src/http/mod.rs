@@ -10,6 +10,7 @@ mod oauth;
 mod operation;
 pub mod persisted;
 mod records;
+mod population_export;
 mod roster_csv;
 
 use axum::extract::{DefaultBodyLimit, Request, State};
@@ -44,6 +45,11 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/soap",
             get(crate::hl7::soap::get_wsdl).post(crate::hl7::soap::post_soap),
+        )
+        .route(
+            "/reports/population/{job}/{file}",
+            get(population_export::population_export)
+                .layer(middleware::from_fn_with_state(state.clone(), fresh_keys)),
         )
         .route(
             "/reports/roster/{file}",

@@ -32,6 +32,7 @@ mod persons;
 mod policy_fixture;
 mod policy_matrix;
 mod policy_property;
+mod population;
 mod privacy_reads;
 mod redis_tls;
 mod replica;

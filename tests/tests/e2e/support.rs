@@ -18,6 +18,9 @@ pub struct TestApp {
     _data_dir: tempfile::TempDir,
     pg_database: Option<(String, String)>,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    /// The database this gateway uses, for a second instance beside it.
+    pub database_url: String,
+    server: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
 }
 
 /// Which database the tests run on.
@@ -95,12 +98,13 @@ impl TestApp {
             pg_database = Some((admin, name));
         }
         configure(&mut settings);
+        let database_url = settings.effective_database_url().expose().to_owned();
         let app = Application::build(settings).await.expect("gateway starts");
         let addr = app.address().expect("bound");
         let keys = app.keys().clone();
         let store = app.store().clone();
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        tokio::spawn(app.run_until(async {
+        let server = tokio::spawn(app.run_until(async {
             let _ = rx.await;
         }));
         TestApp {
@@ -115,7 +119,34 @@ impl TestApp {
             _data_dir: data_dir,
             pg_database,
             shutdown: Some(tx),
+            database_url,
+            server: Some(server),
         }
+    }
+
+    /// A second gateway (its own data directory, keys and workers) on `other`'s database, as
+    /// another instance of the same registry. Drop it before `other`, which owns the database.
+    pub async fn spawn_beside(other: &TestApp, configure: impl FnOnce(&mut Settings)) -> TestApp {
+        let url = other.database_url.clone();
+        let mut app = Self::spawn_with(|s| {
+            s.database_url = Some(Secret::new(url));
+            configure(s);
+        })
+        .await;
+        // spawn_with made a database of its own on PostgreSQL: unused, dropped now.
+        if let Some((admin, name)) = app.pg_database.take() {
+            drop_pg_database(admin, name);
+        }
+        app
+    }
+
+    /// Stops this instance at once, as a killed process stops: the server task and its job
+    /// workers are aborted wherever they are, without draining. The database stays.
+    pub fn kill(&mut self) {
+        if let Some(server) = self.server.take() {
+            server.abort();
+        }
+        self.shutdown.take();
     }
 
     /// The registry's date, as the gateway computes it.
