@@ -104,15 +104,20 @@ impl ApiError {
     /// Maps a storage error; `request_id` goes into internal errors so support can find the
     /// logged cause.
     pub fn from_store(err: StoreError, request_id: &str) -> ApiError {
+        ApiError::from_store_ref(&err, request_id)
+    }
+
+    /// [`ApiError::from_store`] for an error several callers share (a batch load's).
+    pub fn from_store_ref(err: &StoreError, request_id: &str) -> ApiError {
         match err {
-            StoreError::Invalid(msg) => ApiError::BadInput(msg),
+            StoreError::Invalid(msg) => ApiError::BadInput(msg.clone()),
             StoreError::NotFound { .. } => ApiError::NotFound,
             StoreError::RecordLocked => ApiError::RecordLocked,
             StoreError::Forbidden(what) => {
                 ApiError::Forbidden(format!("the caller may not {what}"))
             }
-            StoreError::Conflict(msg) => ApiError::Conflict(msg),
-            StoreError::Unavailable(ref why) => {
+            StoreError::Conflict(msg) => ApiError::Conflict(msg.clone()),
+            StoreError::Unavailable(why) => {
                 tracing::warn!(request_id, why = %why, "storage unavailable");
                 ApiError::Unavailable
             }
