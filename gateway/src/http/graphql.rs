@@ -97,7 +97,11 @@ pub async fn post_graphql(
     {
         let rid = request_id(&headers);
         let rt = response_type(&headers).unwrap_or(ResponseType::Json);
-        let body = error_body("BAD_REQUEST", "POST bodies must be application/json", &rid);
+        let body = error_body(
+            ErrorCode::BadRequest.as_str(),
+            "POST bodies must be application/json",
+            &rid,
+        );
         return json_response(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             rt,
@@ -196,7 +200,7 @@ async fn serve_in_span(
         let status = StatusCode::NOT_ACCEPTABLE;
         finish(status, Outcome::Rejected, None, "");
         let body = error_body(
-            "NOT_ACCEPTABLE",
+            ErrorCode::NotAcceptable.as_str(),
             "accept application/graphql-response+json or application/json",
             &rid,
         );
@@ -211,7 +215,7 @@ async fn serve_in_span(
         Err(e) => {
             let status = StatusCode::UNAUTHORIZED;
             finish(status, Outcome::Unauthenticated, None, "");
-            let body = error_body("UNAUTHENTICATED", &e.to_string(), &rid);
+            let body = error_body(ErrorCode::Unauthenticated.as_str(), &e.to_string(), &rid);
             let mut resp = json_response(status, rt, body.to_string(), &rid);
             resp.headers_mut()
                 .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
@@ -228,7 +232,7 @@ async fn serve_in_span(
             return json_response(
                 status,
                 rt,
-                error_body("BAD_REQUEST", &message, &rid).to_string(),
+                error_body(ErrorCode::BadRequest.as_str(), &message, &rid).to_string(),
                 &rid,
             );
         }
@@ -257,12 +261,12 @@ async fn serve_in_span(
             span.record("graphql.batch.size", requests.len());
             let refusal = if requests.is_empty() {
                 Some((
-                    "BAD_REQUEST",
+                    ErrorCode::BadRequest,
                     "a batch needs at least one operation".to_owned(),
                 ))
             } else if requests.len() > state.settings.max_batch {
                 Some((
-                    ErrorCode::BatchTooLarge.as_str(),
+                    ErrorCode::BatchTooLarge,
                     format!(
                         "the batch has {} operations; the limit is {}",
                         requests.len(),
@@ -278,7 +282,7 @@ async fn serve_in_span(
                 return json_response(
                     status,
                     rt,
-                    error_body(code, &message, &rid).to_string(),
+                    error_body(code.as_str(), &message, &rid).to_string(),
                     &rid,
                 );
             }
