@@ -202,7 +202,9 @@ impl Store {
         &self.codes
     }
 
-    /// The raw connection, for tests and tools that inspect the database directly.
+    /// The raw connection, for tests and benchmarks that inspect the database directly
+    /// (feature `test-support`): not the service's API, whose queries are the repositories'.
+    #[cfg(feature = "test-support")]
     pub fn connection(&self) -> &DatabaseConnection {
         &self.db
     }
