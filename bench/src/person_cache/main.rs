@@ -9,7 +9,6 @@
 //!
 //! `cargo run --release -p izgraph-bench --bin person_cache [-- --requests N --clients C]`
 
-
 /// The allocator `izgraph` ships with (see `gateway/src/main.rs`), so figures measured here are
 /// the binary's.
 #[global_allocator]
