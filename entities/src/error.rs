@@ -5,7 +5,7 @@ use uuid::Uuid;
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("database error: {0}")]
-    Database(sea_orm::DbErr),
+    Database(#[source] sea_orm::DbErr),
     #[error("{entity} {id} was not found")]
     NotFound { entity: &'static str, id: Uuid },
     #[error("the record is locked to another provider")]
@@ -14,6 +14,8 @@ pub enum StoreError {
     Forbidden(&'static str),
     #[error("invalid input: {0}")]
     Invalid(String),
+    /// A write lost a race for a unique row (two requests creating the same thing at once):
+    /// retrying sees the winner's row.
     #[error("conflict: {0}")]
     Conflict(String),
     #[error("unavailable: {0}")]
@@ -25,10 +27,18 @@ pub enum StoreError {
 /// A database that cannot be reached (down, restarting, refusing connections, out of
 /// connections) is the caller's to retry, not a fault in the request: it becomes
 /// [`StoreError::Unavailable`] here, once, so every layer above sees one kind.
+/// A unique constraint the statement broke is [`StoreError::Conflict`].
 impl From<sea_orm::DbErr> for StoreError {
     fn from(err: sea_orm::DbErr) -> Self {
         if is_unavailable(&err) {
             StoreError::Unavailable(err.to_string())
+        } else if matches!(
+            err.sql_err(),
+            Some(sea_orm::SqlErr::UniqueConstraintViolation(_))
+        ) {
+            // The constraint's text names tables and values: logged, never sent.
+            tracing::info!(error = %err, "unique constraint conflict");
+            StoreError::Conflict("a concurrent write created the same record; try again".into())
         } else {
             StoreError::Database(err)
         }
@@ -68,5 +78,39 @@ fn sqlx_unavailable(err: &sea_orm::sqlx::Error) -> bool {
 impl StoreError {
     pub(crate) fn not_found(entity: &'static str, id: Uuid) -> Self {
         StoreError::NotFound { entity, id }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sea_orm::ConnectionTrait;
+
+    #[tokio::test]
+    async fn a_broken_unique_constraint_is_a_conflict_and_a_broken_statement_is_not() {
+        let db = sea_orm::Database::connect("sqlite::memory:")
+            .await
+            .expect("sqlite");
+        db.execute_unprepared("CREATE TABLE t (k TEXT PRIMARY KEY)")
+            .await
+            .expect("create");
+        db.execute_unprepared("INSERT INTO t VALUES ('a')")
+            .await
+            .expect("first insert");
+        let twice = db
+            .execute_unprepared("INSERT INTO t VALUES ('a')")
+            .await
+            .expect_err("second insert");
+        assert!(matches!(StoreError::from(twice), StoreError::Conflict(_)));
+        let broken = db
+            .execute_unprepared("SELECT * FROM missing")
+            .await
+            .expect_err("no such table");
+        let err = StoreError::from(broken);
+        assert!(matches!(err, StoreError::Database(_)));
+        assert!(
+            std::error::Error::source(&err).is_some(),
+            "the cause is kept"
+        );
     }
 }

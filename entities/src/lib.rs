@@ -26,7 +26,6 @@ mod replica;
 pub mod repo;
 mod scope_sql;
 pub mod seed;
-mod seed_copy;
 
 pub use access::Access;
 pub use cache::{CacheBackend, CacheConfig, CacheStatus, PersonRecord, RecordCache};

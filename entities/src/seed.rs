@@ -6,6 +6,7 @@
 //! 100,000 persons with their 1.3 million doses by binary `COPY` in one transaction
 //! ([`postgres`]), SQLite by multi-row INSERTs.
 
+mod copy;
 mod deferred;
 pub(crate) mod generate;
 mod postgres;

@@ -138,12 +138,11 @@ impl RequestContext {
             .map_err(|e| self.load_error(e))
     }
 
+    /// A batch's error is shared by every key waiting on that batch: it is mapped by
+    /// reference, so each waiter gets the error the batch had (not a made-up `Unavailable`
+    /// that would fail the request with 503 and mark a healthy database down).
     fn load_error(&self, e: std::sync::Arc<StoreError>) -> ApiError {
-        {
-            let err = std::sync::Arc::try_unwrap(e)
-                .unwrap_or_else(|shared| StoreError::Unavailable(shared.to_string()));
-            ApiError::from_store(err, &self.access.request_id)
-        }
+        ApiError::from_store_ref(&e, &self.access.request_id)
     }
 
     fn with_touched(&self, f: impl FnOnce(&mut Touched)) {

@@ -10,6 +10,7 @@ mod context;
 pub mod coverage;
 mod dose;
 mod error;
+mod error_codes;
 mod federation;
 mod forecast_cache;
 mod forecasts;
@@ -75,10 +76,13 @@ pub struct Mutation(
 pub type IzSchema = Schema<Query, Mutation, EmptySubscription>;
 
 /// The schema builder, with Apollo Federation v2 enabled (`Person`, `Organization` and `Dose`
-/// are entities) and [`Nulls`] (refused fields answer `null`, as the specification says).
+/// are entities), [`Nulls`] (refused fields answer `null`, as the specification says) and,
+/// outermost so it sees every error, the codes of async-graphql's own errors
+/// (`error_codes`).
 pub fn build() -> SchemaBuilder<Query, Mutation, EmptySubscription> {
     Schema::build(Query::default(), Mutation::default(), EmptySubscription)
         .enable_federation()
+        .extension(error_codes::ErrorCodes)
         .extension(Nulls)
 }
 

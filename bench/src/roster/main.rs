@@ -9,6 +9,11 @@
 //!
 //! `cargo run --release -p izgraph-bench --bin roster [-- --cold N --warm N]`
 
+/// The allocator `izgraph` ships with (see `gateway/src/main.rs`), so figures measured here are
+/// the binary's.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[path = "../args.rs"]
 mod args;
 mod seed;

@@ -122,7 +122,7 @@ async fn commit(
     sqlite_writer: Option<&SqliteWriter>,
     items: &[(LogMeta, NewEntry)],
 ) -> Result<(), Failure> {
-    let txn = crate::db::begin_write(db, sqlite_writer, None)
+    let txn = crate::db::write::begin_write(db, sqlite_writer, None)
         .await
         .map_err(StoreError::from)?;
     append_batch(&*txn, items).await?;

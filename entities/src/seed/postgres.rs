@@ -11,9 +11,9 @@ use std::time::{Duration, Instant};
 use sea_orm::sqlx::{self, Acquire as _, Executor as _, PgConnection, PgPool};
 use uuid::Uuid;
 
+use super::copy::EncodedBatch;
 use super::deferred;
 use super::generate::Families;
-use crate::seed_copy::EncodedBatch;
 use crate::StoreError;
 
 /// Families per batch: large enough that per-statement costs vanish, small enough that the

@@ -227,16 +227,43 @@ impl ClientVerifier {
 /// A hash of nothing anyone knows, verified against for unknown client ids. Computing it takes
 /// as long as a verification: only ever on the blocking pool.
 fn dummy_hash() -> Result<String, ClientAuthError> {
-    static DUMMY: OnceLock<Result<String, String>> = OnceLock::new();
     DUMMY
-        .get_or_init(|| hash_secret(new_secret().expose()))
+        .get_or_init(|| {
+            #[cfg(test)]
+            let _ = DUMMY_HASHED_ON.set(std::thread::current().id());
+            hash_secret(new_secret().expose())
+        })
         .clone()
         .map_err(ClientAuthError::Unavailable)
 }
 
+static DUMMY: OnceLock<Result<String, String>> = OnceLock::new();
+
+/// The thread the dummy hash was computed on (tests check it is not an async worker).
+#[cfg(test)]
+static DUMMY_HASHED_ON: OnceLock<std::thread::ThreadId> = OnceLock::new();
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The dummy hash costs a verification's time: it is computed when the verifier is built,
+    /// on the blocking pool, before any client asks, and never on the async worker.
+    #[tokio::test(flavor = "current_thread")]
+    async fn the_dummy_hash_is_computed_at_start_off_the_async_worker() {
+        let worker = std::thread::current().id();
+        let _verifier = ClientVerifier::new();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        while DUMMY.get().is_none() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the dummy hash was not computed at start"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+        assert!(DUMMY.get().is_some_and(Result::is_ok));
+        assert_ne!(DUMMY_HASHED_ON.get(), Some(&worker));
+    }
 
     #[test]
     fn secrets_are_random_prefixed_and_verify_only_against_their_hash() {

@@ -6,6 +6,7 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
+use schema::ErrorCode;
 use serde_json::json;
 
 use super::{process, Hl7Failure};
@@ -27,7 +28,7 @@ pub async fn post_hl7(State(state): State<AppState>, headers: HeaderMap, body: B
     ) {
         Ok(p) => p,
         Err(e) => {
-            let mut resp = error(StatusCode::UNAUTHORIZED, "UNAUTHENTICATED", &e.to_string());
+            let mut resp = error(StatusCode::UNAUTHORIZED, ErrorCode::Unauthenticated.as_str(), &e.to_string());
             resp.headers_mut()
                 .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
             return resp;
@@ -50,7 +51,7 @@ pub async fn post_hl7(State(state): State<AppState>, headers: HeaderMap, body: B
         _ => {
             return error(
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                "BAD_USER_INPUT",
+                ErrorCode::BadUserInput.as_str(),
                 "send the message as x-application/hl7-v2+er7 or text/plain",
             )
         }
@@ -58,7 +59,7 @@ pub async fn post_hl7(State(state): State<AppState>, headers: HeaderMap, body: B
     if !state.store.is_available() {
         return error(
             StatusCode::SERVICE_UNAVAILABLE,
-            "SERVICE_UNAVAILABLE",
+            ErrorCode::ServiceUnavailable.as_str(),
             "the database is unavailable; try again",
         );
     }
@@ -80,13 +81,13 @@ pub async fn post_hl7(State(state): State<AppState>, headers: HeaderMap, body: B
             state.store.report_unavailable();
             error(
                 StatusCode::SERVICE_UNAVAILABLE,
-                "SERVICE_UNAVAILABLE",
+                ErrorCode::ServiceUnavailable.as_str(),
                 "the database is unavailable; try again",
             )
         }
         Err(Hl7Failure::Internal) => error(
             StatusCode::INTERNAL_SERVER_ERROR,
-            "INTERNAL_SERVER_ERROR",
+            ErrorCode::InternalServerError.as_str(),
             "the message could not be processed",
         ),
     }

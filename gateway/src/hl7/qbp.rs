@@ -122,7 +122,7 @@ pub(super) async fn process(
             .as_ref()
             .and_then(|x| x.get("code"))
             .is_some_and(
-                |c| matches!(c, async_graphql::Value::String(s) if s == "SERVICE_UNAVAILABLE"),
+                |c| matches!(c, async_graphql::Value::String(s) if s == schema::ErrorCode::ServiceUnavailable.as_str()),
             );
         if unavailable {
             return Err(Hl7Failure::Unavailable);

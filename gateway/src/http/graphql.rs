@@ -97,7 +97,11 @@ pub async fn post_graphql(
     {
         let rid = request_id(&headers);
         let rt = response_type(&headers).unwrap_or(ResponseType::Json);
-        let body = error_body("BAD_REQUEST", "POST bodies must be application/json", &rid);
+        let body = error_body(
+            ErrorCode::BadRequest.as_str(),
+            "POST bodies must be application/json",
+            &rid,
+        );
         return json_response(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             rt,
@@ -168,22 +172,23 @@ async fn serve(
         .await
 }
 
-async fn serve_in_span(
-    state: AppState,
-    headers: HeaderMap,
-    parsed: Result<Operations, String>,
-    method: Method,
-    rid: String,
-) -> Response {
-    let started = Instant::now();
-    let span = tracing::Span::current();
-    let finish = |status: StatusCode, outcome: Outcome, operation: Option<&str>, role: &str| {
-        span.record("outcome", outcome.as_str());
-        span.record("http.response.status_code", status.as_u16());
-        let elapsed = started.elapsed();
-        state.metrics.request(operation, outcome, elapsed);
+/// The end of a request: its span's outcome and status, its metrics and its log line.
+struct Finish<'a> {
+    state: &'a AppState,
+    rid: &'a str,
+    started: Instant,
+    span: tracing::Span,
+}
+
+impl Finish<'_> {
+    fn record(&self, status: StatusCode, outcome: Outcome, operation: Option<&str>, role: &str) {
+        self.span.record("outcome", outcome.as_str());
+        self.span
+            .record("http.response.status_code", status.as_u16());
+        let elapsed = self.started.elapsed();
+        self.state.metrics.request(operation, outcome, elapsed);
         tracing::info!(
-            request_id = %rid,
+            request_id = %self.rid,
             role,
             operation = operation.unwrap_or(""),
             outcome = outcome.as_str(),
@@ -191,16 +196,47 @@ async fn serve_in_span(
             duration_ms = elapsed.as_secs_f64() * 1000.0,
             "graphql request"
         );
+    }
+
+    /// A refusal of the whole request before any operation ran.
+    fn refuse(
+        &self,
+        status: StatusCode,
+        outcome: Outcome,
+        role: &str,
+        rt: ResponseType,
+        code: ErrorCode,
+        message: &str,
+    ) -> Response {
+        self.record(status, outcome, None, role);
+        let body = error_body(code.as_str(), message, self.rid);
+        json_response(status, rt, body.to_string(), self.rid)
+    }
+}
+
+/// Negotiates, authenticates, then runs the request's operation or batch.
+async fn serve_in_span(
+    state: AppState,
+    headers: HeaderMap,
+    parsed: Result<Operations, String>,
+    method: Method,
+    rid: String,
+) -> Response {
+    let finish = Finish {
+        state: &state,
+        rid: &rid,
+        started: Instant::now(),
+        span: tracing::Span::current(),
     };
     let Some(rt) = response_type(&headers) else {
-        let status = StatusCode::NOT_ACCEPTABLE;
-        finish(status, Outcome::Rejected, None, "");
-        let body = error_body(
-            "NOT_ACCEPTABLE",
+        return finish.refuse(
+            StatusCode::NOT_ACCEPTABLE,
+            Outcome::Rejected,
+            "",
+            ResponseType::Json,
+            ErrorCode::NotAcceptable,
             "accept application/graphql-response+json or application/json",
-            &rid,
         );
-        return json_response(status, ResponseType::Json, body.to_string(), &rid);
     };
     let principal = match state.auth.authenticate(
         headers
@@ -209,117 +245,147 @@ async fn serve_in_span(
     ) {
         Ok(p) => p,
         Err(e) => {
-            let status = StatusCode::UNAUTHORIZED;
-            finish(status, Outcome::Unauthenticated, None, "");
-            let body = error_body("UNAUTHENTICATED", &e.to_string(), &rid);
-            let mut resp = json_response(status, rt, body.to_string(), &rid);
+            let mut resp = finish.refuse(
+                StatusCode::UNAUTHORIZED,
+                Outcome::Unauthenticated,
+                "",
+                rt,
+                ErrorCode::Unauthenticated,
+                &e.to_string(),
+            );
             resp.headers_mut()
                 .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
             return resp;
         }
     };
     let role = principal.role.as_str();
-    span.record("enduser.role", role);
+    finish.span.record("enduser.role", role);
     let operations = match parsed {
         Ok(ops) => ops,
         Err(message) => {
-            let status = StatusCode::BAD_REQUEST;
-            finish(status, Outcome::Rejected, None, role);
-            return json_response(
-                status,
+            return finish.refuse(
+                StatusCode::BAD_REQUEST,
+                Outcome::Rejected,
+                role,
                 rt,
-                error_body("BAD_REQUEST", &message, &rid).to_string(),
-                &rid,
+                ErrorCode::BadRequest,
+                &message,
             );
         }
     };
+    let client_rid = client_request_id(&headers);
     match operations {
         Operations::Single(request) => {
-            let ran = operation::run(
-                &state,
-                &principal,
-                &rid,
-                client_request_id(&headers),
-                rt,
-                *request,
-                method,
-            )
-            .await;
-            finish(ran.status, ran.outcome, ran.operation.as_deref(), role);
-            let mut resp = json_response(ran.status, rt, ran.body, &rid);
-            if ran.needs_post {
-                resp.headers_mut()
-                    .insert(header::ALLOW, HeaderValue::from_static("POST"));
-            }
-            resp
+            serve_one(&finish, &principal, client_rid, rt, *request, method).await
         }
         Operations::Batch(requests) => {
-            span.record("graphql.batch.size", requests.len());
-            let refusal = if requests.is_empty() {
-                Some((
-                    "BAD_REQUEST",
-                    "a batch needs at least one operation".to_owned(),
-                ))
-            } else if requests.len() > state.settings.max_batch {
-                Some((
-                    ErrorCode::BatchTooLarge.as_str(),
-                    format!(
-                        "the batch has {} operations; the limit is {}",
-                        requests.len(),
-                        state.settings.max_batch
-                    ),
-                ))
-            } else {
-                None
-            };
-            if let Some((code, message)) = refusal {
-                let status = StatusCode::BAD_REQUEST;
-                finish(status, Outcome::Rejected, None, role);
-                return json_response(
-                    status,
-                    rt,
-                    error_body(code, &message, &rid).to_string(),
-                    &rid,
-                );
-            }
-            // In order: a later operation may read what an earlier mutation wrote.
-            let mut bodies = Vec::with_capacity(requests.len());
-            let mut worst = Outcome::Ok;
-            for request in requests {
-                let op_span = info_span!(
-                    "graphql.operation",
-                    graphql.operation.name = Empty,
-                    graphql.operation.type = Empty,
-                    outcome = Empty,
-                );
-                let ran = operation::run(
-                    &state,
-                    &principal,
-                    &rid,
-                    client_request_id(&headers),
-                    rt,
-                    request,
-                    method,
-                )
-                .instrument(op_span.clone())
-                .await;
-                op_span.record("outcome", ran.outcome.as_str());
-                state
-                    .metrics
-                    .request(ran.operation.as_deref(), ran.outcome, started.elapsed());
-                if ran.outcome == Outcome::Unavailable {
-                    finish(ran.status, ran.outcome, None, role);
-                    return json_response(ran.status, rt, ran.body, &rid);
-                }
-                if ran.outcome != Outcome::Ok {
-                    worst = ran.outcome;
-                }
-                bodies.push(ran.body);
-            }
-            span.record("outcome", worst.as_str());
-            span.record("http.response.status_code", 200);
-            tracing::info!(request_id = %rid, role, batch = bodies.len(), "graphql batch");
-            json_response(StatusCode::OK, rt, format!("[{}]", bodies.join(",")), &rid)
+            serve_batch(&finish, &principal, client_rid, rt, requests, method).await
         }
     }
+}
+
+/// One operation: its answer is the response.
+async fn serve_one(
+    finish: &Finish<'_>,
+    principal: &policies::Principal,
+    client_rid: Option<&str>,
+    rt: ResponseType,
+    request: async_graphql::Request,
+    method: Method,
+) -> Response {
+    let ran = operation::run(
+        finish.state,
+        principal,
+        finish.rid,
+        client_rid,
+        rt,
+        request,
+        method,
+    )
+    .await;
+    finish.record(
+        ran.status,
+        ran.outcome,
+        ran.operation.as_deref(),
+        principal.role.as_str(),
+    );
+    let mut resp = json_response(ran.status, rt, ran.body, finish.rid);
+    if ran.needs_post {
+        resp.headers_mut()
+            .insert(header::ALLOW, HeaderValue::from_static("POST"));
+    }
+    resp
+}
+
+/// A batch: refused whole when empty or too large, else run in order (a later operation may
+/// read what an earlier mutation wrote), each answer one element of the response's array; a
+/// database found unavailable ends the batch with 503.
+async fn serve_batch(
+    finish: &Finish<'_>,
+    principal: &policies::Principal,
+    client_rid: Option<&str>,
+    rt: ResponseType,
+    requests: Vec<async_graphql::Request>,
+    method: Method,
+) -> Response {
+    let (state, rid, role) = (finish.state, finish.rid, principal.role.as_str());
+    finish.span.record("graphql.batch.size", requests.len());
+    let refusal = if requests.is_empty() {
+        Some((
+            ErrorCode::BadRequest,
+            "a batch needs at least one operation".to_owned(),
+        ))
+    } else if requests.len() > state.settings.max_batch {
+        Some((
+            ErrorCode::BatchTooLarge,
+            format!(
+                "the batch has {} operations; the limit is {}",
+                requests.len(),
+                state.settings.max_batch
+            ),
+        ))
+    } else {
+        None
+    };
+    if let Some((code, message)) = refusal {
+        return finish.refuse(
+            StatusCode::BAD_REQUEST,
+            Outcome::Rejected,
+            role,
+            rt,
+            code,
+            &message,
+        );
+    }
+    let mut bodies = Vec::with_capacity(requests.len());
+    let mut worst = Outcome::Ok;
+    for request in requests {
+        let op_span = info_span!(
+            "graphql.operation",
+            graphql.operation.name = Empty,
+            graphql.operation.type = Empty,
+            outcome = Empty,
+        );
+        let ran = operation::run(state, principal, rid, client_rid, rt, request, method)
+            .instrument(op_span.clone())
+            .await;
+        op_span.record("outcome", ran.outcome.as_str());
+        state.metrics.request(
+            ran.operation.as_deref(),
+            ran.outcome,
+            finish.started.elapsed(),
+        );
+        if ran.outcome == Outcome::Unavailable {
+            finish.record(ran.status, ran.outcome, None, role);
+            return json_response(ran.status, rt, ran.body, rid);
+        }
+        if ran.outcome != Outcome::Ok {
+            worst = ran.outcome;
+        }
+        bodies.push(ran.body);
+    }
+    finish.span.record("outcome", worst.as_str());
+    finish.span.record("http.response.status_code", 200);
+    tracing::info!(request_id = %rid, role, batch = bodies.len(), "graphql batch");
+    json_response(StatusCode::OK, rt, format!("[{}]", bodies.join(",")), rid)
 }

@@ -151,7 +151,7 @@ async fn fresh_keys(State(state): State<AppState>, request: Request, next: Next)
     if let Err(busy) = state.auth.prepare(header, source).await {
         let body = serde_json::json!({ "errors": [{
             "message": busy.to_string(),
-            "extensions": { "code": "SERVICE_UNAVAILABLE" },
+            "extensions": { "code": schema::ErrorCode::ServiceUnavailable.as_str() },
         }] });
         let mut response = (
             axum::http::StatusCode::SERVICE_UNAVAILABLE,
@@ -173,18 +173,19 @@ async fn fresh_keys(State(state): State<AppState>, request: Request, next: Next)
 /// gateway's error shape.
 fn revoked(why: crate::auth::RevokedClient) -> Response {
     use crate::auth::RevokedClient;
-    let (status, code, message) = match why {
+    let (code, message) = match why {
         RevokedClient::Revoked => (
-            axum::http::StatusCode::UNAUTHORIZED,
-            "UNAUTHENTICATED",
+            schema::ErrorCode::Unauthenticated,
             "the token is invalid: its client was removed or its secret rotated",
         ),
         RevokedClient::Unavailable => (
-            axum::http::StatusCode::SERVICE_UNAVAILABLE,
-            "SERVICE_UNAVAILABLE",
+            schema::ErrorCode::ServiceUnavailable,
             "the database is unavailable; try again",
         ),
     };
+    let status = axum::http::StatusCode::from_u16(code.http_status())
+        .unwrap_or(axum::http::StatusCode::INTERNAL_SERVER_ERROR);
+    let code = code.as_str();
     let body = serde_json::json!({
         "errors": [{ "message": message, "extensions": { "code": code } }]
     });

@@ -36,24 +36,24 @@ pub struct Ran {
 impl Ran {
     /// A refusal before execution: 4xx for `application/graphql-response+json`, 200 for
     /// legacy `application/json` clients (per GraphQL over HTTP), or the given status.
-    fn refused(
-        rt: ResponseType,
-        status: Option<StatusCode>,
-        code: &str,
-        message: &str,
-        rid: &str,
-    ) -> Ran {
-        let status = status.unwrap_or(match rt {
-            ResponseType::GraphqlResponseJson => StatusCode::BAD_REQUEST,
-            ResponseType::Json => StatusCode::OK,
-        });
+    fn refused(rt: ResponseType, code: ErrorCode, message: &str, rid: &str) -> Ran {
         Ran {
-            status,
-            body: error_body(code, message, rid).to_string(),
+            status: refusal_status(rt, code),
+            body: error_body(code.as_str(), message, rid).to_string(),
             outcome: Outcome::Rejected,
             operation: None,
             needs_post: false,
         }
+    }
+}
+
+/// The status of a refused operation: the code's own, except that a request error (400) is
+/// 200 for legacy `application/json` clients, as GraphQL over HTTP says.
+pub fn refusal_status(rt: ResponseType, code: ErrorCode) -> StatusCode {
+    let status = StatusCode::from_u16(code.http_status()).unwrap_or(StatusCode::BAD_REQUEST);
+    match rt {
+        ResponseType::Json if status == StatusCode::BAD_REQUEST => StatusCode::OK,
+        _ => status,
     }
 }
 
@@ -94,16 +94,13 @@ pub async fn run(
         .resolve(&mut request, &apq_scope, &state.metrics)
         .await
     {
-        return Ran::refused(rt, None, refusal.code.as_str(), &refusal.message, rid);
+        return Ran::refused(rt, refusal.code, &refusal.message, rid);
     }
     if request.query.trim().is_empty() {
-        return Ran::refused(
-            rt,
-            Some(StatusCode::BAD_REQUEST),
-            "BAD_REQUEST",
-            "`query` is required",
-            rid,
-        );
+        let mut ran = Ran::refused(rt, ErrorCode::BadRequest, "`query` is required", rid);
+        // Not a GraphQL request at all: 400 whatever the response type.
+        ran.status = StatusCode::BAD_REQUEST;
+        return ran;
     }
     let (kind, name) = {
         let _span = info_span!("graphql.parse").entered();
@@ -111,7 +108,7 @@ pub async fn run(
         match operation_of(&mut request) {
             Ok(found) => found,
             Err(message) => {
-                return Ran::refused(rt, None, "GRAPHQL_PARSE_FAILED", &message, rid);
+                return Ran::refused(rt, ErrorCode::GraphqlParseFailed, &message, rid);
             }
         }
     };
@@ -123,8 +120,7 @@ pub async fn run(
     if kind == Some(OperationType::Mutation) && method == Method::Get {
         let mut ran = Ran::refused(
             rt,
-            Some(StatusCode::METHOD_NOT_ALLOWED),
-            "METHOD_NOT_ALLOWED",
+            ErrorCode::MethodNotAllowed,
             "mutations must be sent with POST",
             rid,
         );
@@ -146,8 +142,7 @@ pub async fn run(
             Ok(false) => {
                 return Ran::refused(
                     rt,
-                    Some(StatusCode::FORBIDDEN),
-                    ErrorCode::Forbidden.as_str(),
+                    ErrorCode::Forbidden,
                     "individual tokens are for adults (18 and over) about themselves",
                     rid,
                 );
@@ -195,13 +190,11 @@ pub async fn run(
             "the access log could not be written; nothing was served",
         );
     }
-    let unavailable_code = ErrorCode::ServiceUnavailable.as_str();
-    if response.errors.iter().any(|e| {
-        e.extensions
-            .as_ref()
-            .and_then(|x| x.get("code"))
-            .is_some_and(|c| *c == async_graphql::Value::from(unavailable_code))
-    }) {
+    if response
+        .errors
+        .iter()
+        .any(|e| ErrorCode::of(e) == Some(ErrorCode::ServiceUnavailable))
+    {
         // A partial answer from a database that stopped halfway is not an answer: the whole
         // request fails with 503, to be retried, and later ones fail fast until it is back.
         state.store.report_unavailable();
@@ -270,19 +263,15 @@ fn operation_of(
     })
 }
 
-/// Gives every error an `extensions.code` and the request id, and drops `data` for request
-/// errors (the document never executed). Returns whether it was a request error.
+/// Gives every error the request id (the schema gave each its `extensions.code`, see
+/// `schema::build`), and drops `data` for request errors (the document never executed).
+/// Returns whether it was a request error.
 fn complete_errors(errors: &mut Value, data_null: bool, rid: &str) -> bool {
     let Some(errors) = errors.as_array_mut().filter(|e| !e.is_empty()) else {
         return false;
     };
     let request_error = data_null && errors.iter().all(|e| e.get("path").is_none());
     for error in errors.iter_mut() {
-        let message = error
-            .get("message")
-            .and_then(Value::as_str)
-            .unwrap_or("")
-            .to_owned();
         let Some(obj) = error.as_object_mut() else {
             continue;
         };
@@ -292,26 +281,10 @@ fn complete_errors(errors: &mut Value, data_null: bool, rid: &str) -> bool {
         let Some(ext) = ext.as_object_mut() else {
             continue;
         };
-        if !ext.contains_key("code") {
-            let code = if message.contains("Invalid value for argument")
-                || message.contains("Failed to parse")
-                || message.starts_with("Variable")
-                || message.starts_with("Expected input type")
-                || message.contains("is not a date")
-                || message.contains("is not an RFC 3339")
-                // async-graphql's own `_entities` refusals of a representation the caller
-                // sent: no entity of that `__typename` (or no key it resolves by).
-                || message == "Entity not found."
-                || message.starts_with("\"__typename\" must be")
-            {
-                "BAD_USER_INPUT"
-            } else if request_error {
-                "GRAPHQL_VALIDATION_FAILED"
-            } else {
-                "INTERNAL_SERVER_ERROR"
-            };
-            ext.insert("code".into(), Value::String(code.into()));
-        }
+        // Every error leaves the schema with a code; one without would be a bug there, and
+        // is not the caller's to fix.
+        ext.entry("code")
+            .or_insert_with(|| Value::String(ErrorCode::InternalServerError.as_str().into()));
         ext.insert("requestId".into(), Value::String(rid.to_owned()));
     }
     request_error

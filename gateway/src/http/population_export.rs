@@ -13,6 +13,7 @@ use axum::response::{IntoResponse, Response};
 use entities::Access;
 use schema::population::ExportFormat;
 use schema::RequestContext;
+use schema::ErrorCode;
 use serde_json::json;
 
 use crate::app::AppState;
@@ -26,7 +27,7 @@ pub async fn population_export(
     let fail = |status, code: &str, message: &str| error(status, code, message, &rid);
     let (Ok(job_id), Some(format)) = (job.parse::<uuid::Uuid>(), ExportFormat::from_file(&file))
     else {
-        return fail(StatusCode::NOT_FOUND, "NOT_FOUND", "no such report");
+        return fail(StatusCode::NOT_FOUND, ErrorCode::NotFound.as_str(), "no such report");
     };
     let principal = match state.auth.authenticate(
         headers
@@ -35,7 +36,7 @@ pub async fn population_export(
     ) {
         Ok(p) => p,
         Err(e) => {
-            let mut resp = fail(StatusCode::UNAUTHORIZED, "UNAUTHENTICATED", &e.to_string());
+            let mut resp = fail(StatusCode::UNAUTHORIZED, ErrorCode::Unauthenticated.as_str(), &e.to_string());
             resp.headers_mut()
                 .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
             return resp;
@@ -44,7 +45,7 @@ pub async fn population_export(
     if !state.store.is_available() {
         return fail(
             StatusCode::SERVICE_UNAVAILABLE,
-            "SERVICE_UNAVAILABLE",
+            ErrorCode::ServiceUnavailable.as_str(),
             "the database is unavailable; try again",
         );
     }
@@ -70,7 +71,7 @@ pub async fn population_export(
         tracing::error!(request_id = %rid, error = %e, "access log append failed");
         return fail(
             StatusCode::SERVICE_UNAVAILABLE,
-            "SERVICE_UNAVAILABLE",
+            ErrorCode::ServiceUnavailable.as_str(),
             "the access log could not be written; nothing was served",
         );
     }

@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use axum::extract::{Path, State};
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use chrono::NaiveDate;
 use entities::Access;
@@ -19,7 +19,7 @@ use record::{
     DoseLine, Finding, OfficialRecord, PersonIdentity, RequirementLine, SchoolStatus,
     VaccineGroupDoses,
 };
-use schema::{RecordDownload, RequestContext};
+use schema::{ErrorCode, RecordDownload, RequestContext};
 use serde_json::{json, Value};
 
 use super::roster_csv::{error, request_id};
@@ -47,13 +47,13 @@ pub async fn record(
     Path(file): Path<String>,
 ) -> Response {
     let rid = request_id(&headers);
-    let fail = |status, code: &str, message: &str| error(status, code, message, &rid);
+    let fail = |code: ErrorCode, message: &str| error(code, message, &rid);
     let (id, format) = if let Some(id) = file.strip_suffix(".pdf") {
         (id.to_owned(), Format::Pdf)
     } else if let Some(id) = file.strip_suffix(".smart-health-card") {
         (id.to_owned(), Format::Card)
     } else {
-        return fail(StatusCode::NOT_FOUND, "NOT_FOUND", "no such record format");
+        return fail(ErrorCode::NotFound, "no such record format");
     };
     let (principal, acr) = match state.auth.authenticate_with_acr(
         headers
@@ -62,7 +62,7 @@ pub async fn record(
     ) {
         Ok(p) => p,
         Err(e) => {
-            let mut resp = fail(StatusCode::UNAUTHORIZED, "UNAUTHENTICATED", &e.to_string());
+            let mut resp = fail(ErrorCode::Unauthenticated, &e.to_string());
             resp.headers_mut()
                 .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
             return resp;
@@ -70,8 +70,7 @@ pub async fn record(
     };
     if !state.store.is_available() {
         return fail(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "SERVICE_UNAVAILABLE",
+            ErrorCode::ServiceUnavailable,
             "the database is unavailable; try again",
         );
     }
@@ -105,21 +104,13 @@ pub async fn record(
                 || data["officialRecord"]["person"].is_null()
         })
         .map(|e| {
-            let code = e
-                .extensions
-                .as_ref()
-                .and_then(|x| x.get("code"))
-                .and_then(|v| match v {
-                    async_graphql::Value::String(s) => Some(s.clone()),
-                    _ => None,
-                })
-                .unwrap_or_else(|| "INTERNAL_SERVER_ERROR".into());
+            let code = ErrorCode::of(e).unwrap_or(ErrorCode::InternalServerError);
             (code, e.message.clone())
         });
     let built = match (&refused, data["officialRecord"].is_object()) {
         (None, true) => build(&state, &data["officialRecord"], today),
-        (None, false) => Err(("NOT_FOUND".to_owned(), "no such person".to_owned())),
-        _ => Err(("-".into(), String::new())),
+        (None, false) => Err((ErrorCode::NotFound, "no such person".to_owned())),
+        _ => Err((ErrorCode::InternalServerError, String::new())),
     };
     let body = built.and_then(|record| render(&state, record, &format));
     if refused.is_none() && body.is_ok() {
@@ -128,8 +119,7 @@ pub async fn record(
     if let Err(e) = rc.flush(&state.store).await {
         tracing::error!(request_id = %rid, error = %e, "access log append failed");
         return fail(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "SERVICE_UNAVAILABLE",
+            ErrorCode::ServiceUnavailable,
             "the access log could not be written; nothing was served",
         );
     }
@@ -138,18 +128,10 @@ pub async fn record(
         (Some(r), _) => r,
         (None, Err(r)) => r,
     };
-    let status = match code.as_str() {
-        "FORBIDDEN" | "RECORD_LOCKED" => StatusCode::FORBIDDEN,
-        "BAD_USER_INPUT" => StatusCode::BAD_REQUEST,
-        "NOT_FOUND" => StatusCode::NOT_FOUND,
-        "UNAUTHENTICATED" => StatusCode::UNAUTHORIZED,
-        "SERVICE_UNAVAILABLE" => {
-            state.store.report_unavailable();
-            StatusCode::SERVICE_UNAVAILABLE
-        }
-        _ => StatusCode::INTERNAL_SERVER_ERROR,
-    };
-    fail(status, &code, &message)
+    if code == ErrorCode::ServiceUnavailable {
+        state.store.report_unavailable();
+    }
+    fail(code, &message)
 }
 
 fn file_response(bytes: Vec<u8>, format: &Format, id: &str, rid: &str) -> Response {
@@ -171,12 +153,12 @@ fn file_response(bytes: Vec<u8>, format: &Format, id: &str, rid: &str) -> Respon
     resp
 }
 
-type Failure = (String, String);
+type Failure = (ErrorCode, String);
 
 fn internal(what: &str) -> Failure {
     tracing::error!(what, "official record could not be made");
     (
-        "INTERNAL_SERVER_ERROR".into(),
+        ErrorCode::InternalServerError,
         "the record could not be made".into(),
     )
 }

@@ -15,7 +15,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use entities::Access;
-use schema::RequestContext;
+use schema::{ErrorCode, RequestContext};
 use serde_json::{json, Value};
 
 use crate::app::AppState;
@@ -42,9 +42,9 @@ pub async fn roster_csv(
     Query(params): Query<HashMap<String, String>>,
 ) -> Response {
     let rid = request_id(&headers);
-    let fail = |status, code: &str, message: &str| error(status, code, message, &rid);
+    let fail = |code: ErrorCode, message: &str| error(code, message, &rid);
     let Some(org) = file.strip_suffix(".csv") else {
-        return fail(StatusCode::NOT_FOUND, "NOT_FOUND", "no such report");
+        return fail(ErrorCode::NotFound, "no such report");
     };
     let principal = match state.auth.authenticate(
         headers
@@ -53,7 +53,7 @@ pub async fn roster_csv(
     ) {
         Ok(p) => p,
         Err(e) => {
-            let mut resp = fail(StatusCode::UNAUTHORIZED, "UNAUTHENTICATED", &e.to_string());
+            let mut resp = fail(ErrorCode::Unauthenticated, &e.to_string());
             resp.headers_mut()
                 .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
             return resp;
@@ -61,8 +61,7 @@ pub async fn roster_csv(
     };
     if !state.store.is_available() {
         return fail(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "SERVICE_UNAVAILABLE",
+            ErrorCode::ServiceUnavailable,
             "the database is unavailable; try again",
         );
     }
@@ -87,15 +86,7 @@ pub async fn roster_csv(
         .data(rc.clone());
     let response = state.schema.execute(request).await;
     let refused = response.errors.first().map(|e| {
-        let code = e
-            .extensions
-            .as_ref()
-            .and_then(|x| x.get("code"))
-            .and_then(|v| match v {
-                async_graphql::Value::String(s) => Some(s.clone()),
-                _ => None,
-            })
-            .unwrap_or_else(|| "INTERNAL_SERVER_ERROR".into());
+        let code = ErrorCode::of(e).unwrap_or(ErrorCode::InternalServerError);
         (code, e.message.clone())
     });
     if refused.is_none() {
@@ -105,23 +96,15 @@ pub async fn roster_csv(
     if let Err(e) = rc.flush(&state.store).await {
         tracing::error!(request_id = %rid, error = %e, "access log append failed");
         return fail(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "SERVICE_UNAVAILABLE",
+            ErrorCode::ServiceUnavailable,
             "the access log could not be written; nothing was served",
         );
     }
     if let Some((code, message)) = refused {
-        let status = match code.as_str() {
-            "FORBIDDEN" => StatusCode::FORBIDDEN,
-            "BAD_USER_INPUT" => StatusCode::BAD_REQUEST,
-            "NOT_FOUND" => StatusCode::NOT_FOUND,
-            "SERVICE_UNAVAILABLE" => {
-                state.store.report_unavailable();
-                StatusCode::SERVICE_UNAVAILABLE
-            }
-            _ => StatusCode::INTERNAL_SERVER_ERROR,
-        };
-        return fail(status, &code, &message);
+        if code == ErrorCode::ServiceUnavailable {
+            state.store.report_unavailable();
+        }
+        return fail(code, &message);
     }
     let data = response.data.into_json().unwrap_or(Value::Null);
     let edges = match data["roster"]["edges"].as_array() {
@@ -153,10 +136,11 @@ pub(super) fn request_id(_headers: &HeaderMap) -> String {
 }
 
 /// A refusal in the gateway's error shape: one GraphQL-style error with `extensions.code`.
-pub(super) fn error(status: StatusCode, code: &str, message: &str, rid: &str) -> Response {
-    let body = json!({
-        "errors": [{ "message": message, "extensions": { "code": code, "requestId": rid } }]
-    });
+/// A refusal in the gateway's error shape, with the code's HTTP status.
+pub(super) fn error(code: ErrorCode, message: &str, rid: &str) -> Response {
+    let status =
+        StatusCode::from_u16(code.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let body = super::operation::error_body(code.as_str(), message, rid);
     let mut resp = (status, body.to_string()).into_response();
     resp.headers_mut().insert(
         header::CONTENT_TYPE,

@@ -113,3 +113,64 @@ async fn entity_batches_of_ten_and_five_hundred_persons_cost_the_same_statements
     // One batch of records: one statement for the records (it was 14 with one per relation).
     assert!(cost[1] <= 8, "{} statements", cost[1]);
 }
+
+/// A batch that fails is answered to every key waiting on it with the batch's own error: two
+/// organization references of one `_entities` call are one batch, and a statement error there
+/// is an internal error at each reference, not a 503 that would mark a healthy database down.
+#[tokio::test]
+async fn a_failed_batch_shared_by_two_waiters_is_not_an_outage() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin();
+    let a = app.create_org("Shared Batch A", "CLINIC").await;
+    let b = app.create_org("Shared Batch B", "CLINIC").await;
+    app.store
+        .connection()
+        .execute_unprepared("ALTER TABLE organizations RENAME TO organizations_gone")
+        .await
+        .expect("rename");
+    let query = "query($r: [_Any!]!) { _entities(representations: $r) {
+        ... on Organization { id name } } }";
+    let reps = json!([
+        { "__typename": "Organization", "id": a },
+        { "__typename": "Organization", "id": b },
+    ]);
+    let resp = app
+        .client
+        .post(format!("{}/graphql", app.base))
+        .bearer_auth(&admin)
+        .json(&json!({ "query": query, "variables": { "r": reps } }))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(resp.status(), reqwest::StatusCode::OK);
+    let body: serde_json::Value = resp.json().await.expect("json");
+    let errors = body["errors"].as_array().expect("errors");
+    let mut at: Vec<(Option<u64>, &str)> = errors
+        .iter()
+        .map(|e| {
+            (
+                e["path"][1].as_u64(),
+                e["extensions"]["code"].as_str().unwrap_or(""),
+            )
+        })
+        .collect();
+    at.sort_unstable();
+    assert_eq!(
+        at,
+        [
+            (Some(0), "INTERNAL_SERVER_ERROR"),
+            (Some(1), "INTERNAL_SERVER_ERROR")
+        ],
+        "{body:#}"
+    );
+    // The database was never down: readiness holds and the next request is served.
+    let ready = app
+        .client
+        .get(format!("{}/readyz", app.base))
+        .send()
+        .await
+        .expect("readyz");
+    assert_eq!(ready.status(), reqwest::StatusCode::OK);
+    let data = app.ok(&admin, "{ __typename }", json!({})).await;
+    assert_eq!(data["__typename"], json!("Query"));
+}

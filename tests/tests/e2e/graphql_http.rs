@@ -107,12 +107,42 @@ async fn requests_without_a_valid_token_get_401_unauthenticated() {
 #[tokio::test]
 async fn every_error_carries_a_code() {
     let app = TestApp::spawn().await;
-    for (query, code) in [
-        ("{ me { role ", "GRAPHQL_PARSE_FAILED"),
-        ("{ nope }", "GRAPHQL_VALIDATION_FAILED"),
-        ("{ person(id: 5) { id } }", "BAD_USER_INPUT"),
+    // Codes come from where an error arose, never from async-graphql's wording: an argument
+    // the schema declares, given a value of the wrong type (literal or variable), is the
+    // caller's input; an argument or variable the document gets wrong is validation.
+    let none = serde_json::json!({});
+    let five = serde_json::json!({ "id": 5 });
+    for (query, variables, code) in [
+        ("{ me { role ", &none, "GRAPHQL_PARSE_FAILED"),
+        ("{ nope }", &none, "GRAPHQL_VALIDATION_FAILED"),
+        ("{ person(id: 5) { id } }", &none, "BAD_USER_INPUT"),
+        (
+            "query($id: ID!) { person(id: $id) { id } }",
+            &five,
+            "BAD_USER_INPUT",
+        ),
+        (
+            "{ person(idd: \"x\") { id } }",
+            &none,
+            "GRAPHQL_VALIDATION_FAILED",
+        ),
+        (
+            "{ persons(filter: {}, first: \"ten\") { edges { cursor } } }",
+            &none,
+            "BAD_USER_INPUT",
+        ),
+        (
+            "{ persons(filter: { dateOfBirth: \"2020-13-45\" }) { edges { cursor } } }",
+            &none,
+            "BAD_USER_INPUT",
+        ),
+        (
+            "{ person(id: \"not-a-uuid\") { id } }",
+            &none,
+            "BAD_USER_INPUT",
+        ),
     ] {
-        let body = app.gql(&app.admin(), query, serde_json::json!({})).await;
+        let body = app.gql(&app.admin(), query, variables.clone()).await;
         assert_eq!(
             body["errors"][0]["extensions"]["code"], code,
             "{query}: {body}"
