@@ -109,7 +109,11 @@ impl Line<'_> {
     }
 }
 
-fn read(path: &Path) -> anyhow::Result<(Vec<String>, Vec<(u64, Result<Vec<String>, String>)>)> {
+/// A file's lines by line number: the fields, or why the line could not be read.
+type Lines = Vec<(u64, Result<Vec<String>, String>)>;
+
+/// The header and the lines of a CSV file.
+fn read(path: &Path) -> anyhow::Result<(Vec<String>, Lines)> {
     let mut reader = csv::ReaderBuilder::new()
         .flexible(true)
         .from_path(path)

@@ -28,7 +28,11 @@ pub async fn post_hl7(State(state): State<AppState>, headers: HeaderMap, body: B
     ) {
         Ok(p) => p,
         Err(e) => {
-            let mut resp = error(StatusCode::UNAUTHORIZED, ErrorCode::Unauthenticated.as_str(), &e.to_string());
+            let mut resp = error(
+                StatusCode::UNAUTHORIZED,
+                ErrorCode::Unauthenticated.as_str(),
+                &e.to_string(),
+            );
             resp.headers_mut()
                 .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
             return resp;

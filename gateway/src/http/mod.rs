@@ -9,8 +9,8 @@ mod negotiate;
 mod oauth;
 mod operation;
 pub mod persisted;
-mod records;
 mod population_export;
+mod records;
 mod roster_csv;
 
 use axum::extract::{DefaultBodyLimit, Request, State};

@@ -12,8 +12,8 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use entities::Access;
 use schema::population::ExportFormat;
-use schema::RequestContext;
 use schema::ErrorCode;
+use schema::RequestContext;
 use serde_json::json;
 
 use crate::app::AppState;
@@ -27,7 +27,11 @@ pub async fn population_export(
     let fail = |status, code: &str, message: &str| error(status, code, message, &rid);
     let (Ok(job_id), Some(format)) = (job.parse::<uuid::Uuid>(), ExportFormat::from_file(&file))
     else {
-        return fail(StatusCode::NOT_FOUND, ErrorCode::NotFound.as_str(), "no such report");
+        return fail(
+            StatusCode::NOT_FOUND,
+            ErrorCode::NotFound.as_str(),
+            "no such report",
+        );
     };
     let principal = match state.auth.authenticate(
         headers
@@ -36,7 +40,11 @@ pub async fn population_export(
     ) {
         Ok(p) => p,
         Err(e) => {
-            let mut resp = fail(StatusCode::UNAUTHORIZED, ErrorCode::Unauthenticated.as_str(), &e.to_string());
+            let mut resp = fail(
+                StatusCode::UNAUTHORIZED,
+                ErrorCode::Unauthenticated.as_str(),
+                &e.to_string(),
+            );
             resp.headers_mut()
                 .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
             return resp;
