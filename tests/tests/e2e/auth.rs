@@ -533,17 +533,32 @@ async fn an_external_issuers_tokens_are_verified_against_its_jwks_and_rotation_i
     let provider = claims(ISSUER, json!(AUDIENCE), "provider");
     assert_refused(&app, &first.sign(&provider), "provider without org").await;
 
-    // Dev-issuer surfaces are gone: nothing here mints or publishes dev keys.
-    for path in ["/oauth/token", "/.well-known/jwks.json"] {
-        let resp = app
-            .client
-            .post(format!("{}{path}", app.base))
-            .form(&[("grant_type", "client_credentials")])
-            .send()
-            .await
-            .expect("send");
-        assert_eq!(resp.status(), 404, "{path}");
-    }
+    // Dev-issuer surfaces are gone: nothing here mints tokens, and the published key set holds
+    // only the SMART Health Card key (issue 18), never the dev signing key.
+    let resp = app
+        .client
+        .post(format!("{}/oauth/token", app.base))
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(resp.status(), 404, "/oauth/token");
+    let published: Value = app
+        .client
+        .get(format!("{}/.well-known/jwks.json", app.base))
+        .send()
+        .await
+        .expect("send")
+        .json()
+        .await
+        .expect("jwks");
+    let keys = published["keys"].as_array().expect("keys");
+    assert_eq!(keys.len(), 1, "{published}");
+    let dev_kid = jsonwebtoken::decode_header(&app.admin())
+        .expect("dev token header")
+        .kid
+        .expect("dev kid");
+    assert_ne!(keys[0]["kid"], json!(dev_kid), "the dev key is published");
 
     // Rotation: the issuer publishes a new key; a token naming it works without a restart.
     let second = IssuerKey::ec("key-2026-12");

@@ -228,7 +228,11 @@ fn names(rows: &[Value]) -> BTreeSet<String> {
 #[tokio::test]
 async fn reminder_recall_leaves_out_each_excluded_person_and_splits_due_from_overdue_by_the_forecast(
 ) {
-    let app = TestApp::spawn_with(|s| s.jobs.shard_size = 3).await;
+    let app = TestApp::spawn_with(|s| {
+        s.jobs.shard_size = 3;
+        s.jobs.workers = 2;
+    })
+    .await;
     let w = world(&app).await;
     let provider = app.provider(&w.clinic);
     let job = start(
@@ -336,7 +340,11 @@ async fn reminder_recall_leaves_out_each_excluded_person_and_splits_due_from_ove
 #[tokio::test]
 async fn a_list_read_is_one_access_log_entry_naming_its_persons_and_other_organizations_see_no_job()
 {
-    let app = TestApp::spawn_with(|s| s.jobs.shard_size = 4).await;
+    let app = TestApp::spawn_with(|s| {
+        s.jobs.shard_size = 4;
+        s.jobs.workers = 2;
+    })
+    .await;
     let w = world(&app).await;
     let provider = app.provider(&w.clinic);
     let job = start(
@@ -530,7 +538,7 @@ async fn a_cancelled_job_stops_and_commits_no_more_output() {
 
 #[tokio::test]
 async fn outbreak_and_coverage_lists_follow_the_jurisdiction_and_the_forecast() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::spawn_with(|s| s.jobs.workers = 2).await;
     let w = world(&app).await;
     let today = app.today();
     // A child in another county, at risk but outside the agency's jurisdiction.
@@ -620,7 +628,7 @@ fn poppler(tool: &str, args: &[&str]) -> std::process::Output {
 #[tokio::test]
 async fn reminder_letters_print_one_page_per_household_to_the_guardian_and_start_the_frequency_cap()
 {
-    let app = TestApp::spawn().await;
+    let app = TestApp::spawn_with(|s| s.jobs.workers = 2).await;
     let w = world(&app).await;
     let admin = app.admin();
     // "Due" gets a verified guardian; "Overdue" moves in with "Due" (one household).
