@@ -554,7 +554,7 @@ async fn an_external_issuers_tokens_are_verified_against_its_jwks_and_rotation_i
         .expect("jwks");
     let keys = published["keys"].as_array().expect("keys");
     assert_eq!(keys.len(), 1, "{published}");
-    let dev_kid = jsonwebtoken::decode_header(&app.admin())
+    let dev_kid = jsonwebtoken::decode_header(app.admin())
         .expect("dev token header")
         .kid
         .expect("dev kid");
