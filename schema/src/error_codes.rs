@@ -5,7 +5,8 @@
 //! - An error at a field's path comes from async-graphql coercing what the caller sent into
 //!   an argument or a representation: `BAD_USER_INPUT`.
 //! - A validation error located at an argument the schema declares is a value of the wrong
-//!   type (a literal or a variable's value): `BAD_USER_INPUT`.
+//!   type (a literal or a variable's value): `BAD_USER_INPUT`; so is an error located at any
+//!   argument of a request that executed (it passed validation: the value is the caller's).
 //! - Any other error of a request that never executed: `GRAPHQL_VALIDATION_FAILED`.
 //! - Anything else: `INTERNAL_SERVER_ERROR`.
 
@@ -94,7 +95,15 @@ fn classify(error: &ServerError, executed: bool, arguments: &Arguments) -> Error
             .get(pos)
             .is_some_and(|argument| declared_arguments().contains(argument))
     });
-    if at_declared_argument {
+    // An executed request passed validation, so an error located at any of its arguments
+    // (introspection's `__type(name:)` too, which the served SDL does not declare) is a value
+    // the caller sent, e.g. a variable declared but not given.
+    let at_an_argument_of_executed = executed
+        && error
+            .locations
+            .iter()
+            .any(|pos| arguments.contains_key(pos));
+    if at_declared_argument || at_an_argument_of_executed {
         ErrorCode::BadUserInput
     } else if executed {
         ErrorCode::InternalServerError
@@ -105,11 +114,11 @@ fn classify(error: &ServerError, executed: bool, arguments: &Arguments) -> Error
 
 fn directive_arguments(directives: &[Positioned<Directive>], out: &mut Arguments) {
     for d in directives {
-        for (name, _) in &d.node.arguments {
-            out.insert(
-                name.pos,
-                (format!("@{}", d.node.name.node), name.node.to_string()),
-            );
+        for (name, value) in &d.node.arguments {
+            let argument = (format!("@{}", d.node.name.node), name.node.to_string());
+            // Errors point at the argument's name or at its value (a variable not given).
+            out.insert(value.pos, argument.clone());
+            out.insert(name.pos, argument);
         }
     }
 }
@@ -118,11 +127,11 @@ fn set_arguments(set: &SelectionSet, out: &mut Arguments) {
     for item in &set.items {
         match &item.node {
             Selection::Field(f) => {
-                for (name, _) in &f.node.arguments {
-                    out.insert(
-                        name.pos,
-                        (f.node.name.node.to_string(), name.node.to_string()),
-                    );
+                for (name, value) in &f.node.arguments {
+                    let argument = (f.node.name.node.to_string(), name.node.to_string());
+                    // Errors point at the argument's name or at its value (a variable not given).
+                    out.insert(value.pos, argument.clone());
+                    out.insert(name.pos, argument);
                 }
                 directive_arguments(&f.node.directives, out);
                 set_arguments(&f.node.selection_set.node, out);

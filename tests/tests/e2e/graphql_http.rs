@@ -141,6 +141,13 @@ async fn every_error_carries_a_code() {
             &none,
             "BAD_USER_INPUT",
         ),
+        // A variable declared and not given, at an introspection argument the served SDL
+        // does not declare (found by the fuzzer: it was INTERNAL_SERVER_ERROR).
+        (
+            "query($v1: String!) { __type(name: $v1) { kind } me { subject } }",
+            &none,
+            "BAD_USER_INPUT",
+        ),
     ] {
         let body = app.gql(&app.admin(), query, variables.clone()).await;
         assert_eq!(
