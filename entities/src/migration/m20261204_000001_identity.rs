@@ -170,13 +170,9 @@ impl MigrationTrait for Migration {
             )
             .await?;
         }
-        index(
-            m,
-            "ix_persons_merged_into",
-            Persons::Table,
-            vec![Persons::MergedInto.into_iden()],
-        )
-        .await?;
+        // No index on `merged_into`: every read asks `merged_into IS NULL`, true of nearly
+        // every row, and SQLite's planner took such an index over `ix_persons_name` for a name
+        // search (a scan of every person). A duplicate is reached by its primary key.
 
         m.create_table(
             Table::create()
