@@ -2,15 +2,16 @@
 //! messages and the problems found in them — no person data, but a sender's quality is its own
 //! business and the registry's.
 //!
-//! - `data_quality_registry`: registry staff (`admin`) and auditors (`audit:read`) read every
-//!   sender's report.
+//! - `data_quality_registry`: registry staff (`admin`) and auditors (role `auditor` with
+//!   `audit:read`) read every sender's report. `audit:read` alone is not enough: a guardian or
+//!   individual holds it to read the log entries about their own record.
 //! - `data_quality_own_sender`: an organization's submitting staff (`dose:write`) read their
 //!   own organization's report.
 //! - anyone else: refused.
 
 use uuid::Uuid;
 
-use crate::{Principal, Scope};
+use crate::{Principal, Role, Scope};
 
 /// A refused report and the rule that refused it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -23,7 +24,8 @@ pub fn authorize_data_quality(
     principal: &Principal,
     org: Uuid,
 ) -> Result<&'static str, DataQualityDenial> {
-    if principal.has(Scope::Admin) || principal.has(Scope::AuditRead) {
+    let auditor = principal.role == Role::Auditor && principal.has(Scope::AuditRead);
+    if principal.has(Scope::Admin) || auditor {
         return Ok("data_quality_registry");
     }
     if principal.has(Scope::DoseWrite) && principal.org == Some(org) {
@@ -37,8 +39,6 @@ pub fn authorize_data_quality(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::Role;
-
     fn principal(role: Role, org: Uuid) -> Principal {
         Principal::from_claims("t", role, Some(org), Some(Uuid::nil()), None, None).expect("claims")
     }

@@ -40,5 +40,6 @@ pub use data_quality::{authorize_data_quality, DataQualityDenial};
 mod population;
 pub use population::{
     authorize_geography_write, authorize_job_read, authorize_population, JobOwner,
-    PopulationDenial, PopulationGrant, PopulationKind, PopulationRows,
+    PopulationDenial, PopulationGrant, PopulationKind, PopulationRows, GEOGRAPHY_SCOPE,
+    POPULATION_SCOPE,
 };

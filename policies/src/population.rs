@@ -120,6 +120,13 @@ impl PopulationDenial {
     }
 }
 
+/// The scope a population job (start, follow, cancel, read its output) requires: its lists
+/// are reads of persons. Declared on the GraphQL fields as `@requiresScopes`.
+pub const POPULATION_SCOPE: Scope = Scope::PersonRead;
+
+/// The scope setting the county tables requires, with the `registry_admin` role.
+pub const GEOGRAPHY_SCOPE: Scope = Scope::PersonWrite;
+
 /// Decides whether `principal` may create a job of `kind`, and over which persons.
 ///
 /// | kind | registry_admin | public_health | provider | health_plan | others |
@@ -132,7 +139,7 @@ pub fn authorize_population(
     kind: PopulationKind,
 ) -> Result<PopulationGrant, PopulationDenial> {
     use PopulationKind::*;
-    if !principal.has(Scope::PersonRead) {
+    if !principal.has(POPULATION_SCOPE) {
         return Err(PopulationDenial::NoPersonRead);
     }
     let rows = match (principal.role, principal.org) {
@@ -153,7 +160,7 @@ pub fn authorize_population(
 
 /// Decides whether `principal` may set the ZIP → county table or an organization's counties.
 pub fn authorize_geography_write(principal: &Principal) -> Result<(), PopulationDenial> {
-    if principal.role == Role::RegistryAdmin && principal.has(Scope::PersonWrite) {
+    if principal.role == Role::RegistryAdmin && principal.has(GEOGRAPHY_SCOPE) {
         Ok(())
     } else {
         Err(PopulationDenial::GeographyAdmin)
@@ -170,7 +177,7 @@ pub struct JobOwner {
 
 /// Decides whether `principal` may read (status, output, exports) or cancel a job.
 pub fn authorize_job_read(principal: &Principal, owner: &JobOwner) -> Result<(), PopulationDenial> {
-    if !principal.has(Scope::PersonRead) {
+    if !principal.has(POPULATION_SCOPE) {
         return Err(PopulationDenial::NoPersonRead);
     }
     let same_owner = match owner.org {

@@ -260,7 +260,7 @@ impl Store {
         first: u64,
     ) -> Result<String, StoreError> {
         use sea_orm::{ConnectionTrait, QueryTrait};
-        let db = self.connection();
+        let db = &self.db;
         let backend = db.get_database_backend();
         let stmt = self
             .search_select(access, search, None)?

@@ -6,14 +6,14 @@ use entities::model::population_job as job;
 use entities::repo::jobs::JobStatus;
 use entities::repo::population::{PopulationParams, ResultRow};
 use entities::repo::Cursor;
-use policies::{JobOwner, PopulationKind, Role};
+use policies::{JobOwner, PopulationKind, Role, WriteAction};
 use uuid::Uuid;
 
 use super::PopulationConfig;
 use crate::context::{request, store_err, RequestContext};
 use crate::page::{page_size, PageInfo};
 use crate::scalars::{Date, DateTime};
-use crate::{ids, ApiError};
+use crate::{guard, ids, ApiError};
 
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
 #[graphql(name = "PopulationJobKind")]
@@ -424,6 +424,7 @@ pub struct PopulationQuery;
 #[Object]
 impl PopulationQuery {
     /// A population job its creator's organization (or registry staff) follows.
+    #[graphql(requires_scopes = "person:read")]
     async fn population_job(&self, ctx: &Context<'_>, id: ID) -> Result<JobNode> {
         let (rc, store) = request(ctx)?;
         let id = ids::parse(&id, "id")?;
@@ -432,6 +433,7 @@ impl PopulationQuery {
 
     /// A page of a job's output, in person-id order. Logged as one read naming the page's
     /// persons.
+    #[graphql(requires_scopes = "person:read")]
     async fn population_results(
         &self,
         ctx: &Context<'_>,
@@ -483,6 +485,7 @@ pub struct PopulationMutation;
 impl PopulationMutation {
     /// Starts a population job: the policy decides now which persons it may list (and
     /// whether with contact), any instance's workers run it.
+    #[graphql(requires_scopes = "person:read")]
     async fn start_population_job(
         &self,
         ctx: &Context<'_>,
@@ -521,6 +524,7 @@ impl PopulationMutation {
 
     /// Cancels a queued or running job: no further shard runs and no further output is
     /// committed.
+    #[graphql(requires_scopes = "person:read")]
     async fn cancel_population_job(&self, ctx: &Context<'_>, id: ID) -> Result<JobNode> {
         let (rc, store) = request(ctx)?;
         let id = ids::parse(&id, "id")?;
@@ -535,7 +539,9 @@ impl PopulationMutation {
 
     /// Records that mail to a person's current address came back: their letters stop until
     /// the address changes. For those who may write to the person.
+    #[graphql(requires_scopes = "person:write")]
     async fn record_returned_mail(&self, ctx: &Context<'_>, person_id: ID) -> Result<bool> {
+        guard::write(ctx, WriteAction::UpdatePerson)?;
         let (rc, store) = request(ctx)?;
         let id = ids::parse(&person_id, "personId")?;
         store
@@ -547,6 +553,7 @@ impl PopulationMutation {
 
     /// Registry staff: puts ZIP codes in a county (what county filters and jurisdictions
     /// match persons' postal codes against).
+    #[graphql(requires_scopes = "person:write")]
     async fn set_zip_counties(
         &self,
         ctx: &Context<'_>,
@@ -563,6 +570,7 @@ impl PopulationMutation {
     }
 
     /// Registry staff: the counties of a public-health organization's jurisdiction.
+    #[graphql(requires_scopes = "person:write")]
     async fn set_organization_counties(
         &self,
         ctx: &Context<'_>,
